@@ -1,0 +1,355 @@
+// Package devserver runs a Temporal server and its Web UI inside the journeys
+// process, persisting to a SQLite file, so that one command on a fresh machine
+// gives a newcomer the whole stack with no accounts, no Docker and no internet.
+//
+// It is the only package that links go.temporal.io/server (a cold build of it
+// takes minutes), so only the worker and the integration tests import it.
+package devserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/log"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	"github.com/temporalio/ui-server/v2/server/server_options"
+)
+
+// Options configures a dev server. The zero value of every field but DataDir
+// has a useful default.
+type Options struct {
+	// DataDir holds the SQLite database (temporal.db) and the server's log
+	// (temporal-server.log). It is created if missing.
+	DataDir string
+	// FrontendAddr is where the Temporal frontend listens; default 127.0.0.1:7233.
+	FrontendAddr string
+	// UIAddr is where the Web UI listens; default 127.0.0.1:8233. "off" disables it.
+	UIAddr string
+	// Namespace is created on start if missing; default "default".
+	Namespace string
+	// SearchAttributes are registered on the namespace (missing ones are added
+	// on every start, so a newer binary can add attributes to an old database).
+	SearchAttributes map[string]enums.IndexedValueType
+	// CodecEndpoint, when set, is the payload codec server the UI calls.
+	CodecEndpoint string
+}
+
+// Server is a running dev server. Stop it with Stop.
+type Server struct {
+	opts     Options
+	temporal temporal.Server
+	ui       *uiserver.Server
+	uiDone   chan struct{}
+}
+
+// DBFile is the SQLite file a dev server uses under dataDir.
+func DBFile(dataDir string) string { return filepath.Join(dataDir, "temporal.db") }
+
+// Start starts the Temporal server, registers the namespace's search attributes
+// and, unless disabled, the Web UI. It returns once the frontend answers.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("devserver: DataDir is required")
+	}
+	if opts.FrontendAddr == "" {
+		opts.FrontendAddr = "127.0.0.1:7233"
+	}
+	if opts.UIAddr == "" {
+		opts.UIAddr = "127.0.0.1:8233"
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	host, portStr, err := net.SplitHostPort(opts.FrontendAddr)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: frontend address %q: %w", opts.FrontendAddr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: frontend port %q: %w", portStr, err)
+	}
+	// Fail with a clear message instead of deep inside the server (or, for the
+	// UI, with the log.Fatal its Start calls on a bind error).
+	if err := checkFree(opts.FrontendAddr); err != nil {
+		return nil, err
+	}
+	if opts.UIAddr != "off" {
+		if err := checkFree(opts.UIAddr); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("devserver: data dir: %w", err)
+	}
+
+	cfg, err := serverConfig(opts, host, port)
+	if err != nil {
+		return nil, err
+	}
+	sqlCfg := cfg.Persistence.DataStores[sqliteplugin.PluginName].SQL
+	dbFile := DBFile(opts.DataDir)
+	if _, err := os.Stat(dbFile); errors.Is(err, os.ErrNotExist) {
+		if err := sqliteschema.SetupSchema(sqlCfg); err != nil {
+			return nil, fmt.Errorf("devserver: create schema in %s: %w", dbFile, err)
+		}
+	}
+	ns, err := sqliteschema.NewNamespaceConfig(cfg.ClusterMetadata.CurrentClusterName, opts.Namespace, false, nil)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: namespace config: %w", err)
+	}
+	if err := sqliteschema.CreateNamespaces(sqlCfg, ns); err != nil {
+		return nil, fmt.Errorf("devserver: create namespace %q: %w", opts.Namespace, err)
+	}
+
+	logger := log.NewZapLogger(log.BuildZapLogger(log.Config{
+		Level:      "warn",
+		OutputFile: filepath.Join(opts.DataDir, "temporal-server.log"),
+	}))
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(cfg),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithLogger(logger),
+		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+			// Lets a search attribute registered a moment ago be used at once.
+			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: create server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("devserver: start server: %w", err)
+	}
+	s := &Server{opts: opts, temporal: srv}
+
+	if err := s.registerSearchAttributes(ctx); err != nil {
+		_ = srv.Stop()
+		return nil, err
+	}
+	if opts.UIAddr != "off" {
+		if err := s.startUI(ctx); err != nil {
+			_ = srv.Stop()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// FrontendAddr is the host:port of the Temporal frontend.
+func (s *Server) FrontendAddr() string { return s.opts.FrontendAddr }
+
+// UIURL is the Web UI's address, or "" when it is disabled.
+func (s *Server) UIURL() string {
+	if s.opts.UIAddr == "off" {
+		return ""
+	}
+	return "http://" + s.opts.UIAddr
+}
+
+// Stop stops the UI and the server. It is safe to call once.
+func (s *Server) Stop() error {
+	if s.ui != nil {
+		s.ui.Stop()
+		<-s.uiDone
+	}
+	return s.temporal.Stop()
+}
+
+func serverConfig(opts Options, host string, frontendPort int) (*config.Config, error) {
+	sqlCfg := &config.SQL{
+		PluginName:   sqliteplugin.PluginName,
+		DatabaseName: DBFile(opts.DataDir),
+		// WAL with synchronous=NORMAL is about 3x faster than the default
+		// journal here and still durable across a process crash.
+		ConnectAttributes: map[string]string{"mode": "rwc", "_journal_mode": "wal", "_synchronous": "1"},
+	}
+	services := map[string]config.Service{}
+	for _, name := range []string{"frontend", "history", "matching", "worker"} {
+		grpcPort := frontendPort
+		if name != "frontend" {
+			p, err := freePort(host)
+			if err != nil {
+				return nil, err
+			}
+			grpcPort = p
+		}
+		membership, err := freePort(host)
+		if err != nil {
+			return nil, err
+		}
+		services[name] = config.Service{RPC: config.RPC{GRPCPort: grpcPort, MembershipPort: membership, BindOnIP: host}}
+	}
+	return &config.Config{
+		Global: config.Global{
+			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: host},
+		},
+		Persistence: config.Persistence{
+			DefaultStore:     sqliteplugin.PluginName,
+			VisibilityStore:  sqliteplugin.PluginName,
+			NumHistoryShards: 1,
+			DataStores:       map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlCfg}},
+		},
+		ClusterMetadata: &cluster.Config{
+			FailoverVersionIncrement: 10,
+			MasterClusterName:        "active",
+			CurrentClusterName:       "active",
+			ClusterInformation: map[string]cluster.ClusterInformation{
+				"active": {Enabled: true, InitialFailoverVersion: 1, RPCAddress: opts.FrontendAddr},
+			},
+		},
+		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
+		Services:            services,
+		Archival: config.Archival{
+			History:    config.HistoryArchival{State: "disabled"},
+			Visibility: config.VisibilityArchival{State: "disabled"},
+		},
+		NamespaceDefaults: config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{
+			History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
+			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
+		}},
+		PublicClient: config.PublicClient{HostPort: opts.FrontendAddr},
+	}, nil
+}
+
+// registerSearchAttributes adds the attributes the namespace lacks. The
+// operator service answers only once the frontend is up, so it retries until
+// ctx ends.
+func (s *Server) registerSearchAttributes(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	c, err := client.DialContext(ctx, client.Options{HostPort: s.opts.FrontendAddr, Namespace: s.opts.Namespace, Logger: quietLogger{}})
+	if err != nil {
+		return fmt.Errorf("devserver: connect to frontend %s: %w", s.opts.FrontendAddr, err)
+	}
+	defer c.Close()
+	return RegisterSearchAttributes(ctx, c, s.opts.Namespace, s.opts.SearchAttributes)
+}
+
+// RegisterSearchAttributes adds to namespace the attributes it does not have
+// yet. Attributes that exist are left alone, so it can run on every start.
+func RegisterSearchAttributes(ctx context.Context, c client.Client, namespace string, attrs map[string]enums.IndexedValueType) error {
+	if len(attrs) == 0 {
+		return nil
+	}
+	existing, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("devserver: list search attributes: %w", err)
+	}
+	missing := map[string]enums.IndexedValueType{}
+	for name, typ := range attrs {
+		if _, ok := existing.GetCustomAttributes()[name]; !ok {
+			missing[name] = typ
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: namespace, SearchAttributes: missing,
+	})
+	if err != nil {
+		return fmt.Errorf("devserver: add search attributes: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) startUI(ctx context.Context) error {
+	host, portStr, err := net.SplitHostPort(s.opts.UIAddr)
+	if err != nil {
+		return fmt.Errorf("devserver: UI address %q: %w", s.opts.UIAddr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return fmt.Errorf("devserver: UI port %q: %w", portStr, err)
+	}
+	cfg := &uiconfig.Config{
+		Host:                host,
+		Port:                port,
+		TemporalGRPCAddress: s.opts.FrontendAddr,
+		EnableUI:            true,
+		DefaultNamespace:    s.opts.Namespace,
+		HideLogs:            true,
+		DisableNewsFetch:    true,
+		// The UI is served over plain HTTP on loopback; a Secure CSRF cookie
+		// would be dropped by the browser and break the UI's write actions.
+		CORS:  uiconfig.CORS{CookieInsecure: true},
+		Codec: uiconfig.Codec{Endpoint: s.opts.CodecEndpoint},
+	}
+	s.ui = uiserver.NewServer(server_options.WithConfigProvider(cfg))
+	s.uiDone = make(chan struct{})
+	go func() {
+		defer close(s.uiDone)
+		_ = s.ui.Start()
+	}()
+	return waitHTTP(ctx, "http://"+s.opts.UIAddr+"/healthz")
+}
+
+func waitHTTP(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("devserver: %s did not answer: %w", url, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func checkFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("devserver: %s is not free (is another dev server running?): %w", addr, err)
+	}
+	return l.Close()
+}
+
+// FreeAddr returns host:port with a port the OS reports free on host.
+func FreeAddr(host string) (string, error) {
+	p, err := freePort(host)
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort(host, strconv.Itoa(p)), nil
+}
+
+func freePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("devserver: find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// quietLogger drops the SDK client's logs during setup: its retries while the
+// frontend comes up are expected, not news.
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...interface{}) {}
+func (quietLogger) Info(string, ...interface{})  {}
+func (quietLogger) Warn(string, ...interface{})  {}
+func (quietLogger) Error(string, ...interface{}) {}

@@ -1,0 +1,197 @@
+// Package messages holds what journeys send out (emails, texts, CSM alerts
+// and CRM records), the templates they are rendered from, and the error type
+// delivery drivers use to say "do not retry this".
+//
+// Templates are embedded in the binary, one file per message under
+// templates/<channel>/<name>.tmpl, with named blocks: "subject" and "text"
+// for email, "text" for SMS and alerts. Rendering a template that uses a
+// field Data lacks is an error, never a blank in a customer's inbox.
+package messages
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"text/template"
+)
+
+// Channel names a delivery channel.
+type Channel string
+
+// Channels.
+const (
+	ChannelEmail Channel = "email"
+	ChannelSMS   Channel = "sms"
+	ChannelAlert Channel = "alert"
+	ChannelCRM   Channel = "crm"
+)
+
+// Meta travels with every outbound message: who it is for, which journey step
+// sent it, and the key that makes sending it idempotent.
+type Meta struct {
+	CustomerID string `json:"customer"`
+	// Step is the journey step, such as "onboarding.nudge".
+	Step     string `json:"step"`
+	Template string `json:"template,omitempty"`
+	// IdempotencyKey is the same on every retry of one send and differs
+	// between sends; drivers use it to deliver once.
+	IdempotencyKey string `json:"idempotency_key"`
+}
+
+// Email is a rendered email.
+type Email struct {
+	Meta
+	To      string `json:"to"`
+	Subject string `json:"subject"`
+	Text    string `json:"body"`
+}
+
+// SMS is a rendered text message.
+type SMS struct {
+	Meta
+	To   string `json:"to"`
+	Text string `json:"body"`
+}
+
+// Alert is a rendered alert for a customer-success manager.
+type Alert struct {
+	Meta
+	// CSM is the manager's Slack user ID or email; empty means the team channel.
+	CSM  string `json:"to"`
+	Text string `json:"body"`
+}
+
+// CRMUpdate records a journey fact on the customer's CRM contact.
+type CRMUpdate struct {
+	Meta
+	Email string `json:"to"`
+	// Properties are contact properties to set, such as lifecycle_stage.
+	Properties map[string]string `json:"properties"`
+	// Note is added to the contact's activity log.
+	Note string `json:"body"`
+}
+
+// Receipt is a driver's answer to a delivery.
+type Receipt struct {
+	// ID is the driver's or vendor's message ID.
+	ID string `json:"id"`
+	// Duplicate is true when the idempotency key had been delivered already
+	// and nothing was sent this time.
+	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+// PermanentError marks a delivery error that retrying cannot fix, such as an
+// invalid phone number or an unsubscribed recipient.
+type PermanentError struct {
+	// Reason is a short machine-readable cause, such as "invalid_number".
+	Reason string
+	Err    error
+}
+
+func (e *PermanentError) Error() string { return e.Reason + ": " + e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err as a *PermanentError with reason.
+func Permanent(reason string, err error) error { return &PermanentError{Reason: reason, Err: err} }
+
+// Data is what templates can use. The workflow fills it from the journey's
+// state, so a message shows the state at the moment it was decided.
+type Data struct {
+	CustomerID string
+	Name       string
+	FirstName  string
+	Email      string
+	Plan       string
+	Seats      int
+	// Product and AppURL come from the playbook.
+	Product string
+	AppURL  string
+	// MilestonesDone and MilestonesLeft are readable milestone labels.
+	MilestonesDone  []string
+	MilestonesLeft  []string
+	MilestonesTotal int
+	DaysSinceSignup int
+}
+
+//go:embed templates
+var files embed.FS
+
+var (
+	funcs     = template.FuncMap{"join": strings.Join}
+	templates = mustParse()
+)
+
+func mustParse() map[Channel]map[string]*template.Template {
+	out := map[Channel]map[string]*template.Template{}
+	err := fs.WalkDir(files, "templates", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		ch := Channel(path.Base(path.Dir(p)))
+		name := strings.TrimSuffix(path.Base(p), ".tmpl")
+		t, err := template.New(name).Funcs(funcs).Option("missingkey=error").ParseFS(files, p)
+		if err != nil {
+			return err
+		}
+		if out[ch] == nil {
+			out[ch] = map[string]*template.Template{}
+		}
+		out[ch][name] = t
+		return nil
+	})
+	if err != nil {
+		panic(fmt.Sprintf("messages: parse embedded templates: %v", err))
+	}
+	return out
+}
+
+// ErrNoTemplate is returned for a template name that does not exist.
+var ErrNoTemplate = errors.New("no such template")
+
+// Names lists the templates of a channel in name order.
+func Names(ch Channel) []string {
+	var out []string
+	for name := range templates[ch] {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Exists reports whether channel ch has a template called name.
+func Exists(ch Channel, name string) bool {
+	_, ok := templates[ch][name]
+	return ok
+}
+
+// blocks lists the blocks each channel's templates must define.
+var blocks = map[Channel][]string{
+	ChannelEmail: {"subject", "text"},
+	ChannelSMS:   {"text"},
+	ChannelAlert: {"text"},
+}
+
+// Render renders every block of template name of channel ch, keyed by block.
+func Render(ch Channel, name string, d Data) (map[string]string, error) {
+	t, ok := templates[ch][name]
+	if !ok {
+		return nil, fmt.Errorf("messages: %s template %q: %w", ch, name, ErrNoTemplate)
+	}
+	out := map[string]string{}
+	for _, block := range blocks[ch] {
+		if t.Lookup(block) == nil {
+			return nil, fmt.Errorf("messages: %s template %q has no %q block", ch, name, block)
+		}
+		var buf bytes.Buffer
+		if err := t.ExecuteTemplate(&buf, block, d); err != nil {
+			return nil, fmt.Errorf("messages: render %s template %q: %w", ch, name, err)
+		}
+		out[block] = strings.TrimSpace(buf.String())
+	}
+	return out, nil
+}

@@ -1,0 +1,318 @@
+// Package playbook holds every delay, threshold, milestone name and template
+// name a journey uses. The workflow code decides what to do; the playbook
+// decides when and with which words.
+//
+// A playbook has defaults (Default), can be loaded from YAML or JSON (Load),
+// and is validated at load time with errors that name the offending field.
+//
+// How a changed playbook reaches running journeys: the workflow reads the
+// worker's playbook through workflow.MutableSideEffect each time it wakes up.
+// Temporal records the playbook in the journey's history only when it differs
+// from the one recorded before, and replays use the recorded value, so a
+// deploy with a new playbook is deterministic: each journey switches at its
+// next wake-up, steps already done stay done, and pending steps are re-timed
+// against the new values.
+package playbook
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/journeyshq/journeys/messages"
+)
+
+// Playbook configures every journey a worker runs.
+type Playbook struct {
+	// Name identifies the playbook in logs and in the journey's state.
+	Name string `json:"name"`
+	// Product and AppURL are the product's name and address, used in messages.
+	Product string `json:"product"`
+	AppURL  string `json:"app_url"`
+	// DayLength is how long a "day" lasts on the journey clock: 24h in
+	// production, seconds in a demo. Every *_day field counts in these days.
+	DayLength Duration `json:"day_length"`
+	// Onboarding is the first stage of every journey.
+	Onboarding Onboarding `json:"onboarding"`
+}
+
+// Onboarding configures the onboarding stage: from signup until the customer
+// reaches every activation milestone or EndsAfterDays pass.
+type Onboarding struct {
+	// Milestones are the activation milestones; reaching all of them is activation.
+	Milestones []string `json:"milestones"`
+	// WelcomeEmail is the template sent at signup.
+	WelcomeEmail string `json:"welcome_email"`
+	// ActivatedEmail is the template sent when the customer activates.
+	ActivatedEmail string `json:"activated_email"`
+	// Steps run in day order while the customer is still onboarding, that is,
+	// not yet activated.
+	Steps []Step `json:"steps"`
+	// EndsAfterDays ends onboarding (stage adoption) even without activation.
+	EndsAfterDays int `json:"ends_after_days"`
+}
+
+// Step is one scheduled touch of onboarding. Every action is optional; a step
+// does all of those it names.
+type Step struct {
+	// Name is unique within onboarding and stable: it is part of the send's
+	// idempotency key and of the journey's record of steps done.
+	Name string `json:"name"`
+	// Day is the journey day, counted from signup, on which the step runs.
+	Day int `json:"day"`
+	// Email is the email template to send.
+	Email string `json:"email,omitempty"`
+	// SMS is the SMS template to send; skipped when the customer has no phone.
+	SMS string `json:"sms,omitempty"`
+	// CSMAlert is the Slack alert template for the customer's CSM.
+	CSMAlert string `json:"csm_alert,omitempty"`
+	// HealthTier, when set, is the tier the customer is in once this step
+	// has run without activation (for example at_risk after the nudge).
+	HealthTier string `json:"health_tier,omitempty"`
+}
+
+// Health tiers, shared with the HealthTier search attribute.
+const (
+	TierHealthy  = "healthy"
+	TierAtRisk   = "at_risk"
+	TierCritical = "critical"
+)
+
+// Default is the production playbook.
+func Default() Playbook {
+	return Playbook{
+		Name:      "default",
+		Product:   "Acme",
+		AppURL:    "https://app.example.com",
+		DayLength: Duration(24 * time.Hour),
+		Onboarding: Onboarding{
+			Milestones:     []string{"first_project", "invited_teammate", "connected_integration"},
+			WelcomeEmail:   "welcome",
+			ActivatedEmail: "activated",
+			Steps: []Step{
+				{Name: "getting_started", Day: 1, Email: "getting_started"},
+				{Name: "nudge", Day: 3, Email: "onboarding_nudge", HealthTier: TierAtRisk},
+				{Name: "escalate", Day: 7, SMS: "onboarding_nudge", CSMAlert: "not_activated", HealthTier: TierCritical},
+			},
+			EndsAfterDays: 30,
+		},
+	}
+}
+
+// Day returns the duration of n journey days.
+func (p Playbook) Day(n int) time.Duration { return time.Duration(n) * p.DayLength.D() }
+
+// Fingerprint is a short, stable hash of the playbook's content, shown in a
+// journey's state so an operator can tell which version it runs.
+func (p Playbook) Fingerprint() string {
+	b, _ := json.Marshal(p)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:6])
+}
+
+// Equal reports whether a and b have the same content.
+func Equal(a, b Playbook) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
+
+// templateRefs lists every template the playbook names, with its field.
+func (p Playbook) templateRefs() []templateRef {
+	refs := []templateRef{
+		{"onboarding.welcome_email", messages.ChannelEmail, p.Onboarding.WelcomeEmail},
+		{"onboarding.activated_email", messages.ChannelEmail, p.Onboarding.ActivatedEmail},
+	}
+	for i, s := range p.Onboarding.Steps {
+		at := fmt.Sprintf("onboarding.steps[%d].", i)
+		refs = append(refs,
+			templateRef{at + "email", messages.ChannelEmail, s.Email},
+			templateRef{at + "sms", messages.ChannelSMS, s.SMS},
+			templateRef{at + "csm_alert", messages.ChannelAlert, s.CSMAlert})
+	}
+	return refs
+}
+
+type templateRef struct {
+	field   string
+	channel messages.Channel
+	name    string
+}
+
+// FieldError is a validation error that names the offending field.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// Validate checks the playbook and returns the first problem as a *FieldError.
+func (p Playbook) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+	}
+	if strings.TrimSpace(p.Name) == "" {
+		return bad("name", "is required")
+	}
+	if strings.TrimSpace(p.Product) == "" {
+		return bad("product", "is required")
+	}
+	if u, err := url.Parse(p.AppURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return bad("app_url", "must be an http(s) URL, got %q", p.AppURL)
+	}
+	if p.DayLength.D() < time.Second {
+		return bad("day_length", "must be at least 1s, got %s", p.DayLength.D())
+	}
+	o := p.Onboarding
+	if len(o.Milestones) == 0 {
+		return bad("onboarding.milestones", "needs at least one activation milestone")
+	}
+	seen := map[string]bool{}
+	for i, m := range o.Milestones {
+		if !nameRE.MatchString(m) {
+			return bad(fmt.Sprintf("onboarding.milestones[%d]", i), "%q must be lower_snake_case", m)
+		}
+		if seen[m] {
+			return bad(fmt.Sprintf("onboarding.milestones[%d]", i), "%q is listed twice", m)
+		}
+		seen[m] = true
+	}
+	if o.WelcomeEmail == "" {
+		return bad("onboarding.welcome_email", "is required")
+	}
+	if o.ActivatedEmail == "" {
+		return bad("onboarding.activated_email", "is required")
+	}
+	if o.EndsAfterDays < 1 {
+		return bad("onboarding.ends_after_days", "must be at least 1, got %d", o.EndsAfterDays)
+	}
+	names := map[string]bool{}
+	for i, s := range o.Steps {
+		at := fmt.Sprintf("onboarding.steps[%d]", i)
+		if !nameRE.MatchString(s.Name) {
+			return bad(at+".name", "%q must be lower_snake_case", s.Name)
+		}
+		if names[s.Name] {
+			return bad(at+".name", "%q is used by another step", s.Name)
+		}
+		names[s.Name] = true
+		if s.Day < 0 || s.Day >= o.EndsAfterDays {
+			return bad(at+".day", "must be from 0 to ends_after_days-1 (%d), got %d", o.EndsAfterDays-1, s.Day)
+		}
+		if i > 0 && s.Day < o.Steps[i-1].Day {
+			return bad(at+".day", "steps must be in day order: day %d comes after day %d", s.Day, o.Steps[i-1].Day)
+		}
+		if s.Email == "" && s.SMS == "" && s.CSMAlert == "" {
+			return bad(at, "does nothing: set email, sms or csm_alert")
+		}
+		switch s.HealthTier {
+		case "", TierHealthy, TierAtRisk, TierCritical:
+		default:
+			return bad(at+".health_tier", "must be %s, %s or %s, got %q", TierHealthy, TierAtRisk, TierCritical, s.HealthTier)
+		}
+	}
+	for _, r := range p.templateRefs() {
+		if r.name != "" && !messages.Exists(r.channel, r.name) {
+			return bad(r.field, "no %s template %q (have: %s)", r.channel, r.name, strings.Join(messages.Names(r.channel), ", "))
+		}
+	}
+	return nil
+}
+
+// Load reads a playbook from a .yaml, .yml or .json file. Fields the file
+// leaves out keep their Default values; unknown fields are errors.
+func Load(path string) (Playbook, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return Playbook{}, fmt.Errorf("playbook: %w", err)
+	}
+	p, err := Parse(raw, filepath.Ext(path))
+	if err != nil {
+		return Playbook{}, fmt.Errorf("playbook %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// Parse decodes a playbook from YAML (ext ".yaml" or ".yml") or JSON (any
+// other ext) over the defaults, then validates it.
+func Parse(raw []byte, ext string) (Playbook, error) {
+	if ext == ".yaml" || ext == ".yml" {
+		// YAML goes through JSON so that one set of field names (the json
+		// tags) and one strict decoder serve both formats.
+		var doc any
+		if err := yaml.Unmarshal(raw, &doc); err != nil {
+			return Playbook{}, err
+		}
+		var err error
+		if raw, err = json.Marshal(doc); err != nil {
+			return Playbook{}, err
+		}
+	}
+	p := Default()
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return Playbook{}, describeDecodeError(err)
+	}
+	if err := p.Validate(); err != nil {
+		return Playbook{}, err
+	}
+	return p, nil
+}
+
+func describeDecodeError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		if typeErr.Type == durationType {
+			return &FieldError{Field: typeErr.Field, Message: fmt.Sprintf("must be a duration like \"24h\" or \"10s\", got %s", typeErr.Value)}
+		}
+		return &FieldError{Field: typeErr.Field, Message: fmt.Sprintf("must be %s, got %s", typeErr.Type, typeErr.Value)}
+	}
+	if msg, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return &FieldError{Field: strings.Trim(msg, `"`), Message: "is not a playbook field"}
+	}
+	return err
+}
+
+var durationType = reflect.TypeFor[Duration]()
+
+// Duration is a time.Duration written as "24h" or "10s" in playbooks.
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// MarshalJSON writes d as a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a Go duration string such as "24h" or "10s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	// An *json.UnmarshalTypeError gets the field's path filled in by the
+	// decoder, so the caller's error can name the field.
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return &json.UnmarshalTypeError{Value: string(b), Type: durationType}
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return &json.UnmarshalTypeError{Value: strconv.Quote(s), Type: durationType}
+	}
+	*d = Duration(v)
+	return nil
+}

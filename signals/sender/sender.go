@@ -1,0 +1,98 @@
+// Package sender is the Go client backends, the HTTP edge and the starter use
+// to deliver events to customers' journeys and read their state.
+//
+//	s := sender.New(temporalClient)
+//	err := s.Send(ctx, ev) // errors.Is(err, sender.ErrUnknownCustomer) ...
+//
+// It validates every event before anything reaches Temporal, starts a journey
+// only from a signed_up event (signal-with-start), and maps Temporal's
+// answers to a few sentinel errors callers can act on.
+package sender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/journeyshq/journeys/signals"
+	"github.com/journeyshq/journeys/workflows"
+)
+
+var (
+	// ErrUnknownCustomer: the customer has no running journey, and the event
+	// is not a signed_up that would start one.
+	ErrUnknownCustomer = errors.New("sender: customer has no journey")
+	// ErrUnavailable: Temporal could not be reached or did not answer in time;
+	// the event was not accepted and can be retried as is.
+	ErrUnavailable = errors.New("sender: temporal unavailable")
+)
+
+// Sender delivers events through a Temporal client.
+type Sender struct {
+	c   client.Client
+	now func() time.Time
+}
+
+// New returns a Sender that uses c.
+func New(c client.Client) *Sender { return &Sender{c: c, now: time.Now} }
+
+// Send validates ev (a zero OccurredAt becomes now) and delivers it. It
+// returns once Temporal has durably accepted the signal. A validation
+// failure is a *signals.FieldError; see also ErrUnknownCustomer and
+// ErrUnavailable.
+func (s *Sender) Send(ctx context.Context, ev signals.Event) error {
+	now := s.now()
+	if ev.OccurredAt.IsZero() {
+		ev.OccurredAt = now.UTC()
+	}
+	if err := ev.Validate(now); err != nil {
+		return err
+	}
+	id := workflows.WorkflowID(ev.CustomerID)
+	var err error
+	if ev.Type == signals.SignedUp {
+		_, err = s.c.SignalWithStartWorkflow(ctx, id, signals.SignalName, ev, client.StartWorkflowOptions{
+			ID:            id,
+			TaskQueue:     workflows.TaskQueue,
+			StaticSummary: "Customer journey of " + ev.CustomerID,
+		}, workflows.WorkflowType, workflows.Input{CustomerID: ev.CustomerID})
+	} else {
+		err = s.c.SignalWorkflow(ctx, id, "", signals.SignalName, ev)
+	}
+	if err != nil {
+		return classify(fmt.Sprintf("send %s event %s to %s", ev.Type, ev.EventID, id), err)
+	}
+	return nil
+}
+
+// State returns the state of customerID's journey.
+func (s *Sender) State(ctx context.Context, customerID string) (workflows.State, error) {
+	id := workflows.WorkflowID(customerID)
+	v, err := s.c.QueryWorkflow(ctx, id, "", workflows.QueryState)
+	if err != nil {
+		return workflows.State{}, classify("query state of "+id, err)
+	}
+	var st workflows.State
+	if err := v.Get(&st); err != nil {
+		return workflows.State{}, fmt.Errorf("sender: decode state of %s: %w", id, err)
+	}
+	return st, nil
+}
+
+func classify(op string, err error) error {
+	var notFound *serviceerror.NotFound
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
+	switch {
+	case errors.As(err, &notFound):
+		return fmt.Errorf("%s: %w", op, ErrUnknownCustomer)
+	case errors.As(err, &unavailable), errors.As(err, &deadline),
+		errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w: %v", op, ErrUnavailable, err)
+	}
+	return fmt.Errorf("sender: %s: %w", op, err)
+}

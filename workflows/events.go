@@ -1,0 +1,144 @@
+package workflows
+
+import (
+	"slices"
+	"strings"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/journeyshq/journeys/playbook"
+	"github.com/journeyshq/journeys/signals"
+)
+
+// apply applies one event, once: an event ID seen before changes nothing.
+// Whatever the payload holds, apply records and moves on; it never fails the
+// journey.
+func (r *journey) apply(ev signals.Event) {
+	if ev.EventID == "" {
+		r.reject("event without event_id", nil)
+		return
+	}
+	if r.seen[ev.EventID] {
+		r.st.Counters.EventsDuplicate++
+		r.note(KindSkip, "duplicate %s event %s ignored", ev.Type, ev.EventID)
+		return
+	}
+	r.remember(ev.EventID)
+	p, err := ev.Payload()
+	if err != nil {
+		r.reject(string(ev.Type)+" event "+ev.EventID, err)
+		return
+	}
+	if r.st.Stage == StageNew && ev.Type != signals.SignedUp {
+		r.reject(string(ev.Type)+" event "+ev.EventID+" before signed_up", nil)
+		return
+	}
+	r.st.Counters.EventsApplied++
+	switch d := p.(type) {
+	case signals.SignedUpData:
+		r.onSignedUp(ev, d)
+	case signals.LoginData:
+		r.onLogin(ev)
+	case signals.MilestoneReachedData:
+		r.onMilestone(d)
+	case signals.ProfileUpdatedData:
+		r.onProfileUpdated(d)
+	default:
+		r.note(KindSkip, "%s event %s has no handler in this version", ev.Type, ev.EventID)
+	}
+}
+
+// remember adds id to the bounded set of applied event IDs.
+func (r *journey) remember(id string) {
+	r.seen[id] = true
+	r.seenOrder = append(r.seenOrder, id)
+	if len(r.seenOrder) > SeenEventsSize {
+		delete(r.seen, r.seenOrder[0])
+		r.seenOrder = r.seenOrder[1:]
+	}
+}
+
+func (r *journey) reject(what string, err error) {
+	r.st.Counters.EventsRejected++
+	if err != nil {
+		r.note(KindError, "rejected %s: %v", what, err)
+	} else {
+		r.note(KindError, "rejected %s", what)
+	}
+	r.log.Warn("Event rejected", "What", what, "Error", err)
+}
+
+func (r *journey) onSignedUp(ev signals.Event, d signals.SignedUpData) {
+	if r.st.Stage != StageNew {
+		r.note(KindSkip, "signed_up event %s ignored: the journey started already", ev.EventID)
+		return
+	}
+	info := workflow.GetInfo(r.ctx)
+	r.st.JourneyID = info.FirstRunID
+	if r.st.JourneyID == "" {
+		r.st.JourneyID = info.WorkflowExecution.RunID
+	}
+	signedUpAt := d.SignedUpAt
+	if signedUpAt.IsZero() {
+		signedUpAt = ev.OccurredAt
+	}
+	tz := d.Timezone
+	if tz == "" {
+		tz = "UTC"
+	}
+	r.st.Profile = Profile{
+		Name: d.Name, Email: d.Email, Phone: d.Phone, Timezone: tz,
+		Plan: d.Plan, Seats: d.Seats, CSM: d.CSM, SignedUpAt: signedUpAt,
+	}
+	// Day 0 of the journey clock is now, not signed_up_at: a backfilled
+	// signup should start its onboarding, not fire every overdue step at once.
+	r.st.StartedAt = workflow.Now(r.ctx)
+	r.note(KindEvent, "signed up (plan %s, %d seats)", orNone(d.Plan), d.Seats)
+	r.st.HealthTier = playbook.TierHealthy
+	r.setStage(StageOnboarding, "signed up")
+	r.sendEmail("onboarding.welcome", r.pb.Onboarding.WelcomeEmail)
+}
+
+func (r *journey) onLogin(ev signals.Event) {
+	r.st.Counters.Logins++
+	if r.st.LastLogin == nil || ev.OccurredAt.After(*r.st.LastLogin) {
+		at := ev.OccurredAt
+		r.st.LastLogin = &at
+	}
+	r.note(KindEvent, "login")
+}
+
+func (r *journey) onMilestone(d signals.MilestoneReachedData) {
+	if slices.Contains(r.st.Milestones, d.Milestone) {
+		r.note(KindSkip, "milestone %s reached again", d.Milestone)
+		return
+	}
+	r.st.Milestones = append(r.st.Milestones, d.Milestone)
+	r.note(KindEvent, "milestone %s reached", d.Milestone)
+}
+
+func (r *journey) onProfileUpdated(d signals.ProfileUpdatedData) {
+	p := &r.st.Profile
+	var changed []string
+	set := func(field string, dst *string, src *string) {
+		if src != nil && *dst != *src {
+			*dst = *src
+			changed = append(changed, field)
+		}
+	}
+	set("name", &p.Name, d.Name)
+	set("email", &p.Email, d.Email)
+	set("phone", &p.Phone, d.Phone)
+	set("timezone", &p.Timezone, d.Timezone)
+	set("plan", &p.Plan, d.Plan)
+	set("csm", &p.CSM, d.CSM)
+	if d.Seats != nil && p.Seats != *d.Seats {
+		p.Seats = *d.Seats
+		changed = append(changed, "seats")
+	}
+	if len(changed) == 0 {
+		r.note(KindSkip, "profile update changed nothing")
+		return
+	}
+	r.note(KindEvent, "profile updated: %s", strings.Join(changed, ", "))
+}

@@ -1,0 +1,276 @@
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/journeyshq/journeys/playbook"
+	"github.com/journeyshq/journeys/signals"
+)
+
+// Journeys runs CustomerJourney with the worker's playbook. Register its
+// CustomerJourney method with RegisterOptions.
+type Journeys struct {
+	// Playbook is the playbook this worker gives journeys. A journey reads it
+	// at each wake-up through MutableSideEffect, so a changed playbook is
+	// recorded in the journey's history and replays deterministically.
+	Playbook playbook.Playbook
+}
+
+// CustomerJourney is one customer's whole lifecycle. It is started by
+// signal-with-start from the customer's signed_up event and then sleeps on
+// timers and wakes on events (signals.SignalName) for as long as the customer
+// exists, continuing as new when Temporal suggests it.
+func (j *Journeys) CustomerJourney(ctx workflow.Context, in Input) (Result, error) {
+	r := &journey{owner: j, ctx: ctx, seen: map[string]bool{}}
+	if err := r.setup(in); err != nil {
+		return Result{}, err
+	}
+	return r.run()
+}
+
+// journey is one run of CustomerJourney.
+type journey struct {
+	owner *Journeys
+	ctx   workflow.Context
+	log   log.Logger
+	pb    playbook.Playbook
+	st    State
+
+	events    workflow.ReceiveChannel
+	seen      map[string]bool
+	seenOrder []string
+	// inflight counts activities started and not yet finished.
+	inflight int
+
+	timer       workflow.Future
+	timerAt     time.Time
+	cancelTimer workflow.CancelFunc
+}
+
+func (r *journey) setup(in Input) error {
+	if in.CustomerID == "" {
+		return temporal.NewNonRetryableApplicationError("journey input has no customer_id", "BadInput", nil)
+	}
+	r.log = log.With(workflow.GetLogger(r.ctx), "CustomerID", in.CustomerID)
+	r.st = State{CustomerID: in.CustomerID, Stage: StageNew}
+	if in.Carry != nil {
+		r.st = in.Carry.State
+		for _, id := range in.Carry.SeenEventIDs {
+			r.remember(id)
+		}
+	}
+	r.events = workflow.GetSignalChannel(r.ctx, signals.SignalName)
+	// Registered before anything blocks, so the state is queryable at once.
+	return workflow.SetQueryHandler(r.ctx, QueryState, func() (State, error) { return r.st, nil })
+}
+
+func (r *journey) run() (Result, error) {
+	for {
+		r.refreshPlaybook()
+		r.advance()
+		r.upsertSearchAttributes()
+		at, why := r.nextWake()
+		r.armTimer(at, why)
+		r.describe(why)
+
+		canceled := false
+		sel := workflow.NewSelector(r.ctx)
+		sel.AddReceive(r.events, func(c workflow.ReceiveChannel, _ bool) { r.receive(c) })
+		if r.timer != nil {
+			sel.AddFuture(r.timer, func(f workflow.Future) {
+				r.timer = nil
+				_ = f.Get(r.ctx, nil) // fired; advance() acts on what is due
+			})
+		}
+		sel.AddReceive(r.ctx.Done(), func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(r.ctx, nil)
+			canceled = true
+		})
+		sel.Select(r.ctx)
+
+		if canceled {
+			r.log.Info("Journey canceled", "Stage", r.st.Stage)
+			return Result{State: r.st}, r.ctx.Err()
+		}
+		if workflow.GetInfo(r.ctx).GetContinueAsNewSuggested() {
+			return Result{}, r.continueAsNew()
+		}
+	}
+}
+
+// refreshPlaybook takes the worker's playbook. MutableSideEffect records it
+// in history only when it differs from the last recorded one, and replays
+// return the recorded value, so every decision replays with the playbook it
+// was made under.
+func (r *journey) refreshPlaybook() {
+	opts := workflow.MutableSideEffectOptions{Summary: "read the worker's playbook (recorded when it changes)"}
+	v := workflow.MutableSideEffectWithOptions(r.ctx, "playbook", opts,
+		func(workflow.Context) any { return r.owner.Playbook },
+		func(a, b any) bool { return playbook.Equal(a.(playbook.Playbook), b.(playbook.Playbook)) })
+	var pb playbook.Playbook
+	if err := v.Get(&pb); err != nil {
+		// Keep the playbook we have; a journey never stops over config.
+		r.log.Error("Cannot decode playbook; keeping the previous one", "Error", err)
+		return
+	}
+	version := pb.Name + "@" + pb.Fingerprint()
+	if r.st.Playbook != "" && r.st.Playbook != version {
+		r.note(KindDecision, "playbook changed from %s to %s", r.st.Playbook, version)
+	}
+	r.pb, r.st.Playbook = pb, version
+}
+
+// advance does whatever the current stage has due now.
+func (r *journey) advance() {
+	if r.st.Stage == StageOnboarding {
+		r.advanceOnboarding()
+	}
+}
+
+// nextWake is when the current stage next needs to act without an event,
+// and why; the zero time means it waits for events only.
+func (r *journey) nextWake() (time.Time, string) {
+	if r.st.Stage == StageOnboarding {
+		return r.nextOnboardingWake()
+	}
+	return time.Time{}, ""
+}
+
+// armTimer makes sure one timer fires at at. A timer whose deadline has not
+// changed is kept, so events arriving during a wait add no timer events to
+// the history.
+func (r *journey) armTimer(at time.Time, why string) {
+	if r.timer != nil && r.timerAt.Equal(at) {
+		return
+	}
+	if r.timer != nil {
+		r.cancelTimer()
+		r.timer = nil
+	}
+	if at.IsZero() {
+		return
+	}
+	d := at.Sub(workflow.Now(r.ctx))
+	if d < time.Millisecond {
+		d = time.Millisecond // due now: advance() runs on the next turn
+	}
+	ctx, cancel := workflow.WithCancel(r.ctx)
+	r.timer = workflow.NewTimerWithOptions(ctx, d, workflow.TimerOptions{Summary: why})
+	r.timerAt, r.cancelTimer = at, cancel
+}
+
+// describe shows, in the UI's "current details", where the journey is and
+// what it waits for.
+func (r *journey) describe(next string) {
+	if next == "" {
+		next = "waiting for events"
+	}
+	workflow.SetCurrentDetails(r.ctx, fmt.Sprintf("**Stage:** %s since %s  \n**Next:** %s",
+		r.st.Stage, r.st.StageSince.Format(time.RFC3339), next))
+}
+
+// receive takes one event off the channel. It decodes the payload itself,
+// rather than letting the SDK do it, so that a payload it cannot decode is
+// recorded instead of silently dropped.
+func (r *journey) receive(c workflow.ReceiveChannel) {
+	var raw json.RawMessage
+	c.Receive(r.ctx, &raw)
+	var ev signals.Event
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		r.reject("undecodable event payload", err)
+		return
+	}
+	r.apply(ev)
+}
+
+// continueAsNew hands the state to a fresh run once every received event is
+// applied and every activity has finished, so nothing is lost or repeated.
+func (r *journey) continueAsNew() error {
+	for {
+		for r.events.Len() > 0 {
+			r.receive(r.events)
+		}
+		err := workflow.Await(r.ctx, func() bool { return r.inflight == 0 && workflow.AllHandlersFinished(r.ctx) })
+		if err != nil {
+			return err
+		}
+		if r.events.Len() == 0 {
+			break
+		}
+	}
+	r.log.Info("Continuing as new", "HistoryLength", workflow.GetInfo(r.ctx).GetCurrentHistoryLength())
+	return workflow.NewContinueAsNewError(r.ctx, WorkflowType, Input{
+		CustomerID: r.st.CustomerID,
+		Carry:      &Carry{State: r.st, SeenEventIDs: r.seenOrder},
+	})
+}
+
+// note appends a timeline entry, keeping the newest TimelineSize.
+func (r *journey) note(kind, format string, args ...any) {
+	r.st.Timeline = append(r.st.Timeline, TimelineEntry{At: workflow.Now(r.ctx), Kind: kind, Text: fmt.Sprintf(format, args...)})
+	if n := len(r.st.Timeline) - TimelineSize; n > 0 {
+		r.st.Timeline = append([]TimelineEntry(nil), r.st.Timeline[n:]...)
+	}
+}
+
+// setStage moves the journey to stage and records the change in the CRM.
+func (r *journey) setStage(stage Stage, why string) {
+	if r.st.Stage == stage {
+		return
+	}
+	from := r.st.Stage
+	r.st.Stage, r.st.StageSince = stage, workflow.Now(r.ctx)
+	r.st.Counters.StageChanges++
+	r.note(KindDecision, "stage %s → %s: %s", from, stage, why)
+	r.log.Info("Stage changed", "From", from, "To", stage)
+	r.recordStageInCRM(from, why)
+}
+
+func (r *journey) setTier(tier string) {
+	if r.st.HealthTier == tier {
+		return
+	}
+	r.note(KindDecision, "health tier %s → %s", orNone(r.st.HealthTier), tier)
+	r.st.HealthTier = tier
+}
+
+// upsertSearchAttributes brings the search attributes in line with the state,
+// sending only what changed.
+func (r *journey) upsertSearchAttributes() {
+	current := workflow.GetTypedSearchAttributes(r.ctx)
+	var updates []temporal.SearchAttributeUpdate
+	want := func(key temporal.SearchAttributeKeyKeyword, value string) {
+		old, ok := current.GetKeyword(key)
+		switch {
+		case value == "" && ok:
+			updates = append(updates, key.ValueUnset())
+		case value != "" && (!ok || old != value):
+			updates = append(updates, key.ValueSet(value))
+		}
+	}
+	if r.st.Stage != StageNew {
+		want(SearchStage, string(r.st.Stage))
+	}
+	want(SearchTier, r.st.HealthTier)
+	want(SearchPlan, r.st.Profile.Plan)
+	want(SearchCSM, r.st.Profile.CSM)
+	if len(updates) == 0 {
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(r.ctx, updates...); err != nil {
+		r.log.Error("Cannot upsert search attributes", "Error", err)
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

@@ -1,0 +1,124 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/journeyshq/journeys/playbook"
+)
+
+// Onboarding: from signup until every activation milestone is reached (the
+// customer "activates") or the playbook's window ends. The playbook's steps
+// run on their journey day for as long as the customer has not activated;
+// activation ends onboarding at once, whatever step is pending.
+
+// advanceOnboarding runs what is due now: activation first, then the steps
+// whose day has come, then the end of the window.
+func (r *journey) advanceOnboarding() {
+	if r.activated() {
+		r.onActivated()
+		return
+	}
+	now := workflow.Now(r.ctx)
+	for _, s := range r.pb.Onboarding.Steps {
+		if slices.Contains(r.st.StepsDone, s.Name) {
+			continue
+		}
+		if now.Before(r.dayStart(s.Day)) {
+			break // steps are in day order
+		}
+		r.runStep(s)
+	}
+	if !now.Before(r.dayStart(r.pb.Onboarding.EndsAfterDays)) {
+		r.note(KindDecision, "onboarding ended after %d days without activation (%s)", r.pb.Onboarding.EndsAfterDays, r.progress())
+		r.setStage(StageAdoption, "onboarding window ended")
+	}
+}
+
+// nextOnboardingWake is the next pending step's time, or the end of the window.
+func (r *journey) nextOnboardingWake() (time.Time, string) {
+	for _, s := range r.pb.Onboarding.Steps {
+		if !slices.Contains(r.st.StepsDone, s.Name) {
+			return r.dayStart(s.Day), fmt.Sprintf("wait until day %d for activation, else %s", s.Day, describeStep(s))
+		}
+	}
+	end := r.pb.Onboarding.EndsAfterDays
+	return r.dayStart(end), fmt.Sprintf("wait until day %d for activation, else end onboarding (stage adoption)", end)
+}
+
+func (r *journey) dayStart(day int) time.Time { return r.st.StartedAt.Add(r.pb.Day(day)) }
+
+// activated reports whether every activation milestone has been reached.
+func (r *journey) activated() bool {
+	for _, m := range r.pb.Onboarding.Milestones {
+		if !slices.Contains(r.st.Milestones, m) {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *journey) onActivated() {
+	now := workflow.Now(r.ctx)
+	r.st.ActivatedAt = &now
+	r.note(KindDecision, "activated on day %d: all %d milestones reached", r.journeyDay(), len(r.pb.Onboarding.Milestones))
+	r.sendEmail("onboarding.activated", r.pb.Onboarding.ActivatedEmail)
+	r.setTier(playbook.TierHealthy)
+	r.setStage(StageAdoption, "activated")
+}
+
+func (r *journey) runStep(s playbook.Step) {
+	r.st.StepsDone = append(r.st.StepsDone, s.Name)
+	step := "onboarding." + s.Name
+	r.note(KindDecision, "day %d, not activated (%s): %s", s.Day, r.progress(), describeStep(s))
+	if s.Email != "" {
+		r.sendEmail(step, s.Email)
+	}
+	if s.SMS != "" {
+		if r.st.Profile.Phone == "" {
+			r.note(KindSkip, "%s: no SMS, the customer has no phone number", step)
+		} else {
+			r.sendSMS(step, s.SMS)
+		}
+	}
+	if s.CSMAlert != "" {
+		r.alertCSM(step, s.CSMAlert)
+	}
+	if s.HealthTier != "" {
+		r.setTier(s.HealthTier)
+	}
+}
+
+// progress says how far activation is, e.g. "1 of 3 milestones".
+func (r *journey) progress() string {
+	done := 0
+	for _, m := range r.pb.Onboarding.Milestones {
+		if slices.Contains(r.st.Milestones, m) {
+			done++
+		}
+	}
+	return fmt.Sprintf("%d of %d milestones", done, len(r.pb.Onboarding.Milestones))
+}
+
+// journeyDay is the current day of the journey clock, day 0 being signup.
+func (r *journey) journeyDay() int {
+	return int(workflow.Now(r.ctx).Sub(r.st.StartedAt) / r.pb.DayLength.D())
+}
+
+func describeStep(s playbook.Step) string {
+	var parts []string
+	if s.Email != "" {
+		parts = append(parts, s.Email+" email")
+	}
+	if s.SMS != "" {
+		parts = append(parts, s.SMS+" SMS")
+	}
+	if s.CSMAlert != "" {
+		parts = append(parts, s.CSMAlert+" CSM alert")
+	}
+	return "send " + strings.Join(parts, " + ")
+}
