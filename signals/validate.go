@@ -68,6 +68,14 @@ func Decode(r io.Reader, now time.Time) (Event, error) {
 	return ev, nil
 }
 
+// ValidateCustomerID checks a customer ID as the edge accepts it; the error
+// is a *FieldError.
+func ValidateCustomerID(id string) error {
+	v := &validator{}
+	v.customerID("customer_id", id)
+	return v.result()
+}
+
 // Validate checks every field of e, including its data, and returns the first
 // problem as a *FieldError. now is the time of receipt.
 func (e Event) Validate(now time.Time) error {
@@ -78,12 +86,7 @@ func (e Event) Validate(now time.Time) error {
 	case !eventIDRE.MatchString(e.EventID):
 		v.fail("event_id", "must be 1-128 letters, digits, '_', '.', ':' or '-', starting with a letter or digit")
 	}
-	switch {
-	case e.CustomerID == "":
-		v.fail("customer_id", "is required")
-	case !customerIDRE.MatchString(e.CustomerID):
-		v.fail("customer_id", "must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
-	}
+	v.customerID("customer_id", e.CustomerID)
 	switch {
 	case e.Type == "":
 		v.fail("type", "is required")
@@ -96,14 +99,14 @@ func (e Event) Validate(now time.Time) error {
 		v.timestamp("occurred_at", e.OccurredAt)
 	}
 	if v.err != nil {
-		return v.err
+		return v.result()
 	}
 	p, err := e.payload(true)
 	if err != nil {
 		return err
 	}
 	p.validate(v)
-	return v.err
+	return v.result()
 }
 
 // payload decodes Data into the type's struct; strict rejects unknown fields.
@@ -211,6 +214,24 @@ type validator struct {
 func (v *validator) fail(field, msg string) {
 	if v.err == nil {
 		v.err = &FieldError{Field: field, Message: msg}
+	}
+}
+
+// result is the first failure as an error, or a true nil: returning v.err
+// itself would make a nil *FieldError into a non-nil error.
+func (v *validator) result() error {
+	if v.err == nil {
+		return nil
+	}
+	return v.err
+}
+
+func (v *validator) customerID(field, id string) {
+	switch {
+	case id == "":
+		v.fail(field, "is required")
+	case !customerIDRE.MatchString(id):
+		v.fail(field, "must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
 	}
 }
 

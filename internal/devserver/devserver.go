@@ -18,16 +18,18 @@ import (
 	"time"
 
 	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
 	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/membership/static"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 
+	"github.com/journeyshq/journeys/internal/searchattr"
 	uiserver "github.com/temporalio/ui-server/v2/server"
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	"github.com/temporalio/ui-server/v2/server/server_options"
@@ -100,7 +102,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("devserver: data dir: %w", err)
 	}
 
-	cfg, err := serverConfig(opts, host, port)
+	cfg, hosts, err := serverConfig(opts, host, port)
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +129,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		temporal.WithConfig(cfg),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithLogger(logger),
+		// Static membership: one process holds every service, so there is
+		// nothing to discover, and a restart does not wait for the previous
+		// process's members (recorded in the database) to answer.
+		temporal.WithStaticHosts(hosts),
 		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
 			// Lets a search attribute registered a moment ago be used at once.
 			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
@@ -173,7 +179,7 @@ func (s *Server) Stop() error {
 	return s.temporal.Stop()
 }
 
-func serverConfig(opts Options, host string, frontendPort int) (*config.Config, error) {
+func serverConfig(opts Options, host string, frontendPort int) (*config.Config, map[primitives.ServiceName]static.Hosts, error) {
 	sqlCfg := &config.SQL{
 		PluginName:   sqliteplugin.PluginName,
 		DatabaseName: DBFile(opts.DataDir),
@@ -182,25 +188,20 @@ func serverConfig(opts Options, host string, frontendPort int) (*config.Config, 
 		ConnectAttributes: map[string]string{"mode": "rwc", "_journal_mode": "wal", "_synchronous": "1"},
 	}
 	services := map[string]config.Service{}
-	for _, name := range []string{"frontend", "history", "matching", "worker"} {
+	hosts := map[primitives.ServiceName]static.Hosts{}
+	for _, name := range []primitives.ServiceName{primitives.FrontendService, primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
 		grpcPort := frontendPort
-		if name != "frontend" {
+		if name != primitives.FrontendService {
 			p, err := freePort(host)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			grpcPort = p
 		}
-		membership, err := freePort(host)
-		if err != nil {
-			return nil, err
-		}
-		services[name] = config.Service{RPC: config.RPC{GRPCPort: grpcPort, MembershipPort: membership, BindOnIP: host}}
+		services[string(name)] = config.Service{RPC: config.RPC{GRPCPort: grpcPort, BindOnIP: host}}
+		hosts[name] = static.SingleLocalHost(net.JoinHostPort(host, strconv.Itoa(grpcPort)))
 	}
 	return &config.Config{
-		Global: config.Global{
-			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: host},
-		},
 		Persistence: config.Persistence{
 			DefaultStore:     sqliteplugin.PluginName,
 			VisibilityStore:  sqliteplugin.PluginName,
@@ -226,7 +227,7 @@ func serverConfig(opts Options, host string, frontendPort int) (*config.Config, 
 			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
 		}},
 		PublicClient: config.PublicClient{HostPort: opts.FrontendAddr},
-	}, nil
+	}, hosts, nil
 }
 
 // registerSearchAttributes adds the attributes the namespace lacks. The
@@ -240,35 +241,8 @@ func (s *Server) registerSearchAttributes(ctx context.Context) error {
 		return fmt.Errorf("devserver: connect to frontend %s: %w", s.opts.FrontendAddr, err)
 	}
 	defer c.Close()
-	return RegisterSearchAttributes(ctx, c, s.opts.Namespace, s.opts.SearchAttributes)
-}
-
-// RegisterSearchAttributes adds to namespace the attributes it does not have
-// yet. Attributes that exist are left alone, so it can run on every start.
-func RegisterSearchAttributes(ctx context.Context, c client.Client, namespace string, attrs map[string]enums.IndexedValueType) error {
-	if len(attrs) == 0 {
-		return nil
-	}
-	existing, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
-	if err != nil {
-		return fmt.Errorf("devserver: list search attributes: %w", err)
-	}
-	missing := map[string]enums.IndexedValueType{}
-	for name, typ := range attrs {
-		if _, ok := existing.GetCustomAttributes()[name]; !ok {
-			missing[name] = typ
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace: namespace, SearchAttributes: missing,
-	})
-	if err != nil {
-		return fmt.Errorf("devserver: add search attributes: %w", err)
-	}
-	return nil
+	_, err = searchattr.Ensure(ctx, c, s.opts.Namespace, s.opts.SearchAttributes)
+	return err
 }
 
 func (s *Server) startUI(ctx context.Context) error {

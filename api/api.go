@@ -1,0 +1,136 @@
+// Package api is the events HTTP edge: backends POST events to it, operators
+// GET a customer's journey state. Everything it forwards has been decoded
+// strictly and validated; bad input gets a 4xx whose JSON body names the
+// field, and never reaches a workflow.
+//
+//	POST /v1/events          202 accepted, 400 invalid, 404 no journey, 503 Temporal down
+//	GET  /v1/customers/{id}  200 state,    400 bad id,  404 no journey, 503 Temporal down
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/journeyshq/journeys/signals"
+	"github.com/journeyshq/journeys/signals/sender"
+	"github.com/journeyshq/journeys/workflows"
+)
+
+// Journeys delivers events to journeys and reads their state;
+// *sender.Sender is the implementation.
+type Journeys interface {
+	Send(ctx context.Context, ev signals.Event) error
+	State(ctx context.Context, customerID string) (workflows.State, error)
+}
+
+// Options tune the handler; zero values are defaults.
+type Options struct {
+	// Timeout bounds each call to Temporal; default 10s. Past it the client
+	// gets 503 and can retry: the event was not accepted.
+	Timeout time.Duration
+	// Logger gets one line per request; default slog.Default().
+	Logger *slog.Logger
+}
+
+type handler struct {
+	journeys Journeys
+	timeout  time.Duration
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// New returns the edge's HTTP handler.
+func New(j Journeys, opts Options) http.Handler {
+	h := &handler{journeys: j, timeout: opts.Timeout, log: opts.Logger, now: time.Now}
+	if h.timeout <= 0 {
+		h.timeout = 10 * time.Second
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/events", h.postEvent)
+	mux.HandleFunc("GET /v1/customers/{id}", h.getCustomer)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	return mux
+}
+
+// errorBody is every error response.
+type errorBody struct {
+	Error string `json:"error"`
+	// Field is the JSON path of the offending field, when one is to blame.
+	Field string `json:"field,omitempty"`
+}
+
+// Accepted is the body of a 202 answer to POST /v1/events.
+type Accepted struct {
+	Status     string `json:"status"`
+	EventID    string `json:"event_id"`
+	CustomerID string `json:"customer_id"`
+	WorkflowID string `json:"workflow_id"`
+}
+
+func (h *handler) postEvent(w http.ResponseWriter, r *http.Request) {
+	ev, err := signals.Decode(r.Body, h.now())
+	if err != nil {
+		h.fail(w, r, err, "", "")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+	defer cancel()
+	if err := h.journeys.Send(ctx, ev); err != nil {
+		h.fail(w, r, err, ev.CustomerID, fmt.Sprintf("customer %s has no journey: send a signed_up event first", ev.CustomerID))
+		return
+	}
+	h.log.Info("event accepted", "event_id", ev.EventID, "type", ev.Type, "customer_id", ev.CustomerID)
+	writeJSON(w, http.StatusAccepted, Accepted{Status: "accepted", EventID: ev.EventID, CustomerID: ev.CustomerID, WorkflowID: workflows.WorkflowID(ev.CustomerID)})
+}
+
+func (h *handler) getCustomer(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := signals.ValidateCustomerID(id); err != nil {
+		h.fail(w, r, err, "", "")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+	defer cancel()
+	st, err := h.journeys.State(ctx, id)
+	if err != nil {
+		h.fail(w, r, err, id, fmt.Sprintf("customer %s has no journey", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// fail answers err with the status it calls for.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, customerID, notFound string) {
+	var field *signals.FieldError
+	switch {
+	case errors.As(err, &field):
+		h.log.Info("request rejected", "path", r.URL.Path, "field", field.Field, "reason", field.Message)
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: field.Error(), Field: field.Field})
+	case errors.Is(err, sender.ErrUnknownCustomer):
+		h.log.Info("unknown customer", "path", r.URL.Path, "customer_id", customerID)
+		writeJSON(w, http.StatusNotFound, errorBody{Error: notFound, Field: "customer_id"})
+	case errors.Is(err, sender.ErrUnavailable):
+		h.log.Warn("temporal unavailable", "path", r.URL.Path, "error", err)
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "Temporal is unavailable; nothing was accepted, retry later"})
+	default:
+		h.log.Error("request failed", "path", r.URL.Path, "error", err)
+		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error; nothing was accepted"})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,92 @@
+// Command worker runs journeys: the Temporal worker for CustomerJourney and
+// its activities, and the events HTTP API. With --dev it also runs, in the
+// same process, a Temporal server on a SQLite file and the Temporal Web UI.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `Usage: worker [flags]
+
+Runs the journeys worker (task queue "journeys") and the events HTTP API.
+
+  go run ./worker --dev                                  everything on one machine, no accounts
+  go run ./worker --dev --playbook playbooks/demo.yaml   the same with a 10-second journey day
+  go run ./worker                                        against an existing Temporal
+
+Flags (each can also be set by the environment variable in brackets):
+`
+
+const envHelp = `
+Without vendor credentials every channel (email, SMS, CSM alerts, CRM) uses the
+outbox driver: one line per message on stdout and one JSON line in
+<data-dir>/outbox.jsonl.
+`
+
+func main() {
+	cfg, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+// config is everything the worker is told at start.
+type config struct {
+	Dev          bool
+	PlaybookPath string
+	DataDir      string
+	HTTPAddr     string
+	TemporalAddr string
+	Namespace    string
+	UIAddr       string
+}
+
+// parseConfig reads flags over environment variables over defaults.
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var cfg config
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.BoolVar(&cfg.Dev, "dev", false, "run a Temporal server (SQLite in <data-dir>) and its Web UI in this process")
+	fs.StringVar(&cfg.PlaybookPath, "playbook", env("JOURNEYS_PLAYBOOK", ""), "playbook file, YAML or JSON (default: the built-in playbook) [JOURNEYS_PLAYBOOK]")
+	fs.StringVar(&cfg.DataDir, "data-dir", env("JOURNEYS_DATA_DIR", ".data"), "where the dev server's database and the outbox live [JOURNEYS_DATA_DIR]")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", env("JOURNEYS_HTTP_ADDR", "127.0.0.1:8080"), "events HTTP API address [JOURNEYS_HTTP_ADDR]")
+	fs.StringVar(&cfg.TemporalAddr, "temporal-address", env("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend; with --dev, where the embedded server listens [TEMPORAL_ADDRESS]")
+	fs.StringVar(&cfg.Namespace, "namespace", env("TEMPORAL_NAMESPACE", "default"), "Temporal namespace [TEMPORAL_NAMESPACE]")
+	fs.StringVar(&cfg.UIAddr, "ui-addr", env("JOURNEYS_UI_ADDR", "127.0.0.1:8233"), `with --dev, the Web UI's address, or "off" [JOURNEYS_UI_ADDR]`)
+	fs.Usage = func() {
+		fmt.Fprint(out, usage)
+		fs.PrintDefaults()
+		fmt.Fprint(out, envHelp)
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	return cfg, nil
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/journeyshq/journeys/activities"
+	"github.com/journeyshq/journeys/api"
+	"github.com/journeyshq/journeys/integrations/outbox"
+	"github.com/journeyshq/journeys/internal/devserver"
+	"github.com/journeyshq/journeys/internal/searchattr"
+	"github.com/journeyshq/journeys/playbook"
+	"github.com/journeyshq/journeys/signals/sender"
+	"github.com/journeyshq/journeys/workflows"
+)
+
+// run starts everything cfg asks for, prints where each part is, and runs
+// until ctx ends; then it stops the parts in reverse order: the API first so
+// no event is accepted that the worker will not see, the Temporal server last.
+func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) {
+	logger := newLogger(cfg, stderr)
+	pb := playbook.Default()
+	if cfg.PlaybookPath != "" {
+		if pb, err = playbook.Load(cfg.PlaybookPath); err != nil {
+			return err
+		}
+	}
+
+	var stack stopper
+	defer func() { err = errors.Join(err, stack.stopAll()) }()
+
+	if cfg.Dev {
+		srv, err := devserver.Start(ctx, devserver.Options{
+			DataDir:          cfg.DataDir,
+			FrontendAddr:     cfg.TemporalAddr,
+			UIAddr:           cfg.UIAddr,
+			Namespace:        cfg.Namespace,
+			SearchAttributes: workflows.SearchAttributes(),
+		})
+		if err != nil {
+			return err
+		}
+		stack.push(srv.Stop)
+	}
+
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:  cfg.TemporalAddr,
+		Namespace: cfg.Namespace,
+		Logger:    sdklog.NewStructuredLogger(logger),
+	})
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.TemporalAddr, cfg.Namespace, err)
+	}
+	stack.push(func() error { c.Close(); return nil })
+	if added, err := searchattr.Ensure(ctx, c, cfg.Namespace, workflows.SearchAttributes()); err != nil {
+		return err
+	} else if len(added) > 0 {
+		logger.Info("registered search attributes", "names", added)
+	}
+
+	box, err := outbox.Open(filepath.Join(cfg.DataDir, "outbox.jsonl"), stdout)
+	if err != nil {
+		return err
+	}
+	stack.push(box.Close)
+
+	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	journeys := &workflows.Journeys{Playbook: pb}
+	w.RegisterWorkflowWithOptions(journeys.CustomerJourney, workflows.RegisterOptions)
+	w.RegisterActivity(&activities.Activities{Email: box, SMS: box, Alerts: box, CRM: box})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	stack.push(func() error { w.Stop(); return nil })
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("events API: %w", err)
+	}
+	httpSrv := &http.Server{
+		Handler:           api.New(sender.New(c), api.Options{Logger: logger}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	served := make(chan error, 1)
+	go func() { served <- httpSrv.Serve(ln) }()
+	stack.push(func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return httpSrv.Shutdown(ctx)
+	})
+
+	printBanner(stdout, cfg, pb, ln.Addr().String())
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(stdout, "stopping…")
+		return nil
+	case err := <-served:
+		return fmt.Errorf("events API stopped: %w", err)
+	}
+}
+
+func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr string) {
+	fmt.Fprintln(out, "journeys is running")
+	if cfg.Dev {
+		fmt.Fprintf(out, "  Temporal server  %s  (namespace %s, data %s)\n", cfg.TemporalAddr, cfg.Namespace, devserver.DBFile(cfg.DataDir))
+		if cfg.UIAddr != "off" {
+			fmt.Fprintf(out, "  Temporal Web UI  http://%s/namespaces/%s/workflows\n", cfg.UIAddr, cfg.Namespace)
+		}
+	} else {
+		fmt.Fprintf(out, "  Temporal         %s  (namespace %s)\n", cfg.TemporalAddr, cfg.Namespace)
+	}
+	fmt.Fprintf(out, "  Worker           task queue %s, playbook %s (a journey day lasts %s)\n", workflows.TaskQueue, pb.Name, pb.DayLength.D())
+	fmt.Fprintf(out, "  Events API       http://%s  (POST /v1/events, GET /v1/customers/{id})\n", httpAddr)
+	fmt.Fprintf(out, "  Outbox           %s  (email, sms, alert, crm: no vendor credentials set)\n", filepath.Join(cfg.DataDir, "outbox.jsonl"))
+	fmt.Fprintln(out, "Press Ctrl-C to stop.")
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	if cfg.Dev {
+		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+// stopper stops what was started, newest first.
+type stopper struct{ stops []func() error }
+
+func (s *stopper) push(stop func() error) { s.stops = append(s.stops, stop) }
+
+func (s *stopper) stopAll() error {
+	var errs []error
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		errs = append(errs, s.stops[i]())
+	}
+	s.stops = nil
+	return errors.Join(errs...)
+}
