@@ -265,6 +265,19 @@ func Parse(raw []byte, ext string) (Playbook, error) {
 		}
 	}
 	p := Default()
+	// encoding/json decodes array elements into the slice's existing
+	// elements, so a step given in the file would inherit the fields of the
+	// default step at its index. Lists the file sets start empty instead.
+	var present struct {
+		Onboarding map[string]json.RawMessage `json:"onboarding"`
+	}
+	_ = json.Unmarshal(raw, &present) // errors surface in the strict decode below
+	if _, ok := present.Onboarding["steps"]; ok {
+		p.Onboarding.Steps = nil
+	}
+	if _, ok := present.Onboarding["milestones"]; ok {
+		p.Onboarding.Milestones = nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {

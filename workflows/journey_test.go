@@ -161,7 +161,9 @@ func signup(phone string) signals.SignedUpData {
 	return signals.SignedUpData{Name: "Ana Lima", Email: "ana@example.com", Phone: phone, Timezone: "America/New_York", Plan: "pro", Seats: 5, CSM: "U0CSM01"}
 }
 
-func milestone(m string) signals.MilestoneReachedData { return signals.MilestoneReachedData{Milestone: m} }
+func milestone(m string) signals.MilestoneReachedData {
+	return signals.MilestoneReachedData{Milestone: m}
+}
 
 func timelineHas(st workflows.State, kind, substr string) bool {
 	for _, e := range st.Timeline {

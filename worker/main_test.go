@@ -1,0 +1,44 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestConfigFlagsOverEnvOverDefaults(t *testing.T) {
+	env := map[string]string{"TEMPORAL_ADDRESS": "temporal:7233", "TEMPORAL_NAMESPACE": "prod", "JOURNEYS_HTTP_ADDR": "0.0.0.0:9000"}
+	cfg, err := parseConfig([]string{"--namespace", "staging"}, func(k string) string { return env[k] }, &bytes.Buffer{})
+	require.NoError(t, err)
+	assert.Equal(t, config{
+		TemporalAddr: "temporal:7233", Namespace: "staging", HTTPAddr: "0.0.0.0:9000",
+		DataDir: ".data", UIAddr: "127.0.0.1:8233",
+	}, cfg)
+
+	cfg, err = parseConfig([]string{"--dev", "--playbook", "playbooks/demo.yaml"}, func(string) string { return "" }, &bytes.Buffer{})
+	require.NoError(t, err)
+	assert.True(t, cfg.Dev)
+	assert.Equal(t, "playbooks/demo.yaml", cfg.PlaybookPath)
+	assert.Equal(t, "127.0.0.1:7233", cfg.TemporalAddr)
+	assert.Equal(t, "127.0.0.1:8080", cfg.HTTPAddr)
+}
+
+func TestHelpListsFlagsAndEnv(t *testing.T) {
+	var out bytes.Buffer
+	_, err := parseConfig([]string{"--help"}, func(string) string { return "" }, &out)
+	assert.True(t, errors.Is(err, flag.ErrHelp))
+	for _, want := range []string{"--dev", "-playbook", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "JOURNEYS_HTTP_ADDR", "JOURNEYS_DATA_DIR", "outbox.jsonl"} {
+		assert.Contains(t, out.String(), want)
+	}
+}
+
+func TestBadArgs(t *testing.T) {
+	_, err := parseConfig([]string{"--nope"}, func(string) string { return "" }, &bytes.Buffer{})
+	assert.Error(t, err)
+	_, err = parseConfig([]string{"dev"}, func(string) string { return "" }, &bytes.Buffer{})
+	assert.ErrorContains(t, err, `unexpected argument "dev"`)
+}

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/journeyshq/journeys/integrations/outbox"
+	"github.com/journeyshq/journeys/internal/devserver"
+	"github.com/journeyshq/journeys/workflows"
+)
+
+// TestDevModeEndToEnd runs what `go run ./worker --dev --playbook
+// playbooks/demo.yaml` runs (the embedded Temporal server on a SQLite file,
+// the Web UI, the worker and the events API) and drives a customer through
+// onboarding over HTTP, then restarts the whole process on the same data.
+func TestDevModeEndToEnd(t *testing.T) {
+	cfg := config{
+		Dev:          true,
+		PlaybookPath: "../playbooks/demo.yaml",
+		DataDir:      t.TempDir(),
+		HTTPAddr:     freeAddr(t),
+		TemporalAddr: freeAddr(t),
+		Namespace:    "default",
+		UIAddr:       freeAddr(t),
+	}
+	api := "http://" + cfg.HTTPAddr
+	outboxFile := cfg.DataDir + "/outbox.jsonl"
+
+	stdout, stop := startWorker(t, cfg)
+	assert.Contains(t, stdout.String(), "Temporal Web UI  http://"+cfg.UIAddr)
+
+	resp, err := http.Get("http://" + cfg.UIAddr + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the Web UI serves its pages")
+
+	// Any event but signed_up for an unknown customer is refused: 404.
+	code, body := post(t, api, `{"event_id":"l-0","customer_id":"c-1","type":"login"}`)
+	assert.Equal(t, http.StatusNotFound, code, body)
+
+	signup := `{"event_id":"su-1","customer_id":"c-1","type":"signed_up","data":{"name":"Ana Lima","email":"ana@example.com","phone":"+15551234567","plan":"pro","timezone":"America/New_York","csm":"U0CSM01"}}`
+	code, body = post(t, api, signup)
+	require.Equal(t, http.StatusAccepted, code, body)
+	code, _ = post(t, api, signup) // a backend retry
+	require.Equal(t, http.StatusAccepted, code)
+
+	welcome := waitForOutbox(t, outboxFile, "onboarding.welcome", "email")
+	assert.Equal(t, "ana@example.com", welcome.To)
+	assert.Equal(t, "Welcome to Acme, Ana", welcome.Subject)
+	assert.Equal(t, "c-1", welcome.CustomerID)
+	assert.NotEmpty(t, welcome.IdempotencyKey)
+	assert.Contains(t, stdout.String(), `outbox email → ana@example.com [welcome] "Welcome to Acme, Ana"`)
+
+	for i, m := range []string{"first_project", "invited_teammate", "connected_integration"} {
+		code, body := post(t, api, fmt.Sprintf(`{"event_id":"m-%d","customer_id":"c-1","type":"milestone_reached","data":{"milestone":%q}}`, i, m))
+		require.Equal(t, http.StatusAccepted, code, body)
+	}
+	activated := waitForOutbox(t, outboxFile, "onboarding.activated", "email")
+	assert.Equal(t, "You're all set up, Ana 🎉", activated.Subject)
+
+	st := getState(t, api, "c-1")
+	assert.Equal(t, workflows.StageAdoption, st.Stage)
+	assert.Equal(t, 1, st.Counters.EventsDuplicate, "the retried signup was applied once")
+
+	// Operators find the customer by stage in the UI's visibility query.
+	c, err := client.Dial(client.Options{HostPort: cfg.TemporalAddr, Namespace: cfg.Namespace, Logger: quiet{}})
+	require.NoError(t, err)
+	defer c.Close()
+	require.Eventually(t, func() bool {
+		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: cfg.Namespace, Query: `JourneyStage = "adoption" AND Plan = "pro" AND CsmId = "U0CSM01"`,
+		})
+		return err == nil && len(resp.Executions) == 1 && resp.Executions[0].Execution.WorkflowId == "customer:c-1"
+	}, 20*time.Second, 200*time.Millisecond)
+
+	// A restart on the same data keeps the journey, and sends nothing twice.
+	stop()
+	_, stop = startWorker(t, cfg)
+	defer stop()
+	st = getState(t, api, "c-1")
+	assert.Equal(t, workflows.StageAdoption, st.Stage)
+	assert.Equal(t, []string{"first_project", "invited_teammate", "connected_integration"}, st.Milestones)
+	code, body = post(t, api, `{"event_id":"l-1","customer_id":"c-1","type":"login"}`)
+	assert.Equal(t, http.StatusAccepted, code, body)
+	require.Eventually(t, func() bool { return getState(t, api, "c-1").Counters.Logins == 1 }, 20*time.Second, 100*time.Millisecond)
+
+	records, err := outbox.ReadFile(outboxFile)
+	require.NoError(t, err)
+	seen := map[string]int{}
+	for _, r := range records {
+		seen[r.IdempotencyKey]++
+		assert.Equal(t, 1, seen[r.IdempotencyKey], "sent twice: %s", r.IdempotencyKey)
+	}
+	assert.Equal(t, 1, count(records, "onboarding.welcome"))
+	assert.Equal(t, 1, count(records, "onboarding.activated"))
+}
+
+// startWorker runs the worker as main does, until the returned stop is
+// called; it returns once the events API answers.
+func startWorker(t *testing.T, cfg config) (*syncBuffer, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, out, io.Discard) }()
+	require.Eventually(t, func() bool {
+		select {
+		case err := <-done:
+			done <- err
+			return true
+		default:
+		}
+		resp, err := http.Get("http://" + cfg.HTTPAddr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 60*time.Second, 50*time.Millisecond, "the worker did not come up")
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				require.NoError(t, err, "worker stopped with an error; output:\n%s", out.String())
+			case <-time.After(30 * time.Second):
+				t.Fatal("the worker did not stop within 30s")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	select {
+	case err := <-done:
+		t.Fatalf("worker exited at start: %v\n%s", err, out.String())
+	default:
+	}
+	return out, stop
+}
+
+func post(t *testing.T, base, body string) (int, string) {
+	t.Helper()
+	resp, err := http.Post(base+"/v1/events", "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func getState(t *testing.T, base, customer string) workflows.State {
+	t.Helper()
+	resp, err := http.Get(base + "/v1/customers/" + customer)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var st workflows.State
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+	return st
+}
+
+func waitForOutbox(t *testing.T, file, step, channel string) outbox.Record {
+	t.Helper()
+	var found outbox.Record
+	require.Eventually(t, func() bool {
+		records, err := outbox.ReadFile(file)
+		if err != nil {
+			return false
+		}
+		for _, r := range records {
+			if r.Step == step && string(r.Channel) == channel {
+				found = r
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 50*time.Millisecond, "no %s %s in the outbox", channel, step)
+	return found
+}
+
+func count(records []outbox.Record, step string) int {
+	n := 0
+	for _, r := range records {
+		if r.Step == step {
+			n++
+		}
+	}
+	return n
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	addr, err := devserver.FreeAddr("127.0.0.1")
+	require.NoError(t, err)
+	return addr
+}
+
+// syncBuffer is a bytes.Buffer safe for the worker's concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type quiet struct{}
+
+func (quiet) Debug(string, ...any) {}
+func (quiet) Info(string, ...any)  {}
+func (quiet) Warn(string, ...any)  {}
+func (quiet) Error(string, ...any) {}
