@@ -47,6 +47,12 @@ type Playbook struct {
 	DayLength Duration `json:"day_length"`
 	// Onboarding is the first stage of every journey.
 	Onboarding Onboarding `json:"onboarding"`
+	// ContinueAsNewAfterEvents, when above zero, starts a fresh run of a
+	// journey after that many events in one run, even before Temporal
+	// suggests it (at about 4,096 history events). It lives in the playbook
+	// because the playbook is recorded in history, so changing it is safe
+	// for journeys in flight.
+	ContinueAsNewAfterEvents int `json:"continue_as_new_after_events,omitempty"`
 }
 
 // Onboarding configures the onboarding stage: from signup until the customer
@@ -175,6 +181,9 @@ func (p Playbook) Validate() error {
 	}
 	if u, err := url.Parse(p.AppURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return bad("app_url", "must be an http(s) URL, got %q", p.AppURL)
+	}
+	if p.ContinueAsNewAfterEvents < 0 {
+		return bad("continue_as_new_after_events", "must be 0 (when Temporal suggests) or more, got %d", p.ContinueAsNewAfterEvents)
 	}
 	if p.DayLength.D() < time.Second {
 		return bad("day_length", "must be at least 1s, got %s", p.DayLength.D())

@@ -47,6 +47,8 @@ type journey struct {
 	seenOrder []string
 	// inflight counts activities started and not yet finished.
 	inflight int
+	// received counts the events this run has taken off the channel.
+	received int
 
 	timer       workflow.Future
 	timerAt     time.Time
@@ -98,7 +100,7 @@ func (r *journey) run() (Result, error) {
 			r.log.Info("Journey canceled", "Stage", r.st.Stage)
 			return Result{State: r.st}, r.ctx.Err()
 		}
-		if workflow.GetInfo(r.ctx).GetContinueAsNewSuggested() {
+		if r.shouldContinueAsNew() {
 			return Result{}, r.continueAsNew()
 		}
 	}
@@ -181,12 +183,22 @@ func (r *journey) describe(next string) {
 func (r *journey) receive(c workflow.ReceiveChannel) {
 	var raw json.RawMessage
 	c.Receive(r.ctx, &raw)
+	r.received++
 	var ev signals.Event
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		r.reject("undecodable event payload", err)
 		return
 	}
 	r.apply(ev)
+}
+
+// shouldContinueAsNew reports whether this run's history is long enough to
+// hand over to a fresh run.
+func (r *journey) shouldContinueAsNew() bool {
+	if limit := r.pb.ContinueAsNewAfterEvents; limit > 0 && r.received >= limit {
+		return true
+	}
+	return workflow.GetInfo(r.ctx).GetContinueAsNewSuggested()
 }
 
 // continueAsNew hands the state to a fresh run once every received event is
@@ -204,7 +216,9 @@ func (r *journey) continueAsNew() error {
 			break
 		}
 	}
-	r.log.Info("Continuing as new", "HistoryLength", workflow.GetInfo(r.ctx).GetCurrentHistoryLength())
+	length := workflow.GetInfo(r.ctx).GetCurrentHistoryLength()
+	r.note(KindDecision, "continued as new after %d events and %d history events in this run", r.received, length)
+	r.log.Info("Continuing as new", "Events", r.received, "HistoryLength", length)
 	return workflow.NewContinueAsNewError(r.ctx, WorkflowType, Input{
 		CustomerID: r.st.CustomerID,
 		Carry:      &Carry{State: r.st, SeenEventIDs: r.seenOrder},
