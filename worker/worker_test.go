@@ -14,8 +14,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/journeyshq/journeys/integrations/outbox"
 	"github.com/journeyshq/journeys/internal/devserver"
@@ -86,6 +88,12 @@ func TestDevModeEndToEnd(t *testing.T) {
 		return err == nil && len(resp.Executions) == 1 && resp.Executions[0].Execution.WorkflowId == "customer:c-1"
 	}, 20*time.Second, 200*time.Millisecond)
 
+	// Every timer and activity says in plain words what it waits for or does.
+	summaries := historySummaries(t, c, "customer:c-1")
+	assert.Contains(t, summaries, "TimerStarted: wait until day 1 for activation, else send getting_started email")
+	assert.Contains(t, summaries, "ActivityTaskScheduled: send welcome email to the customer (onboarding.welcome)")
+	assert.Contains(t, summaries, "ActivityTaskScheduled: record stage adoption in the CRM")
+
 	// A restart on the same data keeps the journey, and sends nothing twice.
 	stop()
 	_, stop = startWorker(t, cfg)
@@ -106,6 +114,28 @@ func TestDevModeEndToEnd(t *testing.T) {
 	}
 	assert.Equal(t, 1, count(records, "onboarding.welcome"))
 	assert.Equal(t, 1, count(records, "onboarding.activated"))
+}
+
+// historySummaries lists "EVENT_TYPE: summary" for every timer and activity
+// in the workflow's history, failing on one without a summary.
+func historySummaries(t *testing.T, c client.Client, workflowID string) []string {
+	t.Helper()
+	var out []string
+	it := c.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		switch ev.GetEventType() {
+		case enums.EVENT_TYPE_TIMER_STARTED, enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			var summary string
+			if p := ev.GetUserMetadata().GetSummary(); p != nil {
+				require.NoError(t, converter.GetDefaultDataConverter().FromPayload(p, &summary))
+			}
+			require.NotEmpty(t, summary, "event %d (%s) has no summary", ev.GetEventId(), ev.GetEventType())
+			out = append(out, ev.GetEventType().String()+": "+summary)
+		}
+	}
+	return out
 }
 
 // startWorker runs the worker as main does, until the returned stop is
