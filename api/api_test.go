@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/journeyshq/journeys/api"
 	"github.com/journeyshq/journeys/signals"
@@ -94,7 +96,7 @@ func TestTemporalUnreachableIs503(t *testing.T) {
 	addr := l.Addr().String()
 	require.NoError(t, l.Close()) // nothing listens there now
 
-	c, err := client.NewLazyClient(client.Options{HostPort: addr, Logger: nopLogger{}})
+	c, err := client.NewLazyClient(client.Options{HostPort: addr, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 	require.NoError(t, err)
 	defer c.Close()
 	h := api.New(sender.New(c), api.Options{Timeout: 500 * time.Millisecond})
@@ -109,10 +111,3 @@ func TestTemporalUnreachableIs503(t *testing.T) {
 	rec, _ = do(t, h, http.MethodGet, "/v1/customers/c-1", "")
 	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
 }
-
-type nopLogger struct{}
-
-func (nopLogger) Debug(string, ...any) {}
-func (nopLogger) Info(string, ...any)  {}
-func (nopLogger) Warn(string, ...any)  {}
-func (nopLogger) Error(string, ...any) {}

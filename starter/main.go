@@ -13,11 +13,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/journeyshq/journeys/signals/sender"
 )
@@ -52,7 +54,7 @@ func dialTemporal(conn connSettings) (journeys, func(), error) {
 		Namespace: conn.Namespace,
 		// The SDK's default logger writes connection retries to stderr,
 		// drowning the one line of advice the user needs.
-		Logger:            nopLogger{},
+		Logger:            sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
 		ConnectionOptions: client.ConnectionOptions{GetSystemInfoTimeout: dialTimeout},
 	})
 	if err != nil {
@@ -60,12 +62,3 @@ func dialTemporal(conn connSettings) (journeys, func(), error) {
 	}
 	return sender.New(c), c.Close, nil
 }
-
-// nopLogger discards the Temporal SDK's log lines; the CLI reports what
-// matters itself.
-type nopLogger struct{}
-
-func (nopLogger) Debug(string, ...any) {}
-func (nopLogger) Info(string, ...any)  {}
-func (nopLogger) Warn(string, ...any)  {}
-func (nopLogger) Error(string, ...any) {}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
@@ -236,7 +238,7 @@ func serverConfig(opts Options, host string, frontendPort int) (*config.Config, 
 func (s *Server) registerSearchAttributes(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	c, err := client.DialContext(ctx, client.Options{HostPort: s.opts.FrontendAddr, Namespace: s.opts.Namespace, Logger: quietLogger{}})
+	c, err := client.DialContext(ctx, client.Options{HostPort: s.opts.FrontendAddr, Namespace: s.opts.Namespace, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 	if err != nil {
 		return fmt.Errorf("devserver: connect to frontend %s: %w", s.opts.FrontendAddr, err)
 	}
@@ -318,12 +320,3 @@ func freePort(host string) (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
-
-// quietLogger drops the SDK client's logs during setup: its retries while the
-// frontend comes up are expected, not news.
-type quietLogger struct{}
-
-func (quietLogger) Debug(string, ...interface{}) {}
-func (quietLogger) Info(string, ...interface{})  {}
-func (quietLogger) Warn(string, ...interface{})  {}
-func (quietLogger) Error(string, ...interface{}) {}
