@@ -60,7 +60,7 @@ func (r *journey) setup(in Input) error {
 		return temporal.NewNonRetryableApplicationError("journey input has no customer_id", "BadInput", nil)
 	}
 	r.log = log.With(workflow.GetLogger(r.ctx), "CustomerID", in.CustomerID)
-	r.st = State{CustomerID: in.CustomerID, Stage: StageNew}
+	r.st = State{CustomerID: in.CustomerID, Stage: StageNew, Milestones: []string{}, StepsDone: []string{}, Timeline: []TimelineEntry{}}
 	if in.Carry != nil {
 		r.st = in.Carry.State
 		for _, id := range in.Carry.SeenEventIDs {
