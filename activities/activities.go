@@ -23,6 +23,9 @@ const (
 	// ErrTypePermanent is a delivery the vendor refused for good (invalid
 	// number, unsubscribed recipient).
 	ErrTypePermanent = "PermanentDeliveryError"
+	// ErrTypeTransient is a retryable delivery error whose vendor said when
+	// to retry.
+	ErrTypeTransient = "TransientDeliveryError"
 	// ErrTypeTemplate is a message that could not be rendered.
 	ErrTypeTemplate = "TemplateError"
 )
@@ -122,7 +125,7 @@ func (a *Activities) AlertCSM(ctx context.Context, in AlertCSMInput) (Result, er
 	if err != nil {
 		return Result{}, templateError(err)
 	}
-	rcpt, err := a.Alerts.AlertCSM(ctx, messages.Alert{Meta: in.Meta, CSM: in.CSM, Text: r["text"]})
+	rcpt, err := a.Alerts.AlertCSM(ctx, messages.Alert{Meta: in.Meta, CSM: in.CSM, Text: r["text"], Data: in.Data})
 	if err != nil {
 		return Result{}, deliveryError("alert csm", err)
 	}
@@ -138,12 +141,19 @@ func (a *Activities) UpdateCRM(ctx context.Context, in UpdateCRMInput) (Result, 
 	return Result{Receipt: rcpt, Summary: in.Update.Note}, nil
 }
 
-// deliveryError wraps err with op; a *messages.PermanentError becomes
-// non-retryable so Temporal stops retrying and the workflow can react.
+// deliveryError wraps err with op. A *messages.PermanentError becomes
+// non-retryable, so Temporal stops retrying and the workflow can react; a
+// *messages.TransientError with a vendor's Retry-After sets the next retry's
+// delay to it instead of the policy's backoff.
 func deliveryError(op string, err error) error {
 	var perm *messages.PermanentError
 	if errors.As(err, &perm) {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %v", op, err), ErrTypePermanent, err, perm.Reason)
+	}
+	var transient *messages.TransientError
+	if errors.As(err, &transient) && transient.RetryAfter > 0 {
+		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("%s: %v", op, err), ErrTypeTransient,
+			temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: transient.RetryAfter})
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }

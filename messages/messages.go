@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"text/template"
+	"time"
 )
 
 // Channel names a delivery channel.
@@ -58,12 +59,18 @@ type SMS struct {
 	Text string `json:"body"`
 }
 
-// Alert is a rendered alert for a customer-success manager.
+// Alert is a rendered alert for a customer-success manager. Meta's
+// IdempotencyKey identifies the alert: an answer to it (acknowledge, snooze)
+// carries it back.
 type Alert struct {
 	Meta
 	// CSM is the manager's Slack user ID or email; empty means the team channel.
-	CSM  string `json:"to"`
+	CSM string `json:"to"`
+	// Text is the reason, in a sentence or two.
 	Text string `json:"body"`
+	// Data is what the alert was rendered from, for drivers that show more
+	// (customer, plan, health tier, recent timeline).
+	Data Data `json:"-"`
 }
 
 // CRMUpdate records a journey fact on the customer's CRM contact.
@@ -83,6 +90,28 @@ type Receipt struct {
 	// Duplicate is true when the idempotency key had been delivered already
 	// and nothing was sent this time.
 	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+// TransientError marks a delivery error worth retrying: the vendor was
+// rate-limited, overloaded or unreachable.
+type TransientError struct {
+	// RetryAfter is how long the vendor asked us to wait; zero when it did
+	// not say, and the retry policy's backoff applies.
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *TransientError) Error() string {
+	if e.RetryAfter > 0 {
+		return fmt.Sprintf("%v (retry after %s)", e.Err, e.RetryAfter)
+	}
+	return e.Err.Error()
+}
+func (e *TransientError) Unwrap() error { return e.Err }
+
+// Transient wraps err as a *TransientError.
+func Transient(err error, retryAfter time.Duration) error {
+	return &TransientError{Err: err, RetryAfter: retryAfter}
 }
 
 // PermanentError marks a delivery error that retrying cannot fix, such as an
@@ -116,6 +145,10 @@ type Data struct {
 	MilestonesLeft  []string
 	MilestonesTotal int
 	DaysSinceSignup int
+	// HealthTier is the customer's tier when the message was decided.
+	HealthTier string
+	// Recent are the last few timeline entries, oldest first, for alerts.
+	Recent []string
 }
 
 //go:embed templates
