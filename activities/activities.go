@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/journeyshq/journeys/messages"
@@ -50,12 +51,21 @@ type CRM interface {
 	UpdateContact(ctx context.Context, u messages.CRMUpdate) (messages.Receipt, error)
 }
 
+// Ledger remembers the sends that reached a vendor, by idempotency key.
+type Ledger interface {
+	Lookup(ctx context.Context, key string) (messages.Receipt, bool, error)
+	Record(ctx context.Context, key string, ch messages.Channel, r messages.Receipt) error
+}
+
 // Activities are the journeys' side effects. Register a *Activities with the worker.
 type Activities struct {
 	Email  EmailSender
 	SMS    SMSSender
 	Alerts CSMAlerter
 	CRM    CRM
+	// Ledger, when set, makes every send idempotent across activity retries:
+	// a send already recorded is not sent again.
+	Ledger Ledger
 }
 
 // SendEmailInput asks for the email template Meta.Template to be sent to To.
@@ -99,7 +109,9 @@ func (a *Activities) SendEmail(ctx context.Context, in SendEmailInput) (Result, 
 	if err != nil {
 		return Result{}, templateError(err)
 	}
-	rcpt, err := a.Email.SendEmail(ctx, messages.Email{Meta: in.Meta, To: in.To, Subject: r["subject"], Text: r["text"]})
+	rcpt, err := a.deliver(ctx, messages.ChannelEmail, in.Meta, func() (messages.Receipt, error) {
+		return a.Email.SendEmail(ctx, messages.Email{Meta: in.Meta, To: in.To, Subject: r["subject"], Text: r["text"]})
+	})
 	if err != nil {
 		return Result{}, deliveryError("send email", err)
 	}
@@ -112,7 +124,9 @@ func (a *Activities) SendSMS(ctx context.Context, in SendSMSInput) (Result, erro
 	if err != nil {
 		return Result{}, templateError(err)
 	}
-	rcpt, err := a.SMS.SendSMS(ctx, messages.SMS{Meta: in.Meta, To: in.To, Text: r["text"]})
+	rcpt, err := a.deliver(ctx, messages.ChannelSMS, in.Meta, func() (messages.Receipt, error) {
+		return a.SMS.SendSMS(ctx, messages.SMS{Meta: in.Meta, To: in.To, Text: r["text"]})
+	})
 	if err != nil {
 		return Result{}, deliveryError("send sms", err)
 	}
@@ -125,7 +139,9 @@ func (a *Activities) AlertCSM(ctx context.Context, in AlertCSMInput) (Result, er
 	if err != nil {
 		return Result{}, templateError(err)
 	}
-	rcpt, err := a.Alerts.AlertCSM(ctx, messages.Alert{Meta: in.Meta, CSM: in.CSM, Text: r["text"], Data: in.Data})
+	rcpt, err := a.deliver(ctx, messages.ChannelAlert, in.Meta, func() (messages.Receipt, error) {
+		return a.Alerts.AlertCSM(ctx, messages.Alert{Meta: in.Meta, CSM: in.CSM, Text: r["text"], Data: in.Data})
+	})
 	if err != nil {
 		return Result{}, deliveryError("alert csm", err)
 	}
@@ -134,11 +150,38 @@ func (a *Activities) AlertCSM(ctx context.Context, in AlertCSMInput) (Result, er
 
 // UpdateCRM records a journey fact in the CRM.
 func (a *Activities) UpdateCRM(ctx context.Context, in UpdateCRMInput) (Result, error) {
-	rcpt, err := a.CRM.UpdateContact(ctx, in.Update)
+	rcpt, err := a.deliver(ctx, messages.ChannelCRM, in.Update.Meta, func() (messages.Receipt, error) {
+		return a.CRM.UpdateContact(ctx, in.Update)
+	})
 	if err != nil {
 		return Result{}, deliveryError("update crm", err)
 	}
 	return Result{Receipt: rcpt, Summary: in.Update.Note}, nil
+}
+
+// deliver runs send once per idempotency key: a send the ledger already
+// holds is answered from it, and a successful send is recorded at once.
+func (a *Activities) deliver(ctx context.Context, ch messages.Channel, m messages.Meta, send func() (messages.Receipt, error)) (messages.Receipt, error) {
+	if a.Ledger != nil {
+		r, found, err := a.Ledger.Lookup(ctx, m.IdempotencyKey)
+		if err != nil {
+			return messages.Receipt{}, err // retryable: better late than twice
+		}
+		if found {
+			r.Duplicate = true
+			return r, nil
+		}
+	}
+	r, err := send()
+	if err != nil || a.Ledger == nil {
+		return r, err
+	}
+	if err := a.Ledger.Record(ctx, m.IdempotencyKey, ch, r); err != nil && activity.IsActivity(ctx) {
+		// The message went out. Failing now would make Temporal retry and
+		// send it again, so the activity succeeds and the gap is logged.
+		activity.GetLogger(ctx).Warn("Send not recorded in the ledger", "Step", m.Step, "Channel", ch, "Error", err)
+	}
+	return r, nil
 }
 
 // deliveryError wraps err with op. A *messages.PermanentError becomes

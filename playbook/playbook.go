@@ -47,6 +47,8 @@ type Playbook struct {
 	DayLength Duration `json:"day_length"`
 	// Onboarding is the first stage of every journey.
 	Onboarding Onboarding `json:"onboarding"`
+	// Alerts configures how CSM alerts are followed up.
+	Alerts Alerts `json:"alerts"`
 	// ContinueAsNewAfterEvents, when above zero, starts a fresh run of a
 	// journey after that many events in one run, even before Temporal
 	// suggests it (at about 4,096 history events). It lives in the playbook
@@ -90,6 +92,20 @@ type Step struct {
 	HealthTier string `json:"health_tier,omitempty"`
 }
 
+// Alerts configures the follow-up of CSM alerts.
+type Alerts struct {
+	// SLADays: an alert nobody acknowledges within this many days escalates,
+	// once, to the team channel. 0 turns escalation off.
+	SLADays int `json:"sla_days"`
+	// BusinessDays counts SLADays on weekdays only (UTC), when a journey day
+	// lasts 24h; on a demo clock every day counts.
+	BusinessDays bool `json:"business_days"`
+	// SnoozeDays is how long "Snooze" quiets an alert; its SLA restarts after.
+	SnoozeDays int `json:"snooze_days"`
+	// EscalationAlert is the alert template sent to the team channel.
+	EscalationAlert string `json:"escalation_alert"`
+}
+
 // Health tiers, shared with the HealthTier search attribute.
 const (
 	TierHealthy  = "healthy"
@@ -115,6 +131,7 @@ func Default() Playbook {
 			},
 			EndsAfterDays: 30,
 		},
+		Alerts: Alerts{SLADays: 2, BusinessDays: true, SnoozeDays: 3, EscalationAlert: "escalation"},
 	}
 }
 
@@ -142,6 +159,7 @@ func (p Playbook) templateRefs() []templateRef {
 		{"onboarding.welcome_email", messages.ChannelEmail, p.Onboarding.WelcomeEmail},
 		{"onboarding.activated_email", messages.ChannelEmail, p.Onboarding.ActivatedEmail},
 	}
+	refs = append(refs, templateRef{"alerts.escalation_alert", messages.ChannelAlert, p.Alerts.EscalationAlert})
 	for i, s := range p.Onboarding.Steps {
 		at := fmt.Sprintf("onboarding.steps[%d].", i)
 		refs = append(refs,
@@ -235,6 +253,15 @@ func (p Playbook) Validate() error {
 		default:
 			return bad(at+".health_tier", "must be %s, %s or %s, got %q", TierHealthy, TierAtRisk, TierCritical, s.HealthTier)
 		}
+	}
+	if p.Alerts.SLADays < 0 {
+		return bad("alerts.sla_days", "must be 0 (no escalation) or more, got %d", p.Alerts.SLADays)
+	}
+	if p.Alerts.SnoozeDays < 1 {
+		return bad("alerts.snooze_days", "must be at least 1, got %d", p.Alerts.SnoozeDays)
+	}
+	if p.Alerts.SLADays > 0 && p.Alerts.EscalationAlert == "" {
+		return bad("alerts.escalation_alert", "is required when sla_days is set")
 	}
 	for _, r := range p.templateRefs() {
 		if r.name != "" && !messages.Exists(r.channel, r.name) {

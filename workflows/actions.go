@@ -67,13 +67,27 @@ func (r *journey) sendSMS(step, template string) {
 	r.dispatch(messages.ChannelSMS, step, fmt.Sprintf("send %s SMS to the customer (%s)", template, step), sendOptions, acts.SendSMS, in)
 }
 
+// alertCSM alerts the customer's CSM and follows the alert up.
 func (r *journey) alertCSM(step, template string) {
-	in := activities.AlertCSMInput{Meta: r.meta(step, template, messages.ChannelAlert), CSM: r.st.Profile.CSM, Data: r.data()}
+	key := r.dispatchAlert(step, template, r.st.Profile.CSM)
+	r.trackAlert(key, step, template)
+}
+
+// dispatchAlert sends an alert to csm ("" for the team channel) and returns
+// its key.
+func (r *journey) dispatchAlert(step, template, csm string) string {
+	d := r.data()
+	d.HealthTier = r.st.HealthTier
+	for _, e := range r.st.Timeline[max(0, len(r.st.Timeline)-5):] {
+		d.Recent = append(d.Recent, e.At.Format("Jan 2 15:04")+" "+e.Text)
+	}
+	in := activities.AlertCSMInput{Meta: r.meta(step, template, messages.ChannelAlert), CSM: csm, Data: d}
 	who := "the CSM team channel"
-	if r.st.Profile.CSM != "" {
-		who = "CSM " + r.st.Profile.CSM
+	if csm != "" {
+		who = "CSM " + csm
 	}
 	r.dispatch(messages.ChannelAlert, step, fmt.Sprintf("alert %s: %s (%s)", who, template, step), sendOptions, acts.AlertCSM, in)
+	return in.IdempotencyKey
 }
 
 // recordStageInCRM records a stage change on the customer's CRM contact. The

@@ -23,6 +23,8 @@ const (
 	WorkflowType = "CustomerJourney"
 	// QueryState returns the journey's State.
 	QueryState = "state"
+	// UpdateAlertResponse answers a CSM alert (AlertResponse in, Alert out).
+	UpdateAlertResponse = "alert_response"
 
 	workflowIDPrefix = "customer:"
 )
@@ -108,8 +110,56 @@ type State struct {
 	Counters  Counters `json:"counters"`
 	// Timeline holds the most recent decisions, events and sends, oldest first.
 	Timeline []TimelineEntry `json:"timeline"`
+	// Alerts are the CSM alerts raised, newest last (at most AlertsKept).
+	Alerts []Alert `json:"alerts"`
 	// Playbook is the name and fingerprint of the playbook in force.
 	Playbook string `json:"playbook"`
+}
+
+// AlertStatus is where a CSM alert stands.
+type AlertStatus string
+
+// Alert statuses.
+const (
+	AlertOpen         AlertStatus = "open"
+	AlertAcknowledged AlertStatus = "acknowledged"
+	AlertSnoozed      AlertStatus = "snoozed"
+	AlertEscalated    AlertStatus = "escalated"
+)
+
+// Alert is a CSM alert and its follow-up.
+type Alert struct {
+	// Key is the alert's idempotency key; answers (Slack buttons) carry it.
+	Key      string      `json:"key"`
+	Step     string      `json:"step"`
+	Template string      `json:"template"`
+	RaisedAt time.Time   `json:"raised_at"`
+	Status   AlertStatus `json:"status"`
+	// EscalateAt is when an open alert escalates; nil when it never will.
+	EscalateAt   *time.Time `json:"escalate_at,omitempty"`
+	SnoozedUntil *time.Time `json:"snoozed_until,omitempty"`
+	EscalatedAt  *time.Time `json:"escalated_at,omitempty"`
+	// AnsweredBy and AnsweredAt record the last acknowledge or snooze.
+	AnsweredBy string     `json:"answered_by,omitempty"`
+	AnsweredAt *time.Time `json:"answered_at,omitempty"`
+}
+
+// AlertAction is a CSM's answer to an alert.
+type AlertAction string
+
+// Alert actions.
+const (
+	AlertActionAcknowledge AlertAction = "acknowledge"
+	AlertActionSnooze      AlertAction = "snooze"
+)
+
+// AlertResponse is the input of UpdateAlertResponse.
+type AlertResponse struct {
+	// AlertKey is the Key of the alert answered.
+	AlertKey string      `json:"alert_key"`
+	Action   AlertAction `json:"action"`
+	// By names who answered, such as a Slack user.
+	By string `json:"by"`
 }
 
 // Profile is who the customer is.
@@ -135,6 +185,8 @@ type Counters struct {
 	CSMAlerts       int `json:"csm_alerts"`
 	CRMUpdates      int `json:"crm_updates"`
 	SendsFailed     int `json:"sends_failed"`
+	AlertsAnswered  int `json:"alerts_answered"`
+	Escalations     int `json:"escalations"`
 	StageChanges    int `json:"stage_changes"`
 }
 
@@ -158,6 +210,8 @@ const (
 const (
 	// TimelineSize is how many timeline entries the state keeps.
 	TimelineSize = 50
+	// AlertsKept is how many alerts the state keeps.
+	AlertsKept = 20
 	// SeenEventsSize is how many applied event IDs a journey remembers to
 	// recognise redeliveries. A redelivery older than this many later events
 	// would be applied again; backends retry within minutes, far inside it.

@@ -60,7 +60,7 @@ func (r *journey) setup(in Input) error {
 		return temporal.NewNonRetryableApplicationError("journey input has no customer_id", "BadInput", nil)
 	}
 	r.log = log.With(workflow.GetLogger(r.ctx), "CustomerID", in.CustomerID)
-	r.st = State{CustomerID: in.CustomerID, Stage: StageNew, Milestones: []string{}, StepsDone: []string{}, Timeline: []TimelineEntry{}}
+	r.st = State{CustomerID: in.CustomerID, Stage: StageNew, Milestones: []string{}, StepsDone: []string{}, Timeline: []TimelineEntry{}, Alerts: []Alert{}}
 	if in.Carry != nil {
 		r.st = in.Carry.State
 		for _, id := range in.Carry.SeenEventIDs {
@@ -68,8 +68,12 @@ func (r *journey) setup(in Input) error {
 		}
 	}
 	r.events = workflow.GetSignalChannel(r.ctx, signals.SignalName)
-	// Registered before anything blocks, so the state is queryable at once.
-	return workflow.SetQueryHandler(r.ctx, QueryState, func() (State, error) { return r.st, nil })
+	// Registered before anything blocks, so the journey answers at once.
+	if err := workflow.SetQueryHandler(r.ctx, QueryState, func() (State, error) { return r.st, nil }); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(r.ctx, UpdateAlertResponse, r.answerAlert,
+		workflow.UpdateHandlerOptions{Validator: r.validateAlertResponse})
 }
 
 func (r *journey) run() (Result, error) {
@@ -128,20 +132,29 @@ func (r *journey) refreshPlaybook() {
 	r.pb, r.st.Playbook = pb, version
 }
 
-// advance does whatever the current stage has due now.
+// advance does whatever the current stage and the open alerts have due now.
 func (r *journey) advance() {
 	if r.st.Stage == StageOnboarding {
 		r.advanceOnboarding()
 	}
+	r.advanceAlerts()
 }
 
-// nextWake is when the current stage next needs to act without an event,
-// and why; the zero time means it waits for events only.
+// nextWake is when the journey next needs to act without an event, and why;
+// the zero time means it waits for events only.
 func (r *journey) nextWake() (time.Time, string) {
-	if r.st.Stage == StageOnboarding {
-		return r.nextOnboardingWake()
+	var at time.Time
+	var why string
+	consider := func(t time.Time, w string) {
+		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
+			at, why = t, w
+		}
 	}
-	return time.Time{}, ""
+	if r.st.Stage == StageOnboarding {
+		consider(r.nextOnboardingWake())
+	}
+	consider(r.nextAlertWake())
+	return at, why
 }
 
 // armTimer makes sure one timer fires at at. A timer whose deadline has not

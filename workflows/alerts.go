@@ -1,0 +1,130 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+)
+
+// CSM alerts are followed up: an alert nobody acknowledges within the
+// playbook's SLA escalates, once, to the team channel. The CSM answers
+// through the UpdateAlertResponse update (the Slack buttons): acknowledge
+// ends the follow-up, snooze quiets the alert and restarts its SLA after.
+
+// versionAlertFollowUp guards the follow-up's timers and escalation sends:
+// journeys whose alerts were raised before it keep replaying without them.
+const versionAlertFollowUp = "alert-follow-up"
+
+// trackAlert records an alert just raised, with its escalation deadline.
+func (r *journey) trackAlert(key, step, template string) {
+	if workflow.GetVersion(r.ctx, versionAlertFollowUp, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	now := workflow.Now(r.ctx)
+	a := Alert{Key: key, Step: step, Template: template, RaisedAt: now, Status: AlertOpen, EscalateAt: r.slaDeadline(now)}
+	r.st.Alerts = append(r.st.Alerts, a)
+	if n := len(r.st.Alerts) - AlertsKept; n > 0 {
+		r.st.Alerts = append([]Alert(nil), r.st.Alerts[n:]...)
+	}
+}
+
+// slaDeadline is when an alert raised at from escalates, or nil for never.
+func (r *journey) slaDeadline(from time.Time) *time.Time {
+	days := r.pb.Alerts.SLADays
+	if days <= 0 {
+		return nil
+	}
+	at := from
+	if r.pb.Alerts.BusinessDays && r.pb.DayLength.D() == 24*time.Hour {
+		for days > 0 {
+			at = at.Add(24 * time.Hour)
+			if wd := at.UTC().Weekday(); wd != time.Saturday && wd != time.Sunday {
+				days--
+			}
+		}
+	} else {
+		at = at.Add(r.pb.Day(days))
+	}
+	return &at
+}
+
+// nextAlertWake is the earliest time an alert needs the journey: a snooze
+// ending or an escalation falling due.
+func (r *journey) nextAlertWake() (time.Time, string) {
+	var at time.Time
+	var why string
+	for _, a := range r.st.Alerts {
+		switch {
+		case a.Status == AlertSnoozed && a.SnoozedUntil != nil && (at.IsZero() || a.SnoozedUntil.Before(at)):
+			at, why = *a.SnoozedUntil, fmt.Sprintf("end the snooze of the %s alert (%s)", a.Template, a.Step)
+		case a.Status == AlertOpen && a.EscalateAt != nil && (at.IsZero() || a.EscalateAt.Before(at)):
+			at, why = *a.EscalateAt, fmt.Sprintf("escalate the %s alert (%s) to the team unless acknowledged", a.Template, a.Step)
+		}
+	}
+	return at, why
+}
+
+// advanceAlerts ends snoozes and escalates what is due.
+func (r *journey) advanceAlerts() {
+	now := workflow.Now(r.ctx)
+	for i := range r.st.Alerts {
+		a := &r.st.Alerts[i]
+		switch {
+		case a.Status == AlertSnoozed && a.SnoozedUntil != nil && !now.Before(*a.SnoozedUntil):
+			a.Status, a.SnoozedUntil, a.EscalateAt = AlertOpen, nil, r.slaDeadline(now)
+			r.note(KindDecision, "snooze of the %s alert ended; it escalates if not acknowledged", a.Template)
+		case a.Status == AlertOpen && a.EscalateAt != nil && !now.Before(*a.EscalateAt):
+			a.Status, a.EscalatedAt, a.EscalateAt = AlertEscalated, &now, nil
+			r.st.Counters.Escalations++
+			r.note(KindDecision, "the %s alert was not acknowledged within %d days: escalating to the team", a.Template, r.pb.Alerts.SLADays)
+			r.dispatchAlert(a.Step+".escalation", r.pb.Alerts.EscalationAlert, "")
+		}
+	}
+}
+
+// validateAlertResponse rejects answers to unknown alerts and unknown
+// actions before they are written to history. It must not change state.
+func (r *journey) validateAlertResponse(in AlertResponse) error {
+	if in.Action != AlertActionAcknowledge && in.Action != AlertActionSnooze {
+		return fmt.Errorf("unknown action %q: want %s or %s", in.Action, AlertActionAcknowledge, AlertActionSnooze)
+	}
+	if r.alert(in.AlertKey) == nil {
+		return fmt.Errorf("no alert %q on this journey", in.AlertKey)
+	}
+	return nil
+}
+
+// answerAlert applies a CSM's answer. Answering an acknowledged alert again
+// changes nothing, so a repeated click is harmless.
+func (r *journey) answerAlert(_ workflow.Context, in AlertResponse) (Alert, error) {
+	a := r.alert(in.AlertKey)
+	if a == nil { // the validator ran; this guards replays of old histories
+		return Alert{}, fmt.Errorf("no alert %q on this journey", in.AlertKey)
+	}
+	if a.Status == AlertAcknowledged {
+		return *a, nil
+	}
+	now := workflow.Now(r.ctx)
+	a.AnsweredBy, a.AnsweredAt = in.By, &now
+	r.st.Counters.AlertsAnswered++
+	switch in.Action {
+	case AlertActionAcknowledge:
+		a.Status, a.EscalateAt, a.SnoozedUntil = AlertAcknowledged, nil, nil
+		r.note(KindEvent, "%s acknowledged the %s alert", orNone(in.By), a.Template)
+	case AlertActionSnooze:
+		until := now.Add(r.pb.Day(r.pb.Alerts.SnoozeDays))
+		a.Status, a.SnoozedUntil, a.EscalateAt = AlertSnoozed, &until, nil
+		r.note(KindEvent, "%s snoozed the %s alert for %d days", orNone(in.By), a.Template, r.pb.Alerts.SnoozeDays)
+	}
+	return *a, nil
+}
+
+func (r *journey) alert(key string) *Alert {
+	for i := range r.st.Alerts {
+		if r.st.Alerts[i].Key == key {
+			return &r.st.Alerts[i]
+		}
+	}
+	return nil
+}
