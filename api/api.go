@@ -3,8 +3,9 @@
 // strictly and validated; bad input gets a 4xx whose JSON body names the
 // field, and never reaches a workflow.
 //
-//	POST /v1/events          202 accepted, 400 invalid, 404 no journey, 503 Temporal down
-//	GET  /v1/customers/{id}  200 state,    400 bad id,  404 no journey, 503 Temporal down
+//	POST /v1/events                   202 accepted, 400 invalid, 404 no journey, 503 Temporal down
+//	GET  /v1/customers/{id}           200 state,    400 bad id,  404 no journey, 503 Temporal down
+//	POST /webhooks/slack/interactions 200 applied,  401 bad signature, 400 unusable, 404 not configured
 package api
 
 import (
@@ -26,7 +27,23 @@ import (
 type Journeys interface {
 	Send(ctx context.Context, ev signals.Event) error
 	State(ctx context.Context, customerID string) (workflows.State, error)
+	AnswerAlert(ctx context.Context, customerID string, in workflows.AlertResponse) (workflows.Alert, error)
 }
+
+// AlertAnswers reads a CSM's answer to an alert (a Slack button click) from
+// a signed callback request. A request whose signature does not verify
+// returns an error wrapping ErrBadSignature.
+type AlertAnswers interface {
+	ParseAnswer(r *http.Request) (customerID string, answer workflows.AlertResponse, err error)
+}
+
+var (
+	// ErrBadSignature marks a webhook whose signature is missing, wrong or stale.
+	ErrBadSignature = errors.New("api: bad or stale signature")
+	// ErrNotAnAnswer marks a genuine callback that answers no alert (a
+	// click on another control); it is acknowledged and ignored.
+	ErrNotAnAnswer = errors.New("api: not an alert answer")
+)
 
 // Options tune the handler; zero values are defaults.
 type Options struct {
@@ -35,10 +52,13 @@ type Options struct {
 	Timeout time.Duration
 	// Logger gets one line per request; default slog.Default().
 	Logger *slog.Logger
+	// Slack, when set, serves POST /webhooks/slack/interactions.
+	Slack AlertAnswers
 }
 
 type handler struct {
 	journeys Journeys
+	slack    AlertAnswers
 	timeout  time.Duration
 	log      *slog.Logger
 	now      func() time.Time
@@ -46,7 +66,7 @@ type handler struct {
 
 // New returns the edge's HTTP handler.
 func New(j Journeys, opts Options) http.Handler {
-	h := &handler{journeys: j, timeout: opts.Timeout, log: opts.Logger, now: time.Now}
+	h := &handler{journeys: j, slack: opts.Slack, timeout: opts.Timeout, log: opts.Logger, now: time.Now}
 	if h.timeout <= 0 {
 		h.timeout = 10 * time.Second
 	}
@@ -56,6 +76,7 @@ func New(j Journeys, opts Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/events", h.postEvent)
 	mux.HandleFunc("GET /v1/customers/{id}", h.getCustomer)
+	mux.HandleFunc("POST /webhooks/slack/interactions", h.slackInteraction)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -107,6 +128,47 @@ func (h *handler) getCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+// slackInteraction applies a CSM's button click to the alert's journey.
+// Slack wants an answer within 3 seconds, so the update gets 2.5.
+func (h *handler) slackInteraction(w http.ResponseWriter, r *http.Request) {
+	if h.slack == nil {
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET"})
+		return
+	}
+	customerID, answer, err := h.slack.ParseAnswer(r)
+	if errors.Is(err, ErrBadSignature) {
+		h.log.Warn("slack interaction refused", "reason", err)
+		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "bad or stale signature"})
+		return
+	}
+	if errors.Is(err, ErrNotAnAnswer) {
+		w.WriteHeader(http.StatusOK) // a non-200 makes Slack show the user an error
+		return
+	}
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2500*time.Millisecond)
+	defer cancel()
+	alert, err := h.journeys.AnswerAlert(ctx, customerID, answer)
+	switch {
+	case errors.Is(err, sender.ErrRejected):
+		writeJSON(w, http.StatusOK, slackReply{Text: "That alert is no longer on the journey: " + err.Error()})
+		return
+	case err != nil:
+		h.fail(w, r, err, customerID, fmt.Sprintf("customer %s has no journey", customerID))
+		return
+	}
+	h.log.Info("alert answered", "customer_id", customerID, "action", answer.Action, "status", alert.Status)
+	writeJSON(w, http.StatusOK, slackReply{Text: fmt.Sprintf("Alert %s by %s.", alert.Status, answer.By)})
+}
+
+// slackReply is an ephemeral message back to the CSM who clicked.
+type slackReply struct {
+	Text string `json:"text"`
 }
 
 // fail answers err with the status it calls for.

@@ -36,6 +36,11 @@ func (u untouchable) State(context.Context, string) (workflows.State, error) {
 	return workflows.State{}, nil
 }
 
+func (u untouchable) AnswerAlert(context.Context, string, workflows.AlertResponse) (workflows.Alert, error) {
+	u.t.Error("an unverified alert answer was forwarded")
+	return workflows.Alert{}, nil
+}
+
 type errorResponse struct {
 	Error string `json:"error"`
 	Field string `json:"field"`

@@ -26,9 +26,16 @@ Flags (each can also be set by the environment variable in brackets):
 `
 
 const envHelp = `
-Without vendor credentials every channel (email, SMS, CSM alerts, CRM) uses the
-outbox driver: one line per message on stdout and one JSON line in
-<data-dir>/outbox.jsonl.
+Channels, each configured only by the environment (see README):
+  email  SendGrid with SENDGRID_API_KEY, SENDGRID_FROM [SENDGRID_REPLY_TO, SENDGRID_BASE_URL]
+  sms    Twilio with TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_MESSAGING_SERVICE_SID
+         or TWILIO_FROM_NUMBER [TWILIO_STATUS_CALLBACK_URL, TWILIO_BASE_URL]
+  alert  Slack with SLACK_BOT_TOKEN, SLACK_FALLBACK_CHANNEL [SLACK_SIGNING_SECRET,
+         SLACK_API_URL, JOURNEYS_UI_URL]
+  crm    HubSpot with HUBSPOT_ACCESS_TOKEN [HUBSPOT_BASE_URL]
+A channel without credentials uses the outbox: one line per message on stdout
+and one JSON line in <data-dir>/outbox.jsonl.
+Send ledger: PostgreSQL at JOURNEYS_DATABASE_URL, else <data-dir>/ledger.db.
 `
 
 func main() {
@@ -57,6 +64,8 @@ type config struct {
 	TemporalAddr string
 	Namespace    string
 	UIAddr       string
+	// Getenv reads the vendor credentials and the ledger's database URL.
+	Getenv func(string) string
 }
 
 // parseConfig reads flags over environment variables over defaults.
@@ -67,7 +76,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		}
 		return def
 	}
-	var cfg config
+	cfg := config{Getenv: getenv}
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.BoolVar(&cfg.Dev, "dev", false, "run a Temporal server (SQLite in <data-dir>) and its Web UI in this process")

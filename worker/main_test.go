@@ -14,6 +14,9 @@ func TestConfigFlagsOverEnvOverDefaults(t *testing.T) {
 	env := map[string]string{"TEMPORAL_ADDRESS": "temporal:7233", "TEMPORAL_NAMESPACE": "prod", "JOURNEYS_HTTP_ADDR": "0.0.0.0:9000"}
 	cfg, err := parseConfig([]string{"--namespace", "staging"}, func(k string) string { return env[k] }, &bytes.Buffer{})
 	require.NoError(t, err)
+	require.NotNil(t, cfg.Getenv, "run reads vendor credentials through it")
+	assert.Equal(t, "temporal:7233", cfg.Getenv("TEMPORAL_ADDRESS"))
+	cfg.Getenv = nil
 	assert.Equal(t, config{
 		TemporalAddr: "temporal:7233", Namespace: "staging", HTTPAddr: "0.0.0.0:9000",
 		DataDir: ".data", UIAddr: "127.0.0.1:8233",

@@ -9,13 +9,13 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/journeyshq/journeys/activities"
 	"github.com/journeyshq/journeys/api"
 	"github.com/journeyshq/journeys/integrations/outbox"
 	"github.com/journeyshq/journeys/internal/devserver"
@@ -75,10 +75,20 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	}
 	stack.push(box.Close)
 
+	getenv := cfg.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	ch, err := newChannels(ctx, getenv, cfg.DataDir, box)
+	if err != nil {
+		return err
+	}
+	stack.push(ch.ledger.Close)
+
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	journeys := &workflows.Journeys{Playbook: pb}
 	w.RegisterWorkflowWithOptions(journeys.CustomerJourney, workflows.RegisterOptions)
-	w.RegisterActivity(&activities.Activities{Email: box, SMS: box, Alerts: box, CRM: box})
+	w.RegisterActivity(ch.acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -89,7 +99,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		return fmt.Errorf("events API: %w", err)
 	}
 	httpSrv := &http.Server{
-		Handler:           api.New(sender.New(c), api.Options{Logger: logger}),
+		Handler:           api.New(sender.New(c), api.Options{Logger: logger, Slack: ch.slack}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	served := make(chan error, 1)
@@ -100,7 +110,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		return httpSrv.Shutdown(ctx)
 	})
 
-	printBanner(stdout, cfg, pb, ln.Addr().String())
+	printBanner(stdout, cfg, pb, ln.Addr().String(), ch.drivers)
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(stdout, "stopping…")
@@ -110,7 +120,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	}
 }
 
-func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr string) {
+func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr string, drivers [][2]string) {
 	fmt.Fprintln(out, "journeys is running")
 	if cfg.Dev {
 		fmt.Fprintf(out, "  Temporal server  %s  (namespace %s, data %s)\n", cfg.TemporalAddr, cfg.Namespace, devserver.DBFile(cfg.DataDir))
@@ -122,7 +132,20 @@ func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr strin
 	}
 	fmt.Fprintf(out, "  Worker           task queue %s, playbook %s (a journey day lasts %s)\n", workflows.TaskQueue, pb.Name, pb.DayLength.D())
 	fmt.Fprintf(out, "  Events API       http://%s  (POST /v1/events, GET /v1/customers/{id})\n", httpAddr)
-	fmt.Fprintf(out, "  Outbox           %s  (email, sms, alert, crm: no vendor credentials set)\n", filepath.Join(cfg.DataDir, "outbox.jsonl"))
+	var outboxed []string
+	for _, d := range drivers {
+		label := "Channel " + d[0]
+		if d[0] == "ledger" {
+			label = "Send ledger"
+		}
+		fmt.Fprintf(out, "  %-16s %s\n", label, d[1])
+		if d[1] == "outbox" {
+			outboxed = append(outboxed, d[0])
+		}
+	}
+	if len(outboxed) > 0 {
+		fmt.Fprintf(out, "  Outbox           %s  (%s: no vendor credentials set)\n", filepath.Join(cfg.DataDir, "outbox.jsonl"), strings.Join(outboxed, ", "))
+	}
 	fmt.Fprintln(out, "Press Ctrl-C to stop.")
 }
 

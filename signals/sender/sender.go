@@ -17,6 +17,7 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/journeyshq/journeys/signals"
 	"github.com/journeyshq/journeys/workflows"
@@ -81,6 +82,35 @@ func (s *Sender) State(ctx context.Context, customerID string) (workflows.State,
 		return workflows.State{}, fmt.Errorf("sender: decode state of %s: %w", id, err)
 	}
 	return st, nil
+}
+
+// ErrRejected: the journey refused the request, such as an answer to an
+// alert it does not have; the error says why.
+var ErrRejected = errors.New("sender: rejected by the journey")
+
+// AnswerAlert delivers a CSM's answer to one of customerID's alerts and
+// returns the alert as it stands after it. It waits until the journey has
+// applied the answer, so the caller can tell the CSM it took.
+func (s *Sender) AnswerAlert(ctx context.Context, customerID string, in workflows.AlertResponse) (workflows.Alert, error) {
+	id := workflows.WorkflowID(customerID)
+	h, err := s.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   id,
+		UpdateName:   workflows.UpdateAlertResponse,
+		Args:         []any{in},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return workflows.Alert{}, classify("answer alert of "+id, err)
+	}
+	var a workflows.Alert
+	if err := h.Get(ctx, &a); err != nil {
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) {
+			return workflows.Alert{}, fmt.Errorf("answer alert of %s: %w: %s", id, ErrRejected, appErr.Message())
+		}
+		return workflows.Alert{}, classify("answer alert of "+id, err)
+	}
+	return a, nil
 }
 
 func classify(op string, err error) error {

@@ -1,0 +1,177 @@
+package sendgrid
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Environment variables read by ConfigFromEnv.
+const (
+	EnvAPIKey  = "SENDGRID_API_KEY"
+	EnvFrom    = "SENDGRID_FROM"
+	EnvReplyTo = "SENDGRID_REPLY_TO"
+	EnvBaseURL = "SENDGRID_BASE_URL"
+)
+
+// Defaults ConfigFromEnv and New fill in for empty fields.
+const (
+	// DefaultBaseURL is SendGrid's global API host. Accounts pinned to EU
+	// data residency use EUBaseURL instead.
+	DefaultBaseURL = "https://api.sendgrid.com"
+	// EUBaseURL is SendGrid's EU data-residency API host.
+	EUBaseURL = "https://api.eu.sendgrid.com"
+	// DefaultTimeout bounds one Mail Send call when Config.Timeout is zero.
+	DefaultTimeout = 10 * time.Second
+)
+
+// Config is what the SendGrid email driver needs. ConfigFromEnv fills it
+// from the environment variables named on each field.
+type Config struct {
+	// APIKey is a SendGrid API key with the Mail Send permission, sent as a
+	// bearer token. SENDGRID_API_KEY. It never appears in errors or in
+	// Config's String form.
+	APIKey string
+	// From is the sender address, which must be a verified sender or on an
+	// authenticated domain in SendGrid. SENDGRID_FROM, which may also be
+	// given as "Name <address>": ConfigFromEnv then splits it into From and
+	// FromName.
+	From string
+	// FromName is the sender's display name; empty sends the bare address
+	// (or the name in From, when From is "Name <address>").
+	FromName string
+	// ReplyTo, when set, is where replies go instead of From: a plain
+	// address or "Name <address>". SENDGRID_REPLY_TO.
+	ReplyTo string
+	// BaseURL is the API origin, such as EUBaseURL or http://127.0.0.1:8080
+	// for a local fake; "/v3/mail/send" is appended to it. Empty means
+	// DefaultBaseURL. SENDGRID_BASE_URL.
+	BaseURL string
+	// Timeout bounds each API call, connection to last byte; zero means
+	// DefaultTimeout. The SDK's own HTTP client has no timeout at all, so a
+	// stalled connection would otherwise hold an activity until Temporal's
+	// start-to-close timeout.
+	Timeout time.Duration
+}
+
+// String shows the configuration with the API key redacted, so a config that
+// ends up in a log line does not leak the credential.
+func (c Config) String() string {
+	key := ""
+	if c.APIKey != "" {
+		key = "[redacted]"
+	}
+	return fmt.Sprintf("{APIKey:%s From:%s FromName:%s ReplyTo:%s BaseURL:%s Timeout:%s}",
+		key, c.From, c.FromName, c.ReplyTo, c.BaseURL, c.Timeout)
+}
+
+// ConfigFromEnv reads the driver's configuration through getenv (os.Getenv
+// in production, a map in tests). Without SENDGRID_API_KEY it returns
+// ok=false and no error: email then stays on the outbox driver. With the
+// key, anything missing or unusable is an error naming the variable, so a
+// half-configured deploy fails at start-up rather than at the first email.
+// Values are trimmed of surrounding spaces; defaults are filled in.
+func ConfigFromEnv(getenv func(string) string) (Config, bool, error) {
+	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	key := get(EnvAPIKey)
+	if key == "" {
+		return Config{}, false, nil
+	}
+	from := get(EnvFrom)
+	if from == "" {
+		return Config{}, false, fmt.Errorf("sendgrid: %s is set but %s is not: every email needs a verified sender", EnvAPIKey, EnvFrom)
+	}
+	addr, err := parseAddress(from)
+	if err != nil {
+		return Config{}, false, fmt.Errorf("sendgrid: %s %w", EnvFrom, err)
+	}
+	cfg := Config{
+		APIKey:   key,
+		From:     addr.Address,
+		FromName: addr.Name,
+		ReplyTo:  get(EnvReplyTo),
+		BaseURL:  get(EnvBaseURL),
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return Config{}, false, err
+	}
+	return cfg, true, nil
+}
+
+// withDefaults fills empty fields. The base URL loses any trailing slash
+// because the SDK appends "/v3/mail/send" to it as a string.
+func (c Config) withDefaults() Config {
+	if c.BaseURL == "" {
+		c.BaseURL = DefaultBaseURL
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	return c
+}
+
+// validate checks a config that has its defaults. Errors name the variable
+// behind the field, since that is what an operator has to fix, and never
+// quote the key.
+func (c Config) validate() error {
+	if c.APIKey == "" {
+		return fmt.Errorf("sendgrid: %s is empty", EnvAPIKey)
+	}
+	// The key goes into a header; whitespace means a paste went wrong, and
+	// Go's HTTP client would refuse a control character at every send.
+	if strings.ContainsFunc(c.APIKey, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return fmt.Errorf("sendgrid: %s must not contain spaces or control characters", EnvAPIKey)
+	}
+	if c.From == "" {
+		return fmt.Errorf("sendgrid: %s is empty", EnvFrom)
+	}
+	if _, err := parseAddress(c.From); err != nil {
+		return fmt.Errorf("sendgrid: %s %w", EnvFrom, err)
+	}
+	if c.ReplyTo != "" {
+		if _, err := parseAddress(c.ReplyTo); err != nil {
+			return fmt.Errorf("sendgrid: %s %w", EnvReplyTo, err)
+		}
+	}
+	if _, err := parseHTTPURL(c.BaseURL); err != nil {
+		return fmt.Errorf("sendgrid: %s %w", EnvBaseURL, err)
+	}
+	if c.Timeout < 0 {
+		return errors.New("sendgrid: timeout must not be negative")
+	}
+	return nil
+}
+
+// parseAddress parses "address" or "Name <address>". Its errors complete a
+// sentence that starts with the variable name.
+func parseAddress(s string) (*mail.Address, error) {
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return nil, errors.New(`must be an email address or "Name <address>"`)
+	}
+	return a, nil
+}
+
+// parseHTTPURL parses an absolute http or https URL. Its errors complete a
+// sentence that starts with the variable name and leave the value out, since
+// a URL may carry credentials.
+func parseHTTPURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, errors.New("is not a valid URL")
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("must be an absolute http(s) URL such as " + EUBaseURL)
+	}
+	// The SDK builds the request URL by appending the endpoint to this
+	// string, so a query or fragment would swallow the path.
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return nil, errors.New("must not carry user info, a query or a fragment")
+	}
+	return u, nil
+}
