@@ -110,7 +110,7 @@ func (a *Activities) SendEmail(ctx context.Context, in SendEmailInput) (Result, 
 		return Result{}, templateError(err)
 	}
 	rcpt, err := a.deliver(ctx, messages.ChannelEmail, in.Meta, func() (messages.Receipt, error) {
-		return a.Email.SendEmail(ctx, messages.Email{Meta: in.Meta, To: in.To, Subject: r["subject"], Text: r["text"]})
+		return a.Email.SendEmail(ctx, messages.Email{Meta: in.Meta, To: in.To, Subject: r["subject"], Text: r["text"], HTML: r["html"]})
 	})
 	if err != nil {
 		return Result{}, deliveryError("send email", err)

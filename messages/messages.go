@@ -13,6 +13,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	htmltemplate "html/template"
 	"io/fs"
 	"path"
 	"sort"
@@ -50,6 +51,8 @@ type Email struct {
 	To      string `json:"to"`
 	Subject string `json:"subject"`
 	Text    string `json:"body"`
+	// HTML is the same message laid out for mail clients.
+	HTML string `json:"-"`
 }
 
 // SMS is a rendered text message.
@@ -154,6 +157,11 @@ type Data struct {
 //go:embed templates
 var files embed.FS
 
+// layout lays an email's text out as HTML. It is an html/template, so
+// everything from a profile is escaped; the text stays the one source of
+// the words, and the HTML cannot drift from it.
+var layout = htmltemplate.Must(htmltemplate.ParseFS(files, "templates/email/layout.html"))
+
 var (
 	funcs     = template.FuncMap{"join": strings.Join}
 	templates = mustParse()
@@ -162,7 +170,7 @@ var (
 func mustParse() map[Channel]map[string]*template.Template {
 	out := map[Channel]map[string]*template.Template{}
 	err := fs.WalkDir(files, "templates", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || d.IsDir() || path.Ext(p) != ".tmpl" {
 			return err
 		}
 		ch := Channel(path.Base(path.Dir(p)))
@@ -226,5 +234,41 @@ func Render(ch Channel, name string, d Data) (map[string]string, error) {
 		}
 		out[block] = strings.TrimSpace(buf.String())
 	}
+	if ch == ChannelEmail {
+		html, err := renderHTML(out["subject"], out["text"], d)
+		if err != nil {
+			return nil, fmt.Errorf("messages: lay out email %q: %w", name, err)
+		}
+		out["html"] = html
+	}
 	return out, nil
+}
+
+// htmlBlock is a paragraph of an email: its text lines, then its list.
+type htmlBlock struct {
+	Lines []string
+	Items []string
+}
+
+// renderHTML lays text out: blank lines separate paragraphs, and lines
+// starting with "- " are a paragraph's list.
+func renderHTML(subject, text string, d Data) (string, error) {
+	var blocks []htmlBlock
+	for _, para := range strings.Split(text, "\n\n") {
+		var b htmlBlock
+		for _, line := range strings.Split(para, "\n") {
+			line = strings.TrimSpace(line)
+			if item, ok := strings.CutPrefix(line, "- "); ok {
+				b.Items = append(b.Items, item)
+			} else if line != "" {
+				b.Lines = append(b.Lines, line)
+			}
+		}
+		if len(b.Lines)+len(b.Items) > 0 {
+			blocks = append(blocks, b)
+		}
+	}
+	var buf bytes.Buffer
+	err := layout.Execute(&buf, map[string]any{"Subject": subject, "Product": d.Product, "AppURL": d.AppURL, "Blocks": blocks})
+	return buf.String(), err
 }

@@ -55,3 +55,20 @@ func TestUnknownTemplate(t *testing.T) {
 	assert.True(t, errors.Is(err, messages.ErrNoTemplate))
 	assert.False(t, messages.Exists(messages.ChannelSMS, "welcome"), "templates are per channel")
 }
+
+func TestEmailHTMLIsEscapedAndFollowsTheText(t *testing.T) {
+	d := sample()
+	d.FirstName = "<script>Ana</script>"
+	out, err := messages.Render(messages.ChannelEmail, "onboarding_nudge", d)
+	require.NoError(t, err)
+	html := out["html"]
+	assert.Contains(t, html, "<title>")
+	assert.Contains(t, html, "&lt;script&gt;Ana&lt;/script&gt;", "profile fields are escaped")
+	assert.NotContains(t, html, "<script>")
+	assert.Contains(t, html, "<li>invited teammate</li><li>connected integration</li>", "a list in the text is a list in the HTML")
+	assert.Contains(t, html, `<a href="https://app.example.com"`)
+
+	sms, err := messages.Render(messages.ChannelSMS, "onboarding_nudge", sample())
+	require.NoError(t, err)
+	assert.NotContains(t, sms, "html", "only email has an HTML part")
+}

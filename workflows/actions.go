@@ -132,6 +132,12 @@ func (r *journey) recordOutcome(ch messages.Channel, step string, res activities
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypePermanent {
 			reason = "permanent: " + appErr.Message()
+			var vendorReason string
+			if ch == messages.ChannelSMS && appErr.HasDetails() && appErr.Details(&vendorReason) == nil &&
+				(vendorReason == "invalid_number" || vendorReason == "unsubscribed") {
+				r.st.SMSUnusable = vendorReason
+				r.note(KindDecision, "no more SMS to this customer: %s", smsUnusableText(vendorReason))
+			}
 		}
 		r.note(KindError, "%s %s failed: %s", ch, step, reason)
 		r.log.Warn("Send failed", "Channel", ch, "Step", step, "Error", err)

@@ -105,6 +105,9 @@ type State struct {
 	ActivatedAt *time.Time `json:"activated_at,omitempty"`
 	LastLogin   *time.Time `json:"last_login,omitempty"`
 	HealthTier  string     `json:"health_tier,omitempty"`
+	// SMSUnusable says why SMS cannot reach the customer, as the vendor
+	// answered: "invalid_number" (until the phone changes) or "unsubscribed".
+	SMSUnusable string `json:"sms_unusable,omitempty"`
 	// StepsDone are the onboarding steps that have run (or were skipped).
 	StepsDone []string `json:"steps_done"`
 	Counters  Counters `json:"counters"`

@@ -140,5 +140,8 @@ func (r *journey) onProfileUpdated(d signals.ProfileUpdatedData) {
 		r.note(KindSkip, "profile update changed nothing")
 		return
 	}
+	if slices.Contains(changed, "phone") && r.st.SMSUnusable == "invalid_number" {
+		r.st.SMSUnusable = "" // a new number deserves a try; an unsubscribe stands
+	}
 	r.note(KindEvent, "profile updated: %s", strings.Join(changed, ", "))
 }

@@ -344,3 +344,52 @@ func TestPermanentSendErrorIsRecordedNotRetried(t *testing.T) {
 	assert.True(t, timelineHas(st, workflows.KindError, "sms onboarding.escalate failed: permanent:"))
 	assert.Equal(t, workflows.StageAdoption, st.Stage, "the journey goes on")
 }
+
+func TestInvalidNumberStopsLaterSMSUntilThePhoneChanges(t *testing.T) {
+	pb := playbook.Default()
+	pb.Onboarding.Steps = append([]playbook.Step{{Name: "early_sms", Day: 2, SMS: "onboarding_nudge"}}, pb.Onboarding.Steps...)
+	pb.Onboarding.Steps[0], pb.Onboarding.Steps[1] = pb.Onboarding.Steps[1], pb.Onboarding.Steps[0] // keep day order
+	h := newHarness(t, pb, func(a *activities.Activities) { a.SMS = permanentSMS{} })
+	h.event(0, "e-signup", signals.SignedUp, signup("+15551234567"))
+	var mid workflows.State
+	h.at(3*day, func() {
+		v, err := h.env.QueryWorkflow(workflows.QueryState)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&mid))
+	})
+	phone := "+15557654321"
+	h.event(4*day, "e-phone", signals.ProfileUpdated, signals.ProfileUpdatedData{Phone: &phone})
+	st := h.run(8 * day)
+
+	assert.Equal(t, "invalid_number", mid.SMSUnusable)
+	assert.True(t, timelineHas(mid, workflows.KindDecision, "no more SMS to this customer: the number was found invalid"))
+	assert.Equal(t, "invalid_number", st.SMSUnusable, "the new number failed too")
+	var attempts []string
+	for _, s := range h.sends() {
+		if strings.Contains(s, "SendSMS") {
+			attempts = append(attempts, s)
+		}
+	}
+	assert.Equal(t, []string{
+		"48h0m0s SendSMS onboarding.early_sms onboarding_nudge→+15551234567",
+		"168h0m0s SendSMS onboarding.escalate onboarding_nudge→+15557654321",
+	}, attempts, "after the first failure SMS waits for a new number")
+}
+
+func TestUnusableNumberSkipsSMS(t *testing.T) {
+	pb := playbook.Default()
+	pb.Onboarding.Steps = append([]playbook.Step{{Name: "early_sms", Day: 2, SMS: "onboarding_nudge"}}, pb.Onboarding.Steps...)
+	pb.Onboarding.Steps[0], pb.Onboarding.Steps[1] = pb.Onboarding.Steps[1], pb.Onboarding.Steps[0]
+	h := newHarness(t, pb, func(a *activities.Activities) { a.SMS = permanentSMS{} })
+	h.event(0, "e-signup", signals.SignedUp, signup("+15551234567"))
+	st := h.run(8 * day)
+
+	n := 0
+	for _, s := range h.sends() {
+		if strings.Contains(s, "SendSMS") {
+			n++
+		}
+	}
+	assert.Equal(t, 1, n, "the day-7 SMS is not attempted after the number proved invalid")
+	assert.True(t, timelineHas(st, workflows.KindSkip, "onboarding.escalate: no SMS, the number was found invalid"))
+}

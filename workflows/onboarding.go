@@ -79,9 +79,12 @@ func (r *journey) runStep(s playbook.Step) {
 		r.sendEmail(step, s.Email)
 	}
 	if s.SMS != "" {
-		if r.st.Profile.Phone == "" {
+		switch {
+		case r.st.Profile.Phone == "":
 			r.note(KindSkip, "%s: no SMS, the customer has no phone number", step)
-		} else {
+		case r.st.SMSUnusable != "":
+			r.note(KindSkip, "%s: no SMS, %s", step, smsUnusableText(r.st.SMSUnusable))
+		default:
 			r.sendSMS(step, s.SMS)
 		}
 	}
@@ -124,4 +127,12 @@ func describeStep(s playbook.Step) string {
 		parts = append(parts, s.CSMAlert+" CSM alert")
 	}
 	return "send " + strings.Join(parts, " + ")
+}
+
+// smsUnusableText says in words why SMS cannot reach a customer.
+func smsUnusableText(reason string) string {
+	if reason == "unsubscribed" {
+		return "the customer unsubscribed from SMS"
+	}
+	return "the number was found invalid"
 }

@@ -219,6 +219,10 @@ func (c *Client) message(e messages.Email, to *mail.Email) *mail.SGMailV3 {
 	p.AddTos(to)
 	m.AddPersonalizations(p)
 	m.AddContent(mail.NewContent("text/plain", e.Text))
+	if e.HTML != "" {
+		// text/plain must come first: SendGrid rejects other orders.
+		m.AddContent(mail.NewContent("text/html", e.HTML))
+	}
 	// An empty value would say nothing in a webhook, so it is left out.
 	for _, arg := range [][2]string{
 		{ArgCustomerID, e.CustomerID},
