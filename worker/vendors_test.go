@@ -52,8 +52,15 @@ func TestVendorsEndToEnd(t *testing.T) {
 	code, body := post(t, base, `{"event_id":"su-1","customer_id":"c-7","type":"signed_up","data":{"name":"Ana Lima","email":"ana@example.com","phone":"+15551234567","plan":"pro","seats":5,"csm":"U0CSM01"}}`)
 	require.Equal(t, http.StatusAccepted, code, body)
 
-	// The welcome email through SendGrid, with what comes back in its webhooks.
-	welcome := vendors.waitFor(t, "POST /v3/mail/send", 1)[0]
+	// The welcome email through SendGrid, with what comes back in its
+	// webhooks. The first attempt met a 429 with Retry-After: 4, and the
+	// retry waited what SendGrid asked, not the policy's 2-second backoff.
+	welcomeAttempts := vendors.waitForMail(t, "onboarding.welcome", 2)
+	assert.Equal(t, http.StatusTooManyRequests, welcomeAttempts[0].status)
+	assert.Equal(t, http.StatusAccepted, welcomeAttempts[1].status)
+	gap := welcomeAttempts[1].at.Sub(welcomeAttempts[0].at)
+	assert.GreaterOrEqual(t, gap, 4*time.Second-50*time.Millisecond, "retried after %s", gap)
+	welcome := vendors.requests("POST /v3/mail/send")[0]
 	var mail struct {
 		Subject          string            `json:"subject"`
 		CustomArgs       map[string]string `json:"custom_args"`
@@ -107,17 +114,15 @@ func TestVendorsEndToEnd(t *testing.T) {
 	require.Eventually(t, func() bool { return getState(t, base, "c-7").Stage == workflows.StageAdoption }, 30*time.Second, 200*time.Millisecond)
 	assert.Len(t, vendors.requests("POST /slack/chat.postMessage"), 1, "acknowledged alerts do not escalate")
 	assert.Len(t, vendors.requests("POST /2010-04-01/Accounts/AC0123456789/Messages.json"), 1)
-	subjects := map[string]int{}
-	for _, b := range vendors.requests("POST /v3/mail/send") {
-		var m struct {
-			CustomArgs map[string]string `json:"custom_args"`
+	delivered := map[string]int{}
+	for _, m := range vendors.mailAttempts() {
+		if m.status == http.StatusAccepted {
+			delivered[m.key]++
 		}
-		require.NoError(t, json.Unmarshal([]byte(b), &m))
-		subjects[m.CustomArgs["idempotency_key"]]++
 	}
-	assert.Len(t, subjects, 3, "welcome, getting started, nudge")
-	for k, n := range subjects {
-		assert.Equal(t, 1, n, "sent twice: %s", k)
+	assert.Len(t, delivered, 3, "welcome, getting started, nudge")
+	for k, n := range delivered {
+		assert.Equal(t, 1, n, "delivered twice: %s", k)
 	}
 }
 
@@ -127,6 +132,16 @@ type fakeVendors struct {
 	*httptest.Server
 	mu   sync.Mutex
 	reqs map[string][]string
+	// mail records every mail send attempt, in order.
+	mail []mailAttempt
+}
+
+// mailAttempt is one request to SendGrid's mail send and the fake's answer.
+type mailAttempt struct {
+	at     time.Time
+	step   string
+	key    string
+	status int
 }
 
 func newFakeVendors(t *testing.T) *fakeVendors {
@@ -141,8 +156,23 @@ func newFakeVendors(t *testing.T) *fakeVendors {
 		w.Header().Set("Content-Type", "application/json")
 		switch {
 		case route == "POST /v3/mail/send" && r.Header.Get("Authorization") == "Bearer SG.test-key":
+			var m struct {
+				CustomArgs map[string]string `json:"custom_args"`
+			}
+			_ = json.Unmarshal(b, &m)
+			status := http.StatusAccepted
+			if n == 1 { // the first send meets SendGrid's rate limit
+				status = http.StatusTooManyRequests
+				w.Header().Set("Retry-After", "4")
+			}
+			f.mu.Lock()
+			f.mail = append(f.mail, mailAttempt{at: time.Now(), step: m.CustomArgs["journey_step"], key: m.CustomArgs["idempotency_key"], status: status})
+			f.mu.Unlock()
 			w.Header().Set("X-Message-Id", fmt.Sprintf("sg-%d", n))
-			w.WriteHeader(http.StatusAccepted)
+			w.WriteHeader(status)
+			if status == http.StatusTooManyRequests {
+				fmt.Fprint(w, `{"errors":[{"field":null,"message":"too many requests"}]}`)
+			}
 		case strings.HasPrefix(route, "POST /2010-04-01/Accounts/AC0123456789/Messages.json"):
 			w.WriteHeader(http.StatusCreated)
 			fmt.Fprintf(w, `{"sid":"SM%032d","status":"accepted"}`, n)
@@ -166,6 +196,28 @@ func (f *fakeVendors) requests(route string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.reqs[route]...)
+}
+
+func (f *fakeVendors) mailAttempts() []mailAttempt {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]mailAttempt(nil), f.mail...)
+}
+
+// waitForMail waits for n attempts to send the email of step.
+func (f *fakeVendors) waitForMail(t *testing.T, step string, n int) []mailAttempt {
+	t.Helper()
+	var got []mailAttempt
+	require.Eventually(t, func() bool {
+		got = got[:0]
+		for _, m := range f.mailAttempts() {
+			if m.step == step {
+				got = append(got, m)
+			}
+		}
+		return len(got) >= n
+	}, 30*time.Second, 50*time.Millisecond, "fewer than %d attempts to send %s", n, step)
+	return got
 }
 
 func (f *fakeVendors) waitFor(t *testing.T, route string, n int) []string {

@@ -1,0 +1,143 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/journeyshq/journeys/activities"
+	"github.com/journeyshq/journeys/integrations/sendgrid"
+	"github.com/journeyshq/journeys/ledger"
+	"github.com/journeyshq/journeys/messages"
+)
+
+// fakeSendGrid answers /v3/mail/send with the statuses given, in turn, then
+// 202; it counts the requests it received.
+func fakeSendGrid(t *testing.T, answers ...func(w http.ResponseWriter)) (*httptest.Server, *atomic.Int32) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := int(n.Add(1)) - 1
+		if i < len(answers) {
+			answers[i](w)
+			return
+		}
+		w.Header().Set("X-Message-Id", "sg-msg")
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+func newActivities(t *testing.T, baseURL string) *activities.Activities {
+	sg, err := sendgrid.New(sendgrid.Config{APIKey: "SG.key", From: "hello@acme.example", BaseURL: baseURL, Timeout: 2 * time.Second})
+	require.NoError(t, err)
+	l, err := ledger.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "ledger.db"), "")
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	return &activities.Activities{Email: sg, Ledger: l}
+}
+
+func welcome() activities.SendEmailInput {
+	return activities.SendEmailInput{
+		Meta: messages.Meta{CustomerID: "c-1", Step: "onboarding.welcome", Template: "welcome", IdempotencyKey: "customer:c-1/run/onboarding.welcome/email"},
+		To:   "ana@example.com",
+		Data: messages.Data{CustomerID: "c-1", Name: "Ana Lima", FirstName: "Ana", Plan: "pro", Product: "Acme", AppURL: "https://app.example.com",
+			MilestonesLeft: []string{"first project"}, MilestonesTotal: 1},
+	}
+}
+
+// An attempt that reached the vendor and then lost its completion (worker
+// crash, timeout) is retried: the retry finds the send in the ledger and
+// the customer gets one email.
+func TestRetriedSendReachesTheVendorOnce(t *testing.T) {
+	srv, received := fakeSendGrid(t)
+	a := newActivities(t, srv.URL)
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+
+	first, err := env.ExecuteActivity(a.SendEmail, welcome())
+	require.NoError(t, err)
+	retry, err := env.ExecuteActivity(a.SendEmail, welcome())
+	require.NoError(t, err)
+
+	var r1, r2 activities.Result
+	require.NoError(t, first.Get(&r1))
+	require.NoError(t, retry.Get(&r2))
+	assert.Equal(t, int32(1), received.Load(), "the vendor received one email")
+	assert.False(t, r1.Receipt.Duplicate)
+	assert.True(t, r2.Receipt.Duplicate)
+	assert.Equal(t, "sg-msg", r2.Receipt.ID)
+}
+
+// A vendor's Retry-After becomes the delay before Temporal's next attempt.
+func TestRateLimitSetsTheNextRetryDelay(t *testing.T) {
+	srv, _ := fakeSendGrid(t, func(w http.ResponseWriter) {
+		w.Header().Set("Retry-After", "7")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte(`{"errors":[{"field":null,"message":"too many requests"}]}`))
+	})
+	a := newActivities(t, srv.URL)
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+
+	_, err := env.ExecuteActivity(a.SendEmail, welcome())
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "got %v", err)
+	assert.Equal(t, activities.ErrTypeTransient, appErr.Type())
+	assert.False(t, appErr.NonRetryable())
+	assert.Equal(t, 7*time.Second, appErr.NextRetryDelay())
+
+	_, err = env.ExecuteActivity(a.SendEmail, welcome())
+	require.NoError(t, err, "the next attempt goes through")
+}
+
+// A permanent vendor error ends the send: non-retryable, with the reason.
+func TestPermanentErrorIsNotRetried(t *testing.T) {
+	srv, received := fakeSendGrid(t, func(w http.ResponseWriter) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"errors":[{"field":"personalizations.0.to.0.email","message":"Does not contain a valid address."}]}`))
+	})
+	a := newActivities(t, srv.URL)
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+
+	_, err := env.ExecuteActivity(a.SendEmail, welcome())
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "got %v", err)
+	assert.Equal(t, activities.ErrTypePermanent, appErr.Type())
+	assert.True(t, appErr.NonRetryable())
+	var reason string
+	require.NoError(t, appErr.Details(&reason))
+	assert.Equal(t, "invalid_request", reason)
+	assert.Equal(t, int32(1), received.Load())
+}
+
+func TestTemplateErrorIsNotRetried(t *testing.T) {
+	srv, received := fakeSendGrid(t)
+	a := newActivities(t, srv.URL)
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	in := welcome()
+	in.Template = "no_such_template"
+
+	_, err := env.ExecuteActivity(a.SendEmail, in)
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "got %v", err)
+	assert.Equal(t, activities.ErrTypeTemplate, appErr.Type())
+	assert.True(t, appErr.NonRetryable())
+	assert.Equal(t, int32(0), received.Load(), "nothing was sent")
+}
