@@ -91,6 +91,14 @@ func TestVendorsEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "U0CSM01", alertForm.Get("channel"))
 	key := buttonValue(t, alertForm.Get("blocks"), "journeys_ack")
+	require.Eventually(t, func() bool {
+		for _, b := range vendors.requests("PATCH /crm/v3/objects/contacts/ana@example.com") {
+			if strings.Contains(b, `"journeys_last_alert":"not_activated"`) {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 50*time.Millisecond, "the alert reaches the CRM contact")
 	assert.True(t, strings.HasPrefix(key, "customer:c-7/"), key)
 
 	// A click whose signature does not verify is refused and changes nothing.

@@ -108,6 +108,23 @@ func (r *journey) recordStageInCRM(from Stage, why string) {
 	r.dispatch(messages.ChannelCRM, step, fmt.Sprintf("record stage %s in the CRM", r.st.Stage), crmOptions, acts.UpdateCRM, activities.UpdateCRMInput{Update: update})
 }
 
+// recordAlertInCRM puts the alert on the customer's CRM contact, so account
+// owners see it where they work.
+func (r *journey) recordAlertInCRM(a Alert) {
+	step := a.Step + ".crm"
+	update := messages.CRMUpdate{
+		Meta:  r.meta(step, "", messages.ChannelCRM),
+		Email: r.st.Profile.Email,
+		Properties: map[string]string{
+			"last_alert":    a.Template,
+			"last_alert_at": a.RaisedAt.UTC().Format(time.RFC3339),
+			"health_tier":   r.st.HealthTier,
+		},
+		Note: fmt.Sprintf("CSM alert %s raised (%s); health tier %s", a.Template, a.Step, orNone(r.st.HealthTier)),
+	}
+	r.dispatch(messages.ChannelCRM, step, fmt.Sprintf("record the %s alert in the CRM", a.Template), crmOptions, acts.UpdateCRM, activities.UpdateCRMInput{Update: update})
+}
+
 // dispatch runs an activity in its own workflow goroutine, so that a slow
 // vendor never delays the journey's reaction to the next event, and records
 // the outcome on the timeline.

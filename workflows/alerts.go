@@ -27,6 +27,7 @@ func (r *journey) trackAlert(key, step, template string) {
 	if n := len(r.st.Alerts) - AlertsKept; n > 0 {
 		r.st.Alerts = append([]Alert(nil), r.st.Alerts[n:]...)
 	}
+	r.recordAlertInCRM(a)
 }
 
 // slaDeadline is when an alert raised at from escalates, or nil for never.

@@ -216,6 +216,7 @@ func TestNeverActivated(t *testing.T) {
 		"72h0m0s SendEmail onboarding.nudge onboarding_nudge→ana@example.com",
 		"168h0m0s AlertCSM onboarding.escalate not_activated→U0CSM01",
 		"168h0m0s SendSMS onboarding.escalate onboarding_nudge→+15551234567",
+		"168h0m0s UpdateCRM onboarding.escalate.crm →",                 // the alert on the CRM contact
 		"216h0m0s AlertCSM onboarding.escalate.escalation escalation→", // nobody acknowledged: to the team, 2 business days later
 		"720h0m0s UpdateCRM stage.2.adoption →adoption",
 	}, h.sends())
