@@ -75,6 +75,10 @@ func (r *journey) runStep(s playbook.Step) {
 	r.st.StepsDone = append(r.st.StepsDone, s.Name)
 	step := "onboarding." + s.Name
 	r.note(KindDecision, "day %d, not activated (%s): %s", s.Day, r.progress(), describeStep(s))
+	// The tier first, so the step's alert and CRM record show it.
+	if s.HealthTier != "" {
+		r.setTier(s.HealthTier)
+	}
 	if s.Email != "" {
 		r.sendEmail(step, s.Email)
 	}
@@ -90,9 +94,6 @@ func (r *journey) runStep(s playbook.Step) {
 	}
 	if s.CSMAlert != "" {
 		r.alertCSM(step, s.CSMAlert)
-	}
-	if s.HealthTier != "" {
-		r.setTier(s.HealthTier)
 	}
 }
 
