@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -312,11 +313,19 @@ func FreeAddr(host string) (string, error) {
 	return net.JoinHostPort(host, strconv.Itoa(p)), nil
 }
 
+// freePort finds a free port below the kernel's ephemeral range (32768 and
+// up on Linux, 49152 and up elsewhere). A port from that range can be taken
+// between our check and the server's bind by any outgoing connection, or by
+// a client reconnecting to it during a restart, which the kernel may give
+// the very same port as its source (a TCP self-connect).
 func freePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("devserver: find a free port: %w", err)
+	for range 200 {
+		p := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+		if err == nil {
+			l.Close()
+			return p, nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("devserver: no free port on %s between 20000 and 32000", host)
 }
