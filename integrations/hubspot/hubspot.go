@@ -41,10 +41,10 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/journeyshq/journeys/integrations/internal/vendorhttp"
 	"github.com/journeyshq/journeys/messages"
 )
 
@@ -65,9 +65,6 @@ const RateLimitWait = 10 * time.Second
 
 const (
 	errPrefix = "hubspot: "
-	// maxRetryAfter caps a requested delay, so a garbled header cannot
-	// park a journey for days.
-	maxRetryAfter = time.Hour
 	// maxAnswer and maxErrorAnswer bound how much of an answer is read: a
 	// contact or note is a few kilobytes, an error less; a misbehaving
 	// proxy's could be anything.
@@ -399,7 +396,7 @@ func (c *Client) classify(a answer, op, email string, wrap func(string, error) e
 	err := wrap(op, apiErr)
 	switch s := a.status; {
 	case s == http.StatusTooManyRequests:
-		d := parseRetryAfter(a.header.Get("Retry-After"), c.now())
+		d := vendorhttp.RetryAfter(a.header.Get("Retry-After"), c.now())
 		if d == 0 {
 			d = RateLimitWait
 		}
@@ -407,7 +404,7 @@ func (c *Client) classify(a answer, op, email string, wrap func(string, error) e
 	case s >= http.StatusInternalServerError, s == http.StatusRequestTimeout, s == http.StatusLocked:
 		// HubSpot answers 423 while a record is locked by concurrent
 		// writes; like an outage, it passes. Either may say when.
-		return messages.Transient(err, parseRetryAfter(a.header.Get("Retry-After"), c.now()))
+		return messages.Transient(err, vendorhttp.RetryAfter(a.header.Get("Retry-After"), c.now()))
 	case s == http.StatusNotFound && op != opCreateNote:
 		// No contact has that email. Only a person (or a signup sync)
 		// can create it; retrying cannot.
@@ -438,9 +435,9 @@ func parseAPIError(status int, body []byte, email string) *APIError {
 		return e
 	}
 	e.Message = scrub(strings.Join(strings.Fields(doc.Message), " "), email)
-	e.Category = shorten(strings.TrimSpace(doc.Category), 64)
-	e.CorrelationID = shorten(strings.TrimSpace(doc.CorrelationID), 64)
-	e.PolicyName = shorten(strings.TrimSpace(doc.PolicyName), 64)
+	e.Category = vendorhttp.Shorten(strings.TrimSpace(doc.Category), 64)
+	e.CorrelationID = vendorhttp.Shorten(strings.TrimSpace(doc.CorrelationID), 64)
+	e.PolicyName = vendorhttp.Shorten(strings.TrimSpace(doc.PolicyName), 64)
 	return e
 }
 
@@ -503,74 +500,7 @@ func scrub(s, email string) string {
 	// Longest first, so a form that contains another is replaced whole.
 	sort.Slice(olds, func(i, j int) bool { return len(olds[i]) > len(olds[j]) })
 	for _, old := range olds {
-		s = replaceFold(s, old, "[contact]")
+		s = vendorhttp.ReplaceFold(s, old, "[contact]")
 	}
-	return shorten(s, maxMessageLen)
-}
-
-// replaceFold replaces every case-insensitive occurrence of old in s. It
-// compares ASCII-lowered copies, so byte offsets stay the same.
-func replaceFold(s, old, repl string) string {
-	if old == "" {
-		return s
-	}
-	ls, lo := asciiLower(s), asciiLower(old)
-	var b strings.Builder
-	for {
-		i := strings.Index(ls, lo)
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i])
-		b.WriteString(repl)
-		s, ls = s[i+len(old):], ls[i+len(old):]
-	}
-}
-
-func asciiLower(s string) string {
-	return strings.Map(func(r rune) rune {
-		if 'A' <= r && r <= 'Z' {
-			return r + ('a' - 'A')
-		}
-		return r
-	}, s)
-}
-
-// shorten cuts s to at most n bytes on a rune boundary, marking the cut.
-func shorten(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
-// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
-// Anything unreadable or in the past is zero; anything over maxRetryAfter is
-// maxRetryAfter.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
-		}
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	switch {
-	case d <= 0:
-		return 0
-	case d > maxRetryAfter:
-		return maxRetryAfter
-	}
-	return d
+	return vendorhttp.Shorten(s, maxMessageLen)
 }

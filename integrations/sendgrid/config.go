@@ -3,8 +3,8 @@ package sendgrid
 import (
 	"errors"
 	"fmt"
+	"github.com/journeyshq/journeys/integrations/internal/vendorhttp"
 	"net/mail"
-	"net/url"
 	"strings"
 	"time"
 )
@@ -138,7 +138,7 @@ func (c Config) validate() error {
 			return fmt.Errorf("sendgrid: %s %w", EnvReplyTo, err)
 		}
 	}
-	if _, err := parseHTTPURL(c.BaseURL); err != nil {
+	if _, err := vendorhttp.ParseURL(c.BaseURL); err != nil {
 		return fmt.Errorf("sendgrid: %s %w", EnvBaseURL, err)
 	}
 	if c.Timeout < 0 {
@@ -155,23 +155,4 @@ func parseAddress(s string) (*mail.Address, error) {
 		return nil, errors.New(`must be an email address or "Name <address>"`)
 	}
 	return a, nil
-}
-
-// parseHTTPURL parses an absolute http or https URL. Its errors complete a
-// sentence that starts with the variable name and leave the value out, since
-// a URL may carry credentials.
-func parseHTTPURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, errors.New("is not a valid URL")
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errors.New("must be an absolute http(s) URL such as " + EUBaseURL)
-	}
-	// The SDK builds the request URL by appending the endpoint to this
-	// string, so a query or fragment would swallow the path.
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return nil, errors.New("must not carry user info, a query or a fragment")
-	}
-	return u, nil
 }

@@ -36,6 +36,7 @@ import (
 	sdk "github.com/sendgrid/sendgrid-go"
 	"github.com/sendgrid/sendgrid-go/helpers/mail"
 
+	"github.com/journeyshq/journeys/integrations/internal/vendorhttp"
 	"github.com/journeyshq/journeys/messages"
 )
 
@@ -54,9 +55,6 @@ const CategoryJourneys = "journeys"
 
 const (
 	errPrefix = "sendgrid: "
-	// maxRetryAfter caps a vendor-requested delay, so a garbled header
-	// cannot park a journey for days.
-	maxRetryAfter = time.Hour
 	// maxErrors and maxMessageLen bound how much of SendGrid's answer goes
 	// into an error: enough to fix the request, not a log line's worth of
 	// a misbehaving proxy.
@@ -289,7 +287,7 @@ func classify(resp *rest.Response, wrap func(error) error, now time.Time, recipi
 	err := wrap(apiErr)
 	switch status := resp.StatusCode; {
 	case status == http.StatusTooManyRequests:
-		d := parseRetryAfter(h.Get("Retry-After"), now)
+		d := vendorhttp.RetryAfter(h.Get("Retry-After"), now)
 		if d == 0 {
 			d = untilReset(h.Get("X-RateLimit-Reset"), now)
 		}
@@ -297,7 +295,7 @@ func classify(resp *rest.Response, wrap func(error) error, now time.Time, recipi
 	case status >= http.StatusInternalServerError:
 		// X-RateLimit-Reset is on every answer and says nothing about an
 		// outage, so only an explicit Retry-After counts here.
-		return messages.Transient(err, parseRetryAfter(h.Get("Retry-After"), now))
+		return messages.Transient(err, vendorhttp.RetryAfter(h.Get("Retry-After"), now))
 	case status == http.StatusBadRequest:
 		return messages.Permanent("invalid_request", err)
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
@@ -350,69 +348,11 @@ func parseErrors(body, recipient, subject string) []FieldError {
 // case, and shortens s to maxMessageLen bytes on a rune boundary. A subject
 // under four characters is left alone: it would blank out ordinary words.
 func scrub(s, recipient, subject string) string {
-	s = replaceFold(s, recipient, "[recipient]")
+	s = vendorhttp.ReplaceFold(s, recipient, "[recipient]")
 	if len(strings.TrimSpace(subject)) >= 4 {
-		s = replaceFold(s, strings.TrimSpace(subject), "[subject]")
+		s = vendorhttp.ReplaceFold(s, strings.TrimSpace(subject), "[subject]")
 	}
-	if len(s) > maxMessageLen {
-		cut := maxMessageLen
-		for cut > 0 && !utf8RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
-}
-
-// replaceFold replaces every case-insensitive occurrence of old in s. It
-// compares ASCII-lowered copies, so byte offsets stay the same.
-func replaceFold(s, old, repl string) string {
-	if old == "" {
-		return s
-	}
-	ls, lo := asciiLower(s), asciiLower(old)
-	var b strings.Builder
-	for {
-		i := strings.Index(ls, lo)
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i])
-		b.WriteString(repl)
-		s, ls = s[i+len(old):], ls[i+len(old):]
-	}
-}
-
-func asciiLower(s string) string {
-	return strings.Map(func(r rune) rune {
-		if 'A' <= r && r <= 'Z' {
-			return r + ('a' - 'A')
-		}
-		return r
-	}, s)
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
-
-// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
-// Anything unreadable or in the past is zero (the retry policy's backoff
-// applies); anything over maxRetryAfter is maxRetryAfter.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
-		}
-		return clampDelay(time.Duration(secs) * time.Second)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return clampDelay(t.Sub(now))
-	}
-	return 0
+	return vendorhttp.Shorten(s, maxMessageLen)
 }
 
 // untilReset reads X-RateLimit-Reset, the unix time at which SendGrid's rate
@@ -424,18 +364,8 @@ func untilReset(v string, now time.Time) time.Duration {
 	}
 	// Compared in seconds first, so a far-future value cannot overflow a
 	// Duration.
-	if secs-now.Unix() > int64(maxRetryAfter/time.Second) {
-		return maxRetryAfter
+	if secs-now.Unix() > int64(vendorhttp.MaxRetryAfter/time.Second) {
+		return vendorhttp.MaxRetryAfter
 	}
-	return clampDelay(time.Unix(secs, 0).Sub(now))
-}
-
-func clampDelay(d time.Duration) time.Duration {
-	switch {
-	case d <= 0:
-		return 0
-	case d > maxRetryAfter:
-		return maxRetryAfter
-	}
-	return d
+	return vendorhttp.Cap(time.Unix(secs, 0).Sub(now))
 }

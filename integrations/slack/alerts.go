@@ -31,12 +31,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackutilsx"
 
+	"github.com/journeyshq/journeys/integrations/internal/vendorhttp"
 	"github.com/journeyshq/journeys/messages"
 )
 
@@ -79,9 +79,6 @@ const (
 
 const (
 	errPrefix = "slack: "
-	// maxRetryAfter caps a Retry-After delay, so a garbled header cannot
-	// park a journey for days.
-	maxRetryAfter = time.Hour
 	// maxRecent is how many timeline entries an alert shows.
 	maxRecent = 5
 	// Block Kit limits, in characters: header text, section text, field
@@ -399,7 +396,7 @@ func classify(ctx context.Context, op string, err error) error {
 	)
 	switch {
 	case errors.As(err, &rateLimited):
-		return messages.Transient(fmt.Errorf("%s%s: rate limited: %w", errPrefix, op, err), capRetryAfter(rateLimited.RetryAfter))
+		return messages.Transient(fmt.Errorf("%s%s: rate limited: %w", errPrefix, op, err), vendorhttp.Cap(rateLimited.RetryAfter))
 	case errors.As(err, &status):
 		e := fmt.Errorf("%s%s: http %d: %w", errPrefix, op, status.Code, err)
 		switch {
@@ -435,16 +432,4 @@ func classify(ctx context.Context, op string, err error) error {
 		}
 		return messages.Transient(fmt.Errorf("%s%s: request failed: %w", errPrefix, op, err), 0)
 	}
-}
-
-// capRetryAfter keeps Slack's requested delay within (0, maxRetryAfter].
-// Zero stays zero: the retry policy's backoff applies.
-func capRetryAfter(d time.Duration) time.Duration {
-	switch {
-	case d <= 0:
-		return 0
-	case d > maxRetryAfter:
-		return maxRetryAfter
-	}
-	return d
 }

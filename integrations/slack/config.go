@@ -3,7 +3,7 @@ package slack
 import (
 	"errors"
 	"fmt"
-	"net/url"
+	"github.com/journeyshq/journeys/integrations/internal/vendorhttp"
 	"regexp"
 	"strings"
 	"time"
@@ -153,10 +153,10 @@ func (c Config) validate() error {
 	if !channelName.MatchString(c.FallbackChannel) && !conversationID.MatchString(c.FallbackChannel) {
 		return fmt.Errorf("slack: %s must be a channel name such as #csm-team or a channel ID such as C0123ABCD", EnvFallbackChannel)
 	}
-	if _, err := parseHTTPURL(c.APIURL); err != nil {
+	if _, err := vendorhttp.ParseURL(c.APIURL); err != nil {
 		return fmt.Errorf("slack: %s %w", EnvAPIURL, err)
 	}
-	if _, err := parseHTTPURL(c.UIURL); err != nil {
+	if _, err := vendorhttp.ParseURL(c.UIURL); err != nil {
 		return fmt.Errorf("slack: %s %w", EnvUIURL, err)
 	}
 	if strings.ContainsAny(c.Namespace, "/?# \t") {
@@ -166,21 +166,4 @@ func (c Config) validate() error {
 		return errors.New("slack: timeout must not be negative")
 	}
 	return nil
-}
-
-// parseHTTPURL parses an absolute http or https URL. Its errors complete a
-// sentence that starts with the variable name and leave the value out, since
-// a URL may carry credentials.
-func parseHTTPURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, errors.New("is not a valid URL")
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errors.New("must be an absolute http(s) URL")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, errors.New("must not carry a query or a fragment")
-	}
-	return u, nil
 }

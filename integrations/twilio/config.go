@@ -3,7 +3,7 @@ package twilio
 import (
 	"errors"
 	"fmt"
-	"net/url"
+	"github.com/journeyshq/journeys/integrations/internal/vendorhttp"
 	"regexp"
 	"strings"
 	"time"
@@ -121,12 +121,12 @@ func (c Config) validate() error {
 		return fmt.Errorf("twilio: %s must be an E.164 number such as +14155550100", EnvFromNumber)
 	}
 	if c.StatusCallbackURL != "" {
-		if _, err := parseHTTPURL(c.StatusCallbackURL); err != nil {
+		if _, err := vendorhttp.ParseCallbackURL(c.StatusCallbackURL); err != nil {
 			return fmt.Errorf("twilio: %s %w", EnvStatusCallbackURL, err)
 		}
 	}
 	if c.BaseURL != "" {
-		u, err := parseHTTPURL(c.BaseURL)
+		u, err := vendorhttp.ParseURL(c.BaseURL)
 		if err != nil {
 			return fmt.Errorf("twilio: %s %w", EnvBaseURL, err)
 		}
@@ -140,17 +140,4 @@ func (c Config) validate() error {
 		return errors.New("twilio: timeout must not be negative")
 	}
 	return nil
-}
-
-// parseHTTPURL parses an absolute http or https URL. Its errors complete a
-// sentence that starts with the variable name and leave the value out.
-func parseHTTPURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, errors.New("is not a valid URL")
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errors.New("must be an absolute http(s) URL")
-	}
-	return u, nil
 }

@@ -32,13 +32,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	twclient "github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
+	"github.com/journeyshq/journeys/integrations/internal/vendorhttp"
 	"github.com/journeyshq/journeys/messages"
 )
 
@@ -56,8 +56,6 @@ const (
 	// maxErrorBody caps how much of an error answer is kept: Twilio's are
 	// a few hundred bytes, a misbehaving proxy's could be anything.
 	maxErrorBody = 64 << 10
-	// maxRetryAfter caps a Retry-After delay.
-	maxRetryAfter = time.Hour
 )
 
 // APIError is an error answer from Twilio. It keeps the Twilio code and the
@@ -221,10 +219,10 @@ func classifyAPI(e *APIError, retryAfterHeader string) error {
 		// trying is what carriers penalise.
 		return messages.Permanent("unsubscribed", e)
 	case e.Code == CodeTooManyRequests || e.Status == http.StatusTooManyRequests:
-		return messages.Transient(e, parseRetryAfter(retryAfterHeader, time.Now()))
+		return messages.Transient(e, vendorhttp.RetryAfter(retryAfterHeader, time.Now()))
 	case e.Status >= http.StatusInternalServerError:
 		// A 503 may say when to come back, too.
-		return messages.Transient(e, parseRetryAfter(retryAfterHeader, time.Now()))
+		return messages.Transient(e, vendorhttp.RetryAfter(retryAfterHeader, time.Now()))
 	case e.Code == CodeAuthenticate || e.Status == http.StatusUnauthorized:
 		return messages.Permanent("unauthorized", e)
 	default:
@@ -237,36 +235,6 @@ func classifyAPI(e *APIError, retryAfterHeader string) error {
 func unconfirmed(status int, err error) error {
 	return messages.Permanent("unconfirmed",
 		fmt.Errorf("%shttp %d accepted the message but the answer was unreadable: %w", errPrefix, status, err))
-}
-
-// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
-// Anything unreadable or in the past is zero (the retry policy's backoff
-// applies); anything over an hour is an hour, so a garbled header cannot
-// park a journey for days.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		if secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
-		}
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	switch {
-	case d <= 0:
-		return 0
-	case d > maxRetryAfter:
-		return maxRetryAfter
-	}
-	return d
 }
 
 // callTransport serves one SendSMS call. The SDK calls it synchronously

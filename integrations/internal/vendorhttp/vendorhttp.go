@@ -1,0 +1,120 @@
+// Package vendorhttp holds what every vendor driver needs around HTTP: the
+// server's requested delay (Retry-After), base-URL checks, and keeping
+// personal data out of error text.
+package vendorhttp
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxRetryAfter caps a vendor's requested delay: beyond it the activity's
+// own retry budget decides.
+const MaxRetryAfter = time.Hour
+
+// RetryAfter reads a Retry-After header (seconds or an HTTP date, relative
+// to now) as a delay in [0, MaxRetryAfter]; 0 when absent or unreadable.
+func RetryAfter(header string, now time.Time) time.Duration {
+	v := strings.TrimSpace(header)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs > int64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter
+		}
+		return Cap(time.Duration(secs) * time.Second)
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return Cap(t.Sub(now))
+	}
+	return 0
+}
+
+// Cap clamps a delay to [0, MaxRetryAfter].
+func Cap(d time.Duration) time.Duration {
+	switch {
+	case d <= 0:
+		return 0
+	case d > MaxRetryAfter:
+		return MaxRetryAfter
+	}
+	return d
+}
+
+// ParseURL parses a vendor base URL: absolute http(s), without user info, a
+// query or a fragment (SDKs append paths to it). Its errors complete a
+// sentence that starts with the variable's name and leave the value out,
+// since a URL may carry credentials.
+func ParseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, errors.New("is not a valid URL")
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("must be an absolute http(s) URL")
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return nil, errors.New("must not carry user info, a query or a fragment")
+	}
+	return u, nil
+}
+
+// ParseCallbackURL parses a URL a vendor calls back (a status webhook):
+// absolute http(s), whose query, unlike a base URL's, is kept.
+func ParseCallbackURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, errors.New("is not a valid URL")
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("must be an absolute http(s) URL")
+	}
+	return u, nil
+}
+
+// ReplaceFold replaces every ASCII-case-insensitive occurrence of old in s,
+// to scrub an address a vendor quoted back in its error message.
+func ReplaceFold(s, old, repl string) string {
+	if old == "" {
+		return s
+	}
+	ls, lo := asciiLower(s), asciiLower(old)
+	var b strings.Builder
+	for {
+		i := strings.Index(ls, lo)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString(repl)
+		s, ls = s[i+len(old):], ls[i+len(old):]
+	}
+}
+
+// asciiLower lowers ASCII letters only, so byte offsets stay the same.
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, s)
+}
+
+// Shorten cuts s to at most n bytes on a rune boundary, marking the cut.
+func Shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut] + "…"
+}
