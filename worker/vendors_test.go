@@ -117,7 +117,7 @@ func TestVendorsEndToEnd(t *testing.T) {
 	assert.Equal(t, workflows.AlertAcknowledged, st.Alerts[0].Status)
 	assert.Equal(t, "U0CSM01", st.Alerts[0].AnsweredBy)
 
-	// Past the 2-day SLA and the end of onboarding: no escalation, and every
+	// Past the 4-day SLA and the end of onboarding: no escalation, and every
 	// message reached its vendor exactly once.
 	require.Eventually(t, func() bool { return getState(t, base, "c-7").Stage == workflows.StageAdoption }, 30*time.Second, 200*time.Millisecond)
 	assert.Len(t, vendors.requests("POST /slack/chat.postMessage"), 1, "acknowledged alerts do not escalate")

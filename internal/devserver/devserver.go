@@ -36,6 +36,8 @@ import (
 	uiserver "github.com/temporalio/ui-server/v2/server"
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	"github.com/temporalio/ui-server/v2/server/server_options"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // Options configures a dev server. The zero value of every field but DataDir
@@ -124,10 +126,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("devserver: create namespace %q: %w", opts.Namespace, err)
 	}
 
-	logger := log.NewZapLogger(log.BuildZapLogger(log.Config{
-		Level:      "warn",
-		OutputFile: filepath.Join(opts.DataDir, "temporal-server.log"),
-	}))
+	logger, err := serverLogger(filepath.Join(opts.DataDir, "temporal-server.log"))
+	if err != nil {
+		return nil, err
+	}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(cfg),
 		temporal.ForServices(temporal.DefaultServices),
@@ -160,6 +162,22 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}
 	return s, nil
+}
+
+// serverLogger writes the server's warnings to file, and its fatal errors to
+// stderr as well: the server exits the process on those, and a newcomer
+// must see why without knowing where the log file is.
+func serverLogger(file string) (log.Logger, error) {
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: server log: %w", err)
+	}
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	core := zapcore.NewTee(
+		zapcore.NewCore(enc, zapcore.AddSync(f), zapcore.WarnLevel),
+		zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()), zapcore.Lock(os.Stderr), zapcore.DPanicLevel),
+	)
+	return log.NewZapLogger(zap.New(core)), nil
 }
 
 // FrontendAddr is the host:port of the Temporal frontend.
