@@ -31,10 +31,19 @@ type Journeys interface {
 }
 
 // AlertAnswers reads a CSM's answer to an alert (a Slack button click) from
-// a signed callback request. A request whose signature does not verify
-// returns an error wrapping ErrBadSignature.
+// a signed callback request, and tells the CSM the outcome. A request whose
+// signature does not verify returns an error wrapping ErrBadSignature.
 type AlertAnswers interface {
-	ParseAnswer(r *http.Request) (customerID string, answer workflows.AlertResponse, err error)
+	ParseAnswer(r *http.Request) (AlertAnswer, error)
+	Reply(ctx context.Context, replyTo, text string) error
+}
+
+// AlertAnswer is a CSM's answer to one of a customer's alerts.
+type AlertAnswer struct {
+	CustomerID string
+	Response   workflows.AlertResponse
+	// ReplyTo is where to tell the CSM the outcome (Slack's response_url).
+	ReplyTo string
 }
 
 var (
@@ -137,7 +146,7 @@ func (h *handler) slackInteraction(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody{Error: "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET"})
 		return
 	}
-	customerID, answer, err := h.slack.ParseAnswer(r)
+	in, err := h.slack.ParseAnswer(r)
 	if errors.Is(err, ErrBadSignature) {
 		h.log.Warn("slack interaction refused", "reason", err)
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "bad or stale signature"})
@@ -153,22 +162,30 @@ func (h *handler) slackInteraction(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2500*time.Millisecond)
 	defer cancel()
-	alert, err := h.journeys.AnswerAlert(ctx, customerID, answer)
+	alert, err := h.journeys.AnswerAlert(ctx, in.CustomerID, in.Response)
+	var reply string
 	switch {
 	case errors.Is(err, sender.ErrRejected):
-		writeJSON(w, http.StatusOK, slackReply{Text: "That alert is no longer on the journey: " + err.Error()})
-		return
+		reply = "That alert is no longer open on the journey of " + in.CustomerID + "."
 	case err != nil:
-		h.fail(w, r, err, customerID, fmt.Sprintf("customer %s has no journey", customerID))
+		h.fail(w, r, err, in.CustomerID, fmt.Sprintf("customer %s has no journey", in.CustomerID))
 		return
+	default:
+		h.log.Info("alert answered", "customer_id", in.CustomerID, "action", in.Response.Action, "status", alert.Status)
+		reply = fmt.Sprintf("Done: the %s alert for %s is %s.", alert.Template, in.CustomerID, alert.Status)
+		if alert.SnoozedUntil != nil {
+			reply += " It comes back " + alert.SnoozedUntil.UTC().Format("Mon Jan 2 15:04 MST") + " unless acknowledged."
+		}
 	}
-	h.log.Info("alert answered", "customer_id", customerID, "action", answer.Action, "status", alert.Status)
-	writeJSON(w, http.StatusOK, slackReply{Text: fmt.Sprintf("Alert %s by %s.", alert.Status, answer.By)})
-}
-
-// slackReply is an ephemeral message back to the CSM who clicked.
-type slackReply struct {
-	Text string `json:"text"`
+	w.WriteHeader(http.StatusOK)
+	// The reply goes after the 200: Slack wants the answer within 3 seconds.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := h.slack.Reply(ctx, in.ReplyTo, reply); err != nil {
+			h.log.Warn("slack reply failed", "customer_id", in.CustomerID, "error", err)
+		}
+	}()
 }
 
 // fail answers err with the status it calls for.

@@ -109,20 +109,27 @@ func newChannels(ctx context.Context, getenv func(string) string, dataDir string
 // slackAnswers adapts the Slack driver's interaction parser to the API.
 type slackAnswers struct{ c *slack.Client }
 
-func (s slackAnswers) ParseAnswer(r *http.Request) (string, workflows.AlertResponse, error) {
+func (s slackAnswers) ParseAnswer(r *http.Request) (api.AlertAnswer, error) {
 	in, err := s.c.ParseInteraction(r)
 	switch {
 	case errors.Is(err, slack.ErrBadSignature):
-		return "", workflows.AlertResponse{}, fmt.Errorf("%w: %v", api.ErrBadSignature, err)
+		return api.AlertAnswer{}, fmt.Errorf("%w: %v", api.ErrBadSignature, err)
 	case errors.Is(err, slack.ErrUnknownAction):
-		return "", workflows.AlertResponse{}, fmt.Errorf("%w: %v", api.ErrNotAnAnswer, err)
-	}
-	if err != nil {
-		return "", workflows.AlertResponse{}, err
+		return api.AlertAnswer{}, fmt.Errorf("%w: %v", api.ErrNotAnAnswer, err)
+	case err != nil:
+		return api.AlertAnswer{}, err
 	}
 	action := workflows.AlertActionAcknowledge
 	if in.Action == slack.ActionSnooze {
 		action = workflows.AlertActionSnooze
 	}
-	return in.CustomerID, workflows.AlertResponse{AlertKey: in.AlertKey, Action: action, By: in.UserID}, nil
+	return api.AlertAnswer{
+		CustomerID: in.CustomerID,
+		Response:   workflows.AlertResponse{AlertKey: in.AlertKey, Action: action, By: in.UserID},
+		ReplyTo:    in.ResponseURL,
+	}, nil
+}
+
+func (s slackAnswers) Reply(ctx context.Context, replyTo, text string) error {
+	return s.c.Reply(ctx, replyTo, text)
 }

@@ -102,7 +102,7 @@ func TestVendorsEndToEnd(t *testing.T) {
 	assert.True(t, strings.HasPrefix(key, "customer:c-7/"), key)
 
 	// A click whose signature does not verify is refused and changes nothing.
-	click := slackClick(key, "journeys_ack")
+	click := slackClick(key, "journeys_ack", vendors.URL+"/slack-hooks/actions/T01/1/abc")
 	resp := postSlack(t, base, click, "wrong-secret", time.Now())
 	assert.Equal(t, http.StatusUnauthorized, resp)
 	resp = postSlack(t, base, click, "signing-secret", time.Now().Add(-10*time.Minute))
@@ -116,6 +116,10 @@ func TestVendorsEndToEnd(t *testing.T) {
 	require.Len(t, st.Alerts, 1)
 	assert.Equal(t, workflows.AlertAcknowledged, st.Alerts[0].Status)
 	assert.Equal(t, "U0CSM01", st.Alerts[0].AnsweredBy)
+	replies := vendors.waitFor(t, "POST /slack-hooks/actions/T01/1/abc", 1)
+	assert.Len(t, replies, 1, "refused clicks get no reply")
+	assert.Contains(t, replies[0], `"text":"Done: the not_activated alert for c-7 is acknowledged."`)
+	assert.Contains(t, replies[0], `"response_type":"ephemeral"`)
 
 	// Past the 4-day SLA and the end of onboarding: no escalation, and every
 	// message reached its vendor exactly once.
@@ -184,6 +188,8 @@ func newFakeVendors(t *testing.T) *fakeVendors {
 		case strings.HasPrefix(route, "POST /2010-04-01/Accounts/AC0123456789/Messages.json"):
 			w.WriteHeader(http.StatusCreated)
 			fmt.Fprintf(w, `{"sid":"SM%032d","status":"accepted"}`, n)
+		case strings.HasPrefix(route, "POST /slack-hooks/"):
+			fmt.Fprint(w, "ok")
 		case route == "POST /slack/chat.postMessage":
 			fmt.Fprintf(w, `{"ok":true,"channel":"D0CSM01","ts":"1700000000.%06d"}`, n)
 		case strings.HasPrefix(route, "PATCH /crm/v3/objects/contacts/") && r.Header.Get("Authorization") == "Bearer pat-test":
@@ -256,11 +262,11 @@ func buttonValue(t *testing.T, blocksJSON, actionID string) string {
 }
 
 // slackClick is the form body Slack posts when a button is clicked.
-func slackClick(value, actionID string) string {
+func slackClick(value, actionID, responseURL string) string {
 	payload, _ := json.Marshal(map[string]any{
 		"type":         "block_actions",
 		"user":         map[string]any{"id": "U0CSM01", "username": "maria"},
-		"response_url": "https://hooks.slack.com/actions/T01/1/abc",
+		"response_url": responseURL,
 		"actions":      []any{map[string]any{"action_id": actionID, "block_id": "journeys_actions", "value": value, "type": "button"}},
 	})
 	return "payload=" + url.QueryEscape(string(payload))

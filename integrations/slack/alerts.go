@@ -121,8 +121,9 @@ var transientCodes = map[string]bool{
 // Client posts CSM alerts to Slack and parses the answers to them. It is
 // safe for concurrent use.
 type Client struct {
-	cfg Config
-	api *slackapi.Client
+	cfg  Config
+	api  *slackapi.Client
+	http *http.Client
 }
 
 // New checks cfg, fills its defaults and returns a Client. It makes no
@@ -156,7 +157,7 @@ func New(cfg Config) (*Client, error) {
 		slackapi.OptionAPIURL(cfg.APIURL),
 		slackapi.OptionHTTPClient(hc),
 	)
-	return &Client{cfg: cfg, api: api}, nil
+	return &Client{cfg: cfg, api: api, http: hc}, nil
 }
 
 // Config returns the client's configuration with its defaults filled in.
