@@ -47,6 +47,14 @@ func newActivities(t *testing.T, baseURL string) *activities.Activities {
 	return &activities.Activities{Email: sg, Ledger: l}
 }
 
+// activityEnv runs a's activities as the worker would, one attempt at a time.
+func activityEnv(a *activities.Activities) *testsuite.TestActivityEnvironment {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	return env
+}
+
 func welcome() activities.SendEmailInput {
 	return activities.SendEmailInput{
 		Meta: messages.Meta{CustomerID: "c-1", Step: "onboarding.welcome", Template: "welcome", IdempotencyKey: "customer:c-1/run/onboarding.welcome/email"},
@@ -62,9 +70,7 @@ func welcome() activities.SendEmailInput {
 func TestRetriedSendReachesTheVendorOnce(t *testing.T) {
 	srv, received := fakeSendGrid(t)
 	a := newActivities(t, srv.URL)
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
-	env.RegisterActivity(a)
+	env := activityEnv(a)
 
 	first, err := env.ExecuteActivity(a.SendEmail, welcome())
 	require.NoError(t, err)
@@ -88,9 +94,7 @@ func TestRateLimitSetsTheNextRetryDelay(t *testing.T) {
 		_, _ = w.Write([]byte(`{"errors":[{"field":null,"message":"too many requests"}]}`))
 	})
 	a := newActivities(t, srv.URL)
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
-	env.RegisterActivity(a)
+	env := activityEnv(a)
 
 	_, err := env.ExecuteActivity(a.SendEmail, welcome())
 	var appErr *temporal.ApplicationError
@@ -110,9 +114,7 @@ func TestPermanentErrorIsNotRetried(t *testing.T) {
 		_, _ = w.Write([]byte(`{"errors":[{"field":"personalizations.0.to.0.email","message":"Does not contain a valid address."}]}`))
 	})
 	a := newActivities(t, srv.URL)
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
-	env.RegisterActivity(a)
+	env := activityEnv(a)
 
 	_, err := env.ExecuteActivity(a.SendEmail, welcome())
 	var appErr *temporal.ApplicationError
@@ -128,9 +130,7 @@ func TestPermanentErrorIsNotRetried(t *testing.T) {
 func TestTemplateErrorIsNotRetried(t *testing.T) {
 	srv, received := fakeSendGrid(t)
 	a := newActivities(t, srv.URL)
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
-	env.RegisterActivity(a)
+	env := activityEnv(a)
 	in := welcome()
 	in.Template = "no_such_template"
 

@@ -143,7 +143,7 @@ func (h *handler) getCustomer(w http.ResponseWriter, r *http.Request) {
 // Slack wants an answer within 3 seconds, so the update gets 2.5.
 func (h *handler) slackInteraction(w http.ResponseWriter, r *http.Request) {
 	if h.slack == nil {
-		writeJSON(w, http.StatusNotFound, errorBody{Error: "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET"})
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "Slack is not configured: set SLACK_BOT_TOKEN, SLACK_FALLBACK_CHANNEL and SLACK_SIGNING_SECRET"})
 		return
 	}
 	in, err := h.slack.ParseAnswer(r)
@@ -155,6 +155,9 @@ func (h *handler) slackInteraction(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, ErrNotAnAnswer) {
 		w.WriteHeader(http.StatusOK) // a non-200 makes Slack show the user an error
 		return
+	}
+	if err == nil {
+		err = signals.ValidateCustomerID(in.CustomerID)
 	}
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
@@ -174,7 +177,7 @@ func (h *handler) slackInteraction(w http.ResponseWriter, r *http.Request) {
 		h.log.Info("alert answered", "customer_id", in.CustomerID, "action", in.Response.Action, "status", alert.Status)
 		reply = fmt.Sprintf("Done: the %s alert for %s is %s.", alert.Template, in.CustomerID, alert.Status)
 		if alert.SnoozedUntil != nil {
-			reply += " It comes back " + alert.SnoozedUntil.UTC().Format("Mon Jan 2 15:04 MST") + " unless acknowledged."
+			reply += " Quiet until " + alert.SnoozedUntil.UTC().Format("Mon Jan 2 15:04 MST") + "; if nobody acknowledges it within the SLA after that, it escalates to the team."
 		}
 	}
 	w.WriteHeader(http.StatusOK)

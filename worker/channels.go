@@ -36,61 +36,52 @@ func newChannels(ctx context.Context, getenv func(string) string, dataDir string
 	ch := &channels{acts: &activities.Activities{Email: box, SMS: box, Alerts: box, CRM: box}}
 	use := func(channel, driver string) { ch.drivers = append(ch.drivers, [2]string{channel, driver}) }
 
-	if cfg, ok, err := sendgrid.ConfigFromEnv(getenv); err != nil {
+	email, err := vendor(getenv, sendgrid.ConfigFromEnv, sendgrid.New)
+	if err != nil {
 		return nil, err
-	} else if ok {
-		c, err := sendgrid.New(cfg)
-		if err != nil {
-			return nil, err
-		}
-		ch.acts.Email = c
+	}
+	if email != nil {
+		ch.acts.Email = email
 		use("email", "sendgrid")
 	} else {
 		use("email", "outbox")
 	}
 
-	if cfg, ok, err := twilio.ConfigFromEnv(getenv); err != nil {
+	sms, err := vendor(getenv, twilio.ConfigFromEnv, twilio.New)
+	if err != nil {
 		return nil, err
-	} else if ok {
-		c, err := twilio.New(cfg)
-		if err != nil {
-			return nil, err
-		}
-		ch.acts.SMS = c
+	}
+	if sms != nil {
+		ch.acts.SMS = sms
 		use("sms", "twilio")
 	} else {
 		use("sms", "outbox")
 	}
 
-	if cfg, ok, err := slack.ConfigFromEnv(getenv); err != nil {
+	alerts, err := vendor(getenv, slack.ConfigFromEnv, slack.New)
+	if err != nil {
 		return nil, err
-	} else if ok {
-		c, err := slack.New(cfg)
-		if err != nil {
-			return nil, err
-		}
-		ch.acts.Alerts = c
-		ch.slack = slackAnswers{c}
+	}
+	if alerts != nil {
+		ch.acts.Alerts = alerts
+		ch.slack = slackAnswers{alerts}
 		use("alert", "slack")
 	} else {
 		use("alert", "outbox")
 	}
 
-	if cfg, ok, err := hubspot.ConfigFromEnv(getenv); err != nil {
+	crm, err := vendor(getenv, hubspot.ConfigFromEnv, func(c hubspot.Config) (*hubspot.Client, error) { return hubspot.New(c) })
+	if err != nil {
 		return nil, err
-	} else if ok {
-		c, err := hubspot.New(cfg)
-		if err != nil {
-			return nil, err
-		}
-		ch.acts.CRM = c
+	}
+	if crm != nil {
+		ch.acts.CRM = crm
 		use("crm", "hubspot")
 	} else {
 		use("crm", "outbox")
 	}
 
 	// The send ledger: PostgreSQL for a fleet of workers, a SQLite file for one.
-	var err error
 	if url := getenv("JOURNEYS_DATABASE_URL"); url != "" {
 		ch.ledger, err = ledger.OpenPostgres(ctx, url, ledger.DefaultTable)
 		use("ledger", "postgresql")
@@ -104,6 +95,16 @@ func newChannels(ctx context.Context, getenv func(string) string, dataDir string
 	}
 	ch.acts.Ledger = ch.ledger
 	return ch, nil
+}
+
+// vendor builds a vendor's client from the environment, or returns nil when
+// the vendor's credentials are absent.
+func vendor[C any, D any](getenv func(string) string, fromEnv func(func(string) string) (C, bool, error), build func(C) (*D, error)) (*D, error) {
+	cfg, ok, err := fromEnv(getenv)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return build(cfg)
 }
 
 // slackAnswers adapts the Slack driver's interaction parser to the API.

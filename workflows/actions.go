@@ -77,7 +77,6 @@ func (r *journey) alertCSM(step, template string) {
 // its key.
 func (r *journey) dispatchAlert(step, template, csm string) string {
 	d := r.data()
-	d.HealthTier = r.st.HealthTier
 	for _, e := range r.st.Timeline[max(0, len(r.st.Timeline)-5):] {
 		d.Recent = append(d.Recent, e.At.Format("Jan 2 15:04")+" "+e.Text)
 	}
@@ -180,7 +179,7 @@ func (r *journey) data() messages.Data {
 		CustomerID: r.st.CustomerID, Name: p.Name, FirstName: firstName(p.Name), Email: p.Email,
 		Plan: p.Plan, Seats: p.Seats, Product: r.pb.Product, AppURL: r.pb.AppURL,
 		MilestonesTotal: len(r.pb.Onboarding.Milestones), DaysSinceSignup: r.journeyDay(),
-		MilestonesDone: []string{}, MilestonesLeft: []string{},
+		MilestonesDone: []string{}, MilestonesLeft: []string{}, HealthTier: r.st.HealthTier,
 	}
 	for _, m := range r.pb.Onboarding.Milestones {
 		label := strings.ReplaceAll(m, "_", " ")

@@ -3,7 +3,7 @@ package hubspot
 import (
 	"errors"
 	"fmt"
-	"net/url"
+	"github.com/journeyshq/journeys/integrations/internal/vendorhttp"
 	"regexp"
 	"strings"
 	"time"
@@ -121,7 +121,7 @@ func (c Config) validate() error {
 	if !token.MatchString(c.AccessToken) {
 		return fmt.Errorf("%s%s must be a non-empty access token of printable characters without spaces", errPrefix, EnvAccessToken)
 	}
-	if _, err := parseBaseURL(c.BaseURL); err != nil {
+	if _, err := vendorhttp.ParseURL(c.BaseURL); err != nil {
 		return fmt.Errorf("%s%s %w", errPrefix, EnvBaseURL, err)
 	}
 	if c.Timeout < 0 {
@@ -133,21 +133,4 @@ func (c Config) validate() error {
 		return errors.New(errPrefix + "property prefix must start with a lowercase letter and hold only lowercase letters, digits and underscores")
 	}
 	return nil
-}
-
-// parseBaseURL parses an absolute http(s) URL that can have request paths
-// appended to it. Its errors complete a sentence that starts with the
-// variable name and leave the value out.
-func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, errors.New("is not a valid URL")
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errors.New("must be an absolute http(s) URL")
-	}
-	if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		return nil, errors.New("must not carry user info, a query or a fragment")
-	}
-	return u, nil
 }

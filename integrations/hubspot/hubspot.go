@@ -164,7 +164,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	base, err := parseBaseURL(cfg.BaseURL)
+	base, err := vendorhttp.ParseURL(cfg.BaseURL)
 	if err != nil { // validate parsed it already
 		return nil, fmt.Errorf("%s%s %w", errPrefix, EnvBaseURL, err)
 	}

@@ -251,9 +251,9 @@ func serverConfig(opts Options, host string, frontendPort int) (*config.Config, 
 	}, hosts, nil
 }
 
-// registerSearchAttributes adds the attributes the namespace lacks. The
-// operator service answers only once the frontend is up, so it retries until
-// ctx ends.
+// registerSearchAttributes adds the attributes the namespace lacks. It is
+// also Start's wait for the frontend: the SDK client retries its calls while
+// the frontend comes up, for up to a minute.
 func (s *Server) registerSearchAttributes(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
