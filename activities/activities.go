@@ -63,6 +63,8 @@ type Activities struct {
 	SMS    SMSSender
 	Alerts CSMAlerter
 	CRM    CRM
+	// Billing suspends and restores accounts.
+	Billing Billing
 	// Ledger, when set, makes every send idempotent across activity retries:
 	// a send already recorded is not sent again.
 	Ledger Ledger

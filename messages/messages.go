@@ -31,6 +31,9 @@ const (
 	ChannelSMS   Channel = "sms"
 	ChannelAlert Channel = "alert"
 	ChannelCRM   Channel = "crm"
+	// ChannelBilling carries account actions (suspend, restore) to the
+	// billing system; it has no templates.
+	ChannelBilling Channel = "billing"
 )
 
 // Meta travels with every outbound message: who it is for, which journey step
@@ -84,6 +87,24 @@ type CRMUpdate struct {
 	Properties map[string]string `json:"properties"`
 	// Note is added to the contact's activity log.
 	Note string `json:"body"`
+}
+
+// Account actions of AccountAction.
+const (
+	AccountSuspend = "suspend"
+	AccountRestore = "restore"
+)
+
+// AccountAction asks the billing system to suspend or restore a customer's
+// account, as dunning decides.
+type AccountAction struct {
+	Meta
+	// Action is AccountSuspend or AccountRestore.
+	Action string `json:"action"`
+	// InvoiceID is the unpaid (suspend) or paid (restore) invoice.
+	InvoiceID string `json:"invoice_id,omitempty"`
+	// Reason says why, for the billing system's audit log.
+	Reason string `json:"body"`
 }
 
 // Receipt is a driver's answer to a delivery.
@@ -152,6 +173,97 @@ type Data struct {
 	HealthTier string
 	// Recent are the last few timeline entries, oldest first, for alerts.
 	Recent []string
+
+	// Stage is the journey stage when the message was decided.
+	Stage string
+	// HealthScore is 0-100, as the journey computed it.
+	HealthScore int
+	// MRR is monthly recurring revenue in Currency's minor unit (cents);
+	// format it with {{money .MRR .Currency}}.
+	MRR      int64
+	Currency string
+	// HighValue is true when MRR is at or above the playbook's threshold.
+	HighValue bool
+	// DaysSinceLogin counts days since the last login (or since signup).
+	DaysSinceLogin int
+	// LoginsLast30Days counts the days with a login in the last 30 days.
+	LoginsLast30Days int
+	// Tip is a product tip the playbook chose for re-engagement emails.
+	Tip string
+	// Usage is the latest usage snapshot and how it compares with the one
+	// before.
+	Usage Usage
+	// TopFeatures are the most used features, most used first, readable.
+	TopFeatures []string
+	// OpenTickets counts the support tickets still open.
+	OpenTickets int
+	// NPS is the customer's last survey answer, if any.
+	NPS NPS
+	// Payment is the failed payment dunning messages are about.
+	Payment Payment
+	// Renewal is the coming renewal.
+	Renewal Renewal
+	// Cancellation is the customer's cancellation request.
+	Cancellation Cancellation
+	// Offer is the offer text the playbook set for this message (a save or
+	// win-back offer), empty when there is none.
+	Offer string
+}
+
+// Usage is a usage snapshot as templates see it.
+type Usage struct {
+	// Known is false until the first snapshot arrives.
+	Known       bool
+	ActiveUsers int
+	KeyActions  int
+	SeatsUsed   int
+	// KeyActionsBefore is the previous snapshot's count; DropPercent is the
+	// fall from it (0 when usage held or grew).
+	KeyActionsBefore int
+	DropPercent      int
+	// SeatsPercent is SeatsUsed as a percentage of the plan's seats.
+	SeatsPercent int
+}
+
+// NPS is a survey answer.
+type NPS struct {
+	Answered bool
+	Score    int
+	Comment  string
+	// SurveyURL is where the survey is answered.
+	SurveyURL string
+}
+
+// Payment is a failed payment.
+type Payment struct {
+	InvoiceID string
+	Amount    int64
+	Currency  string
+	Attempt   int
+	Reason    string
+	UpdateURL string
+	// SuspendOn is the date the account is suspended unless paid, in the
+	// customer's time zone ("March 12"); DaysLeft counts the days to it.
+	SuspendOn string
+	DaysLeft  int
+}
+
+// Renewal is a coming renewal.
+type Renewal struct {
+	// Date is the renewal date in the customer's time zone ("March 12, 2027").
+	Date     string
+	DaysLeft int
+	Amount   int64
+	Currency string
+}
+
+// Cancellation is a cancellation request.
+type Cancellation struct {
+	Reason  string
+	Comment string
+	// EffectiveDate is when the subscription ends, in the customer's time
+	// zone; empty for "at the end of the period".
+	EffectiveDate string
 }
 
 //go:embed templates

@@ -47,6 +47,27 @@ type Playbook struct {
 	DayLength Duration `json:"day_length"`
 	// Onboarding is the first stage of every journey.
 	Onboarding Onboarding `json:"onboarding"`
+	// Adoption watches an active customer: inactivity and usage drops.
+	Adoption Adoption `json:"adoption"`
+	// Health configures the health score and its tiers.
+	Health Health `json:"health"`
+	// NPS configures the NPS survey loop.
+	NPS NPS `json:"nps"`
+	// Expansion configures upsell when seats run out.
+	Expansion Expansion `json:"expansion"`
+	// Renewal is the sequence before each renewal date.
+	Renewal Renewal `json:"renewal"`
+	// Dunning is the sequence after a failed payment.
+	Dunning Dunning `json:"dunning"`
+	// Cancellation is what a cancellation request sets off.
+	Cancellation Cancellation `json:"cancellation"`
+	// WinBack is the sequence after a customer churns.
+	WinBack WinBack `json:"win_back"`
+	// HighValueMRR is the MRR, in the currency's minor unit (cents), from
+	// which an account is high-value: its expansion goes to the account
+	// owner instead of an upsell email, and its renewal and cancellation
+	// alert the CSM. 0 makes no account high-value.
+	HighValueMRR int64 `json:"high_value_mrr"`
 	// Alerts configures how CSM alerts are followed up.
 	Alerts Alerts `json:"alerts"`
 	// ContinueAsNewAfterEvents, when above zero, starts a fresh run of a
@@ -89,7 +110,135 @@ type Step struct {
 	CSMAlert string `json:"csm_alert,omitempty"`
 	// HealthTier, when set, is the tier the customer is in once this step
 	// has run without activation (for example at_risk after the nudge).
+	// Onboarding only; the health score can only make the tier worse.
 	HealthTier string `json:"health_tier,omitempty"`
+	// CSMAlertWhen restricts CSMAlert: "" (always) or
+	// AlertWhenNotHealthyOrHighValue.
+	CSMAlertWhen string `json:"csm_alert_when,omitempty"`
+}
+
+// AlertWhenNotHealthyOrHighValue sends a step's CSM alert only when the
+// customer's tier is not healthy or the account is high-value.
+const AlertWhenNotHealthyOrHighValue = "not_healthy_or_high_value"
+
+// Adoption configures the watch on an active customer (stages adoption and
+// renewal).
+type Adoption struct {
+	// InactiveEmailDays: no login for this many days sends InactiveEmail,
+	// once per quiet spell; a login starts a new spell.
+	InactiveEmailDays int    `json:"inactive_email_days"`
+	InactiveEmail     string `json:"inactive_email"`
+	// InactiveAlertDays: no login for this many days alerts the CSM.
+	InactiveAlertDays int    `json:"inactive_alert_days"`
+	InactiveAlert     string `json:"inactive_alert"`
+	// Tips are product tips for re-engagement emails, used in turn.
+	Tips []string `json:"tips"`
+	// UsageDropPercent: key actions falling this much or more from one
+	// usage snapshot to the next sends UsageDropEmail and UsageDropAlert,
+	// once until usage stops falling.
+	UsageDropPercent int    `json:"usage_drop_percent"`
+	UsageDropEmail   string `json:"usage_drop_email"`
+	UsageDropAlert   string `json:"usage_drop_alert"`
+}
+
+// Health configures the health score: a weighted mean of factors, each from
+// 0 to 1, scaled to 0-100.
+type Health struct {
+	Weights HealthWeights `json:"weights"`
+	// ActiveDaysTarget is how many days with a login in 30 days count as
+	// fully active (login frequency 1.0).
+	ActiveDaysTarget int `json:"active_days_target"`
+	// HealthyFrom and AtRiskFrom are the lowest scores of the healthy and
+	// at_risk tiers; below AtRiskFrom is critical.
+	HealthyFrom int `json:"healthy_from"`
+	AtRiskFrom  int `json:"at_risk_from"`
+	// CriticalAlert alerts the CSM when the customer drops into critical,
+	// once until the score recovers out of it.
+	CriticalAlert string `json:"critical_alert"`
+}
+
+// HealthWeights weighs the health factors; only their ratios matter.
+type HealthWeights struct {
+	LoginRecency   int `json:"login_recency"`
+	LoginFrequency int `json:"login_frequency"`
+	Milestones     int `json:"milestones"`
+	UsageTrend     int `json:"usage_trend"`
+	NPS            int `json:"nps"`
+	SupportTickets int `json:"support_tickets"`
+	Payment        int `json:"payment"`
+}
+
+// NPS configures the survey loop.
+type NPS struct {
+	// FirstDay is the journey day of the first survey; 0 turns surveys off.
+	FirstDay int `json:"first_day"`
+	// EveryDays is the interval between surveys.
+	EveryDays   int    `json:"every_days"`
+	SurveyEmail string `json:"survey_email"`
+	// DetractorMax: a score at or below it alerts the CSM with the comment.
+	DetractorMax   int    `json:"detractor_max"`
+	DetractorAlert string `json:"detractor_alert"`
+	// PromoterMin: a score at or above it sends the referral/review ask.
+	PromoterMin   int    `json:"promoter_min"`
+	PromoterEmail string `json:"promoter_email"`
+}
+
+// Expansion configures upsell when seats run out.
+type Expansion struct {
+	// SeatsUsedPercent: seats used at or above this share of the plan's
+	// seats is an expansion opportunity, taken once per seat count.
+	SeatsUsedPercent int    `json:"seats_used_percent"`
+	UpsellEmail      string `json:"upsell_email"`
+	// OwnerAlert goes to the account owner (the CSM) instead of the email
+	// for high-value accounts.
+	OwnerAlert string `json:"owner_alert"`
+}
+
+// Renewal is the sequence before a renewal date. A step's Day counts from
+// the renewal date, so it is negative: -90 is 90 days before. The stage is
+// renewal from the first step's day until the renewal is paid.
+type Renewal struct {
+	Steps []Step `json:"steps"`
+	// CloseAfterDays closes a window whose renewal date passed this many
+	// days ago without a renewal payment.
+	CloseAfterDays int `json:"close_after_days"`
+}
+
+// Dunning is the sequence after a failed payment; a step's Day counts from
+// the first failure. Dunning runs alongside any stage, and while it runs
+// marketing sends are suppressed.
+type Dunning struct {
+	Steps []Step `json:"steps"`
+	// SuspendAfterDays ends the grace period: the account is suspended.
+	SuspendAfterDays int    `json:"suspend_after_days"`
+	SuspendedEmail   string `json:"suspended_email"`
+	// RecoveredEmail is sent when the payment goes through.
+	RecoveredEmail string `json:"recovered_email"`
+}
+
+// Cancellation configures what a cancellation request sets off.
+type Cancellation struct {
+	ExitSurveyEmail string `json:"exit_survey_email"`
+	// SaveOffers maps a cancellation reason (price, missing_feature,
+	// not_using, switching, other) to the email template of its save offer.
+	SaveOffers map[string]string `json:"save_offers"`
+	// DiscountOffer is the offer's text, for templates ({{.Offer}}).
+	DiscountOffer string `json:"discount_offer"`
+	// HighValueAlert alerts the CSM of a high-value account.
+	HighValueAlert string `json:"high_value_alert"`
+}
+
+// WinBack is the sequence after a churn; a step's Day counts from the churn.
+type WinBack struct {
+	Steps []Step `json:"steps"`
+	// Offer is the win-back offer's text, for templates ({{.Offer}}).
+	Offer string `json:"offer"`
+	// EndsAfterDays completes the journey when no reactivation came.
+	EndsAfterDays    int    `json:"ends_after_days"`
+	WelcomeBackEmail string `json:"welcome_back_email"`
+	// ReactivateTo is the stage a reactivated customer returns to:
+	// adoption or onboarding (a fresh onboarding, milestones and all).
+	ReactivateTo string `json:"reactivate_to"`
 }
 
 // Alerts configures the follow-up of CSM alerts.
@@ -131,7 +280,66 @@ func Default() Playbook {
 			},
 			EndsAfterDays: 30,
 		},
-		Alerts: Alerts{SLADays: 2, BusinessDays: true, SnoozeDays: 3, EscalationAlert: "escalation"},
+		Adoption: Adoption{
+			InactiveEmailDays: 14, InactiveEmail: "re_engagement",
+			InactiveAlertDays: 21, InactiveAlert: "inactive_customer",
+			Tips: []string{
+				"Saved views keep the reports you check every week one click away.",
+				"Invite a teammate: accounts with two active users get twice the value.",
+				"Connect your calendar and we'll remind you before each review.",
+			},
+			UsageDropPercent: 30, UsageDropEmail: "usage_drop", UsageDropAlert: "usage_drop",
+		},
+		Health: Health{
+			Weights:          HealthWeights{LoginRecency: 25, LoginFrequency: 15, Milestones: 15, UsageTrend: 15, NPS: 10, SupportTickets: 10, Payment: 10},
+			ActiveDaysTarget: 12, HealthyFrom: 70, AtRiskFrom: 40, CriticalAlert: "health_critical",
+		},
+		NPS: NPS{
+			FirstDay: 30, EveryDays: 90, SurveyEmail: "nps_survey",
+			DetractorMax: 6, DetractorAlert: "nps_detractor",
+			PromoterMin: 9, PromoterEmail: "referral_ask",
+		},
+		Expansion: Expansion{SeatsUsedPercent: 90, UpsellEmail: "upsell", OwnerAlert: "expansion_opportunity"},
+		Renewal: Renewal{
+			Steps: []Step{
+				{Name: "value_recap", Day: -90, Email: "renewal_value_recap"},
+				{Name: "whats_new", Day: -60, Email: "renewal_whats_new"},
+				{Name: "reminder", Day: -30, Email: "renewal_reminder", CSMAlert: "renewal_at_risk", CSMAlertWhen: AlertWhenNotHealthyOrHighValue},
+				{Name: "final_reminder", Day: -7, Email: "renewal_final_reminder"},
+			},
+			CloseAfterDays: 3,
+		},
+		Dunning: Dunning{
+			Steps: []Step{
+				{Name: "failed", Day: 0, Email: "payment_failed"},
+				{Name: "reminder", Day: 3, Email: "payment_reminder", SMS: "payment_reminder"},
+				{Name: "final_reminder", Day: 7, Email: "payment_final_reminder", SMS: "payment_reminder", CSMAlert: "payment_failing"},
+			},
+			SuspendAfterDays: 10, SuspendedEmail: "account_suspended", RecoveredEmail: "payment_recovered",
+		},
+		Cancellation: Cancellation{
+			ExitSurveyEmail: "exit_survey",
+			SaveOffers: map[string]string{
+				"price":           "save_offer_discount",
+				"missing_feature": "save_offer_roadmap",
+				"not_using":       "save_offer_onboarding_help",
+			},
+			DiscountOffer:  "30% off your next three months",
+			HighValueAlert: "cancellation_high_value",
+		},
+		WinBack: WinBack{
+			Steps: []Step{
+				{Name: "whats_new", Day: 30, Email: "winback_whats_new"},
+				{Name: "offer", Day: 60, Email: "winback_offer"},
+				{Name: "last_note", Day: 90, Email: "winback_last_note"},
+			},
+			Offer:            "your first two months back at half price",
+			EndsAfterDays:    120,
+			WelcomeBackEmail: "welcome_back",
+			ReactivateTo:     "adoption",
+		},
+		HighValueMRR: 200000, // $2,000 a month
+		Alerts:       Alerts{SLADays: 2, BusinessDays: true, SnoozeDays: 3, EscalationAlert: "escalation"},
 	}
 }
 

@@ -33,6 +33,56 @@ const (
 	MilestoneReached Type = "milestone_reached"
 	// ProfileUpdated changes profile fields; absent fields stay as they are.
 	ProfileUpdated Type = "profile_updated"
+
+	// FeatureUsed records use of a product feature.
+	FeatureUsed Type = "feature_used"
+	// UsageSnapshot reports the account's usage over the last 7 days;
+	// backends send one a week (or a month).
+	UsageSnapshot Type = "usage_snapshot"
+	// NPSResponse is the customer's answer to an NPS survey.
+	NPSResponse Type = "nps_response"
+	// SupportTicket records a support ticket being opened or resolved.
+	SupportTicket Type = "support_ticket"
+	// PaymentFailed starts dunning (or records another failed attempt).
+	PaymentFailed Type = "payment_failed"
+	// PaymentSucceeded ends dunning and may close a renewal.
+	PaymentSucceeded Type = "payment_succeeded"
+	// PlanChanged records a new plan, seat count or MRR.
+	PlanChanged Type = "plan_changed"
+	// RenewalScheduled opens the renewal sequence for the next renewal date.
+	RenewalScheduled Type = "renewal_scheduled"
+	// CancellationRequested: the customer asked to cancel (stage cancelling).
+	CancellationRequested Type = "cancellation_requested"
+	// CancellationWithdrawn: the customer took the cancellation back.
+	CancellationWithdrawn Type = "cancellation_withdrawn"
+	// SubscriptionCanceled: the subscription ended (stage churned).
+	SubscriptionCanceled Type = "subscription_canceled"
+	// Reactivated: a churned customer subscribed again.
+	Reactivated Type = "reactivated"
+)
+
+// Ticket statuses of SupportTicketData.
+const (
+	TicketOpened   = "opened"
+	TicketResolved = "resolved"
+)
+
+// Ticket priorities of SupportTicketData.
+const (
+	PriorityLow    = "low"
+	PriorityNormal = "normal"
+	PriorityHigh   = "high"
+	PriorityUrgent = "urgent"
+)
+
+// Cancellation reasons of CancellationRequestedData; the playbook picks a
+// save offer by reason.
+const (
+	ReasonPrice          = "price"
+	ReasonMissingFeature = "missing_feature"
+	ReasonNotUsing       = "not_using"
+	ReasonSwitching      = "switching"
+	ReasonOther          = "other"
 )
 
 // Event is what backends send: one thing that happened to one customer.
@@ -66,6 +116,13 @@ type SignedUpData struct {
 	CSM string `json:"csm,omitempty"`
 	// SignedUpAt is when the account was created; default OccurredAt.
 	SignedUpAt time.Time `json:"signed_up_at,omitzero"`
+	// SMSConsent is the customer's explicit consent to texts; without it no
+	// SMS is sent, even with a phone number.
+	SMSConsent bool `json:"sms_consent,omitempty"`
+	// MRR is the monthly recurring revenue in the currency's minor unit
+	// (cents), and Currency its ISO 4217 code (default USD).
+	MRR      int64  `json:"mrr,omitempty"`
+	Currency string `json:"currency,omitempty"`
 }
 
 // LoginData is the payload of Login.
@@ -86,6 +143,107 @@ type ProfileUpdatedData struct {
 	Plan     *string `json:"plan,omitempty"`
 	Seats    *int    `json:"seats,omitempty"`
 	CSM      *string `json:"csm,omitempty"`
+	// SMSConsent grants (true) or withdraws (false) consent to texts.
+	SMSConsent *bool `json:"sms_consent,omitempty"`
+}
+
+// FeatureUsedData is the payload of FeatureUsed.
+type FeatureUsedData struct {
+	// Feature is lower_snake_case, such as "export_csv".
+	Feature string `json:"feature"`
+	// Count is how many uses this event stands for; default 1.
+	Count int `json:"count,omitempty"`
+}
+
+// UsageSnapshotData is the payload of UsageSnapshot: the account's usage
+// over the 7 days before OccurredAt.
+type UsageSnapshotData struct {
+	ActiveUsers int `json:"active_users"`
+	// KeyActions counts the product's value actions (reports run, messages
+	// sent...) over the last 7 days; a fall week over week is a usage drop.
+	KeyActions int `json:"key_actions"`
+	SeatsUsed  int `json:"seats_used"`
+}
+
+// NPSResponseData is the payload of NPSResponse.
+type NPSResponseData struct {
+	// Score is 0-10; required (a pointer so that a missing score is an
+	// error rather than a 0).
+	Score   *int   `json:"score"`
+	Comment string `json:"comment,omitempty"`
+}
+
+// SupportTicketData is the payload of SupportTicket.
+type SupportTicketData struct {
+	TicketID string `json:"ticket_id"`
+	// Status is TicketOpened or TicketResolved.
+	Status string `json:"status"`
+	// Priority is low, normal (default), high or urgent.
+	Priority string `json:"priority,omitempty"`
+}
+
+// PaymentFailedData is the payload of PaymentFailed.
+type PaymentFailedData struct {
+	InvoiceID string `json:"invoice_id"`
+	// Amount is in the currency's minor unit (cents).
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+	// Attempt is the billing system's attempt number, from 1.
+	Attempt int `json:"attempt,omitempty"`
+	// Reason is the processor's decline reason, such as "card_declined".
+	Reason string `json:"reason,omitempty"`
+	// UpdateURL is where the customer updates the payment method.
+	UpdateURL string `json:"update_url"`
+}
+
+// PaymentSucceededData is the payload of PaymentSucceeded.
+type PaymentSucceededData struct {
+	InvoiceID string `json:"invoice_id"`
+	Amount    int64  `json:"amount,omitempty"`
+	Currency  string `json:"currency,omitempty"`
+	// Renewal marks the payment of a renewal (Stripe: billing_reason
+	// "subscription_cycle"); it closes the renewal window.
+	Renewal bool `json:"renewal,omitempty"`
+}
+
+// PlanChangedData is the payload of PlanChanged.
+type PlanChangedData struct {
+	Plan  string `json:"plan"`
+	Seats int    `json:"seats"`
+	// MRR is in the currency's minor unit (cents).
+	MRR      int64  `json:"mrr"`
+	Currency string `json:"currency,omitempty"`
+}
+
+// RenewalScheduledData is the payload of RenewalScheduled.
+type RenewalScheduledData struct {
+	RenewsAt time.Time `json:"renews_at"`
+	// Amount is in the currency's minor unit (cents).
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency,omitempty"`
+}
+
+// CancellationRequestedData is the payload of CancellationRequested.
+type CancellationRequestedData struct {
+	// Reason is one of price, missing_feature, not_using, switching, other.
+	Reason  string `json:"reason"`
+	Comment string `json:"comment,omitempty"`
+	// EffectiveAt is when the subscription ends; zero for "at period end".
+	EffectiveAt time.Time `json:"effective_at,omitzero"`
+}
+
+// CancellationWithdrawnData is the payload of CancellationWithdrawn.
+type CancellationWithdrawnData struct{}
+
+// SubscriptionCanceledData is the payload of SubscriptionCanceled.
+type SubscriptionCanceledData struct{}
+
+// ReactivatedData is the payload of Reactivated.
+type ReactivatedData struct {
+	// Plan, Seats and MRR are the new subscription's, when they changed.
+	Plan  string `json:"plan,omitempty"`
+	Seats int    `json:"seats,omitempty"`
+	MRR   int64  `json:"mrr,omitempty"`
 }
 
 // Payload is implemented by every event payload struct.
@@ -99,6 +257,19 @@ var payloadTypes = map[Type]reflect.Type{
 	Login:            reflect.TypeFor[LoginData](),
 	MilestoneReached: reflect.TypeFor[MilestoneReachedData](),
 	ProfileUpdated:   reflect.TypeFor[ProfileUpdatedData](),
+
+	FeatureUsed:           reflect.TypeFor[FeatureUsedData](),
+	UsageSnapshot:         reflect.TypeFor[UsageSnapshotData](),
+	NPSResponse:           reflect.TypeFor[NPSResponseData](),
+	SupportTicket:         reflect.TypeFor[SupportTicketData](),
+	PaymentFailed:         reflect.TypeFor[PaymentFailedData](),
+	PaymentSucceeded:      reflect.TypeFor[PaymentSucceededData](),
+	PlanChanged:           reflect.TypeFor[PlanChangedData](),
+	RenewalScheduled:      reflect.TypeFor[RenewalScheduledData](),
+	CancellationRequested: reflect.TypeFor[CancellationRequestedData](),
+	CancellationWithdrawn: reflect.TypeFor[CancellationWithdrawnData](),
+	SubscriptionCanceled:  reflect.TypeFor[SubscriptionCanceledData](),
+	Reactivated:           reflect.TypeFor[ReactivatedData](),
 }
 
 // Types lists the known event types in name order.

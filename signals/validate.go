@@ -366,3 +366,18 @@ func (d ProfileUpdatedData) validate(v *validator) {
 		v.csm("data.csm", *d.CSM)
 	}
 }
+
+// Validation of the lifecycle events. Stubs until the rules are filled in;
+// see docs/events.md for what each accepts.
+func (FeatureUsedData) validate(*validator)           {}
+func (UsageSnapshotData) validate(*validator)         {}
+func (NPSResponseData) validate(*validator)           {}
+func (SupportTicketData) validate(*validator)         {}
+func (PaymentFailedData) validate(*validator)         {}
+func (PaymentSucceededData) validate(*validator)      {}
+func (PlanChangedData) validate(*validator)           {}
+func (RenewalScheduledData) validate(*validator)      {}
+func (CancellationRequestedData) validate(*validator) {}
+func (CancellationWithdrawnData) validate(*validator) {}
+func (SubscriptionCanceledData) validate(*validator)  {}
+func (ReactivatedData) validate(*validator)           {}
