@@ -6,6 +6,9 @@
 // templates/<channel>/<name>.tmpl, with named blocks: "subject" and "text"
 // for email, "text" for SMS and alerts. Rendering a template that uses a
 // field Data lacks is an error, never a blank in a customer's inbox.
+// Besides text/template's builtins, templates can call join (strings.Join),
+// money (Money), number ("1,240"), plural ("3 days") and words
+// ("card_declined" → "card declined").
 package messages
 
 import (
@@ -17,6 +20,7 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -275,9 +279,92 @@ var files embed.FS
 var layout = htmltemplate.Must(htmltemplate.ParseFS(files, "templates/email/layout.html"))
 
 var (
-	funcs     = template.FuncMap{"join": strings.Join}
+	funcs = template.FuncMap{
+		"join":   strings.Join,
+		"money":  Money,
+		"number": number,
+		"plural": plural,
+		"words":  words,
+	}
 	templates = mustParse()
 )
+
+// currencySymbols are the currencies whose amounts are written with a
+// symbol in front; the rest are written with their code after the number.
+var currencySymbols = map[string]string{"USD": "$", "EUR": "€", "GBP": "£"}
+
+// minorDigits are the ISO 4217 currencies whose minor unit is not a
+// hundredth: the amount is in whole units (JPY) or in thousandths (KWD).
+var minorDigits = map[string]int{
+	"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
+	"PYG": 0, "RWF": 0, "UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+	"BHD": 3, "JOD": 3, "KWD": 3, "OMR": 3, "TND": 3,
+}
+
+// Money formats amount, in currency's minor unit, for people: "$1,234.50",
+// "€12.00" and "£3.00" for the currencies with a symbol, "12.00 CHF" and
+// "1,200 JPY" (a zero-decimal currency) for the rest. An empty currency is
+// USD. Templates call it as {{money .MRR .Currency}}; the Slack alert's
+// fields use it too, so an amount reads the same everywhere.
+func Money(amount int64, currency string) string {
+	code := strings.ToUpper(strings.TrimSpace(currency))
+	if code == "" {
+		code = "USD"
+	}
+	sign, n := "", uint64(amount)
+	if amount < 0 {
+		sign, n = "-", -n // two's complement: right for math.MinInt64 too
+	}
+	digits, ok := minorDigits[code]
+	if !ok {
+		digits = 2
+	}
+	scale := uint64(1)
+	for range digits {
+		scale *= 10
+	}
+	num := group(n / scale)
+	if digits > 0 {
+		num += fmt.Sprintf(".%0*d", digits, n%scale)
+	}
+	if sym, ok := currencySymbols[code]; ok {
+		return sign + sym + num
+	}
+	return sign + num + " " + code
+}
+
+// group writes n with a comma between thousands: 1234567 → "1,234,567".
+func group(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// number writes a count with thousands separators: 1240 → "1,240".
+func number(n int) string {
+	if n < 0 {
+		return "-" + group(uint64(-int64(n)))
+	}
+	return group(uint64(n))
+}
+
+// plural writes a count with its noun: {{plural .DaysLeft "day" "days"}}
+// is "1 day", "3 days" or "1,240 days".
+func plural(n int, one, many string) string {
+	if n == 1 || n == -1 {
+		return number(n) + " " + one
+	}
+	return number(n) + " " + many
+}
+
+// words makes a machine label readable: "card_declined" → "card declined".
+func words(s string) string { return strings.ReplaceAll(s, "_", " ") }
 
 func mustParse() map[Channel]map[string]*template.Template {
 	out := map[Channel]map[string]*template.Template{}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
+	"net/url"
 	"reflect"
 	"regexp"
 	"strings"
@@ -23,6 +24,21 @@ const (
 	// older events are imports gone wrong, later ones are clock bugs.
 	MaxPast   = 5 * 365 * 24 * time.Hour
 	MaxFuture = time.Hour
+)
+
+// Limits on payload fields.
+const (
+	// maxMoney bounds amounts and MRR, in the currency's minor unit (cents):
+	// ten billion dollars.
+	maxMoney = 1_000_000_000_000
+	// maxSeats bounds seat counts.
+	maxSeats = 1_000_000
+	// maxCommentBytes bounds free-text comments (NPS, cancellation).
+	maxCommentBytes = 2000
+	// day and year are the units of the payload time windows; a year is 365
+	// days, as in MaxPast.
+	day  = 24 * time.Hour
+	year = 365 * day
 )
 
 // FieldError is the error for an event that fails validation. Field is the
@@ -80,12 +96,7 @@ func ValidateCustomerID(id string) error {
 // problem as a *FieldError. now is the time of receipt.
 func (e Event) Validate(now time.Time) error {
 	v := &validator{now: now}
-	switch {
-	case e.EventID == "":
-		v.fail("event_id", "is required")
-	case !eventIDRE.MatchString(e.EventID):
-		v.fail("event_id", "must be 1-128 letters, digits, '_', '.', ':' or '-', starting with a letter or digit")
-	}
+	v.id("event_id", e.EventID)
 	v.customerID("customer_id", e.CustomerID)
 	switch {
 	case e.Type == "":
@@ -235,12 +246,29 @@ func (v *validator) customerID(field, id string) {
 	}
 }
 
-func (v *validator) timestamp(field string, t time.Time) {
+// id checks a required ID in the event_id form: an event ID, a ticket ID,
+// an invoice ID.
+func (v *validator) id(field, s string) {
 	switch {
-	case t.Before(v.now.Add(-MaxPast)):
-		v.fail(field, fmt.Sprintf("%s is more than 5 years in the past", t.Format(time.RFC3339)))
-	case t.After(v.now.Add(MaxFuture)):
-		v.fail(field, fmt.Sprintf("%s is in the future", t.Format(time.RFC3339)))
+	case s == "":
+		v.fail(field, "is required")
+	case !eventIDRE.MatchString(s):
+		v.fail(field, "must be 1-128 letters, digits, '_', '.', ':' or '-', starting with a letter or digit")
+	}
+}
+
+func (v *validator) timestamp(field string, t time.Time) {
+	v.window(field, t, MaxPast, "more than 5 years in the past", MaxFuture, "in the future")
+}
+
+// window checks that t is at most past before v.now and at most future
+// after it; the texts complete "<t> is ..." when it is not.
+func (v *validator) window(field string, t time.Time, past time.Duration, pastText string, future time.Duration, futureText string) {
+	switch {
+	case t.Before(v.now.Add(-past)):
+		v.fail(field, fmt.Sprintf("%s is %s", t.Format(time.RFC3339), pastText))
+	case t.After(v.now.Add(future)):
+		v.fail(field, fmt.Sprintf("%s is %s", t.Format(time.RFC3339), futureText))
 	}
 }
 
@@ -273,10 +301,65 @@ func (v *validator) plan(field, s string) {
 	}
 }
 
-func (v *validator) seats(field string, n int) {
-	if n < 0 || n > 1_000_000 {
-		v.fail(field, fmt.Sprintf("must be from 0 to 1000000, got %d", n))
+// count checks a count from 0 to maxN.
+func (v *validator) count(field string, n, maxN int) {
+	if n < 0 || n > maxN {
+		v.fail(field, fmt.Sprintf("must be from 0 to %d, got %d", maxN, n))
 	}
+}
+
+func (v *validator) seats(field string, n int) {
+	v.count(field, n, maxSeats)
+}
+
+// money checks an amount in the currency's minor unit (cents).
+func (v *validator) money(field string, n int64) {
+	if n < 0 || n > maxMoney {
+		v.fail(field, fmt.Sprintf("must be from 0 to %d in the currency's minor unit (cents), got %d", int64(maxMoney), n))
+	}
+}
+
+// currency checks an ISO 4217 code: three ASCII letters, either case.
+func (v *validator) currency(field, s string) {
+	ok := len(s) == 3
+	for i := 0; ok && i < len(s); i++ {
+		c := s[i] | 0x20 // ASCII lower case
+		ok = c >= 'a' && c <= 'z'
+	}
+	if !ok {
+		v.fail(field, "must be a 3-letter ISO 4217 currency code like USD")
+	}
+}
+
+// webURL checks an absolute http or https URL with a host, such as a link
+// put in an email. A space (which breaks the link in a message) or user info
+// (https://bank.example@evil.example/, a phishing look-alike) is refused.
+func (v *validator) webURL(field, s string) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
+		v.fail(field, "must be an absolute http or https URL like https://billing.example.com/update")
+	case u.User != nil:
+		v.fail(field, "must not carry user info (user@ before the host)")
+	case strings.ContainsAny(s, " "):
+		v.fail(field, "must not contain spaces; encode them as %20")
+	}
+}
+
+// oneOf checks that s is one of allowed; what names the kind of value.
+func (v *validator) oneOf(field, what, s string, allowed ...string) {
+	for _, a := range allowed {
+		if s == a {
+			return
+		}
+	}
+	v.fail(field, fmt.Sprintf("%q is not a %s; must be one of %s", s, what, strings.Join(allowed, ", ")))
+}
+
+// comment checks free text from the customer: at most maxCommentBytes, and
+// no control characters but newline and tab.
+func (v *validator) comment(field, s string) {
+	v.text(field, s, maxCommentBytes, true)
 }
 
 func (v *validator) csm(field, s string) {
@@ -291,15 +374,26 @@ func (v *validator) csm(field, s string) {
 }
 
 func (v *validator) personName(field, s string) {
-	if len(s) > 200 {
-		v.fail(field, "must be at most 200 bytes")
+	v.text(field, s, 200, false)
+}
+
+// text checks a one-line string of at most maxBytes, or with multiline a
+// text that may also hold newlines and tabs.
+func (v *validator) text(field, s string, maxBytes int, multiline bool) {
+	if len(s) > maxBytes {
+		v.fail(field, fmt.Sprintf("must be at most %d bytes", maxBytes))
 		return
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) {
-			v.fail(field, "must not contain control characters")
-			return
+		if !unicode.IsControl(r) || (multiline && (r == '\n' || r == '\t')) {
+			continue
 		}
+		if multiline {
+			v.fail(field, "must not contain control characters other than newline and tab")
+		} else {
+			v.fail(field, "must not contain control characters")
+		}
+		return
 	}
 }
 
@@ -326,6 +420,10 @@ func (d SignedUpData) validate(v *validator) {
 	if !d.SignedUpAt.IsZero() {
 		v.timestamp("data.signed_up_at", d.SignedUpAt)
 	}
+	v.money("data.mrr", d.MRR)
+	if d.Currency != "" {
+		v.currency("data.currency", d.Currency)
+	}
 }
 
 func (LoginData) validate(*validator) {}
@@ -341,7 +439,7 @@ func (d MilestoneReachedData) validate(v *validator) {
 
 func (d ProfileUpdatedData) validate(v *validator) {
 	if d == (ProfileUpdatedData{}) {
-		v.fail("data", "must change at least one of name, email, phone, timezone, plan, seats, csm")
+		v.fail("data", "must change at least one of name, email, phone, timezone, plan, seats, csm, sms_consent")
 		return
 	}
 	if d.Name != nil {
@@ -367,17 +465,115 @@ func (d ProfileUpdatedData) validate(v *validator) {
 	}
 }
 
-// Validation of the lifecycle events. Stubs until the rules are filled in;
-// see docs/events.md for what each accepts.
-func (FeatureUsedData) validate(*validator)           {}
-func (UsageSnapshotData) validate(*validator)         {}
-func (NPSResponseData) validate(*validator)           {}
-func (SupportTicketData) validate(*validator)         {}
-func (PaymentFailedData) validate(*validator)         {}
-func (PaymentSucceededData) validate(*validator)      {}
-func (PlanChangedData) validate(*validator)           {}
-func (RenewalScheduledData) validate(*validator)      {}
-func (CancellationRequestedData) validate(*validator) {}
+func (d FeatureUsedData) validate(v *validator) {
+	switch {
+	case d.Feature == "":
+		v.fail("data.feature", "is required")
+	case !nameRE.MatchString(d.Feature):
+		v.fail("data.feature", "must be lower_snake_case, 1-64 characters")
+	}
+	v.count("data.count", d.Count, 1_000_000)
+}
+
+func (d UsageSnapshotData) validate(v *validator) {
+	v.count("data.active_users", d.ActiveUsers, 100_000_000)
+	v.count("data.key_actions", d.KeyActions, 100_000_000)
+	v.seats("data.seats_used", d.SeatsUsed)
+}
+
+func (d NPSResponseData) validate(v *validator) {
+	if d.Score == nil {
+		v.fail("data.score", "is required")
+	} else {
+		v.count("data.score", *d.Score, 10)
+	}
+	v.comment("data.comment", d.Comment)
+}
+
+func (d SupportTicketData) validate(v *validator) {
+	v.id("data.ticket_id", d.TicketID)
+	if d.Status == "" {
+		v.fail("data.status", "is required")
+	} else {
+		v.oneOf("data.status", "ticket status", d.Status, TicketOpened, TicketResolved)
+	}
+	if d.Priority != "" {
+		v.oneOf("data.priority", "priority", d.Priority, PriorityLow, PriorityNormal, PriorityHigh, PriorityUrgent)
+	}
+}
+
+func (d PaymentFailedData) validate(v *validator) {
+	v.id("data.invoice_id", d.InvoiceID)
+	v.money("data.amount", d.Amount)
+	if d.Currency == "" {
+		v.fail("data.currency", "is required")
+	} else {
+		v.currency("data.currency", d.Currency)
+	}
+	v.count("data.attempt", d.Attempt, 100)
+	v.text("data.reason", d.Reason, 200, false)
+	if d.UpdateURL == "" {
+		v.fail("data.update_url", "is required")
+	} else {
+		v.webURL("data.update_url", d.UpdateURL)
+	}
+}
+
+func (d PaymentSucceededData) validate(v *validator) {
+	v.id("data.invoice_id", d.InvoiceID)
+	v.money("data.amount", d.Amount)
+	if d.Currency != "" {
+		v.currency("data.currency", d.Currency)
+	}
+}
+
+func (d PlanChangedData) validate(v *validator) {
+	if d.Plan == "" {
+		v.fail("data.plan", "is required")
+	} else {
+		v.plan("data.plan", d.Plan)
+	}
+	v.seats("data.seats", d.Seats)
+	v.money("data.mrr", d.MRR)
+	if d.Currency != "" {
+		v.currency("data.currency", d.Currency)
+	}
+}
+
+func (d RenewalScheduledData) validate(v *validator) {
+	if d.RenewsAt.IsZero() {
+		v.fail("data.renews_at", "is required")
+	} else {
+		v.window("data.renews_at", d.RenewsAt, day, "more than 1 day in the past", 3*year, "more than 3 years in the future")
+	}
+	v.money("data.amount", d.Amount)
+	if d.Currency != "" {
+		v.currency("data.currency", d.Currency)
+	}
+}
+
+func (d CancellationRequestedData) validate(v *validator) {
+	if d.Reason == "" {
+		v.fail("data.reason", "is required")
+	} else {
+		v.oneOf("data.reason", "cancellation reason", d.Reason,
+			ReasonPrice, ReasonMissingFeature, ReasonNotUsing, ReasonSwitching, ReasonOther)
+	}
+	v.comment("data.comment", d.Comment)
+	if !d.EffectiveAt.IsZero() {
+		v.window("data.effective_at", d.EffectiveAt, MaxPast, "more than 5 years in the past", 3*year, "more than 3 years in the future")
+	}
+}
+
+// CancellationWithdrawn and SubscriptionCanceled carry no data; the strict
+// decoder already rejects any field.
 func (CancellationWithdrawnData) validate(*validator) {}
 func (SubscriptionCanceledData) validate(*validator)  {}
-func (ReactivatedData) validate(*validator)           {}
+
+func (d ReactivatedData) validate(v *validator) {
+	if d.Plan != "" {
+		v.plan("data.plan", d.Plan)
+	}
+	v.seats("data.seats", d.Seats)
+	v.money("data.mrr", d.MRR)
+}

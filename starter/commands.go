@@ -337,7 +337,7 @@ func parseEvent(args []string, getenv func(string) string, d eventDefaults) (sen
 	env.register(fs)
 	var typ, rawJSON string
 	fields := dataFlag{}
-	fs.StringVar(&typ, "type", "", "event `TYPE`: "+typeList()+" (required)")
+	fs.StringVar(&typ, "type", "", "event `TYPE`, one of the event types above (required)")
 	fs.Var(fields, "data", "data field `key=value`, repeatable; numbers, true, false, null go as JSON, the rest as strings")
 	fs.StringVar(&rawJSON, "json", "", "the whole data `OBJECT` as JSON (not with --data)")
 	conn := addConnFlags(fs, getenv)
@@ -554,12 +554,34 @@ func (f *timeFlag) Set(s string) error {
 	return nil
 }
 
-func typeList() string {
-	names := make([]string, 0, 4)
-	for _, t := range signals.Types() {
-		names = append(names, string(t))
+// eventTypesDoc is where every event type's data is described.
+const eventTypesDoc = "docs/events.md"
+
+// typeList is the known event types, comma-separated and wrapped to lines
+// of at most 76 columns that start with indent.
+func typeList(indent string) string {
+	types := signals.Types()
+	var b strings.Builder
+	b.WriteString(indent)
+	line := len(indent)
+	for i, t := range types {
+		word := string(t)
+		if i < len(types)-1 {
+			word += ","
+		}
+		if i > 0 {
+			if line+1+len(word) > 76 {
+				b.WriteString("\n" + indent)
+				line = len(indent)
+			} else {
+				b.WriteString(" ")
+				line++
+			}
+		}
+		b.WriteString(word)
+		line += len(word)
 	}
-	return strings.Join(names, ", ")
+	return b.String()
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -584,11 +606,17 @@ var (
 		synopsis: "starter event --customer ID --type TYPE [--data key=value ... | --json OBJECT] [flags]",
 		about: "Send one event to a customer's journey. Every type but signed_up needs a\n" +
 			"journey that is already running.\n\n" +
+			"Event types (" + eventTypesDoc + " lists each one's data fields and limits):\n" +
+			typeList("  ") + "\n\n" +
+			"Money (amount, mrr) is an integer in the currency's minor unit: 49900 is $499.00.\n\n" +
 			"Examples:\n" +
 			"  starter event --customer c-1 --type login\n" +
 			"  starter event --customer c-1 --type milestone_reached --data milestone=first_project\n" +
 			"  starter event --customer c-1 --type profile_updated --data seats=12 --data plan=business\n" +
-			`  starter event --customer c-1 --type profile_updated --json '{"phone":""}'`,
+			`  starter event --customer c-1 --type profile_updated --json '{"phone":""}'` + "\n" +
+			`  starter event --customer c-1 --type nps_response --data score=4 --data comment="too slow"` + "\n" +
+			"  starter event --customer c-1 --type payment_failed --data invoice_id=in_1 --data amount=49900 \\\n" +
+			"      --data currency=USD --data update_url=https://billing.example.com/update",
 	}
 	statusHelp = commandHelp{
 		name:     "status",
@@ -649,9 +677,12 @@ Usage:
 
 Commands:
   signup   start a customer's journey with a signed_up event
-  event    send an event: ` + typeList() + `
+  event    send an event of any type below
   status   print a customer's journey: stage, profile, counters, timeline
   help     print this text, or a command's flags
+
+Event types (` + eventTypesDoc + ` lists each one's data fields and limits):
+` + typeList("  ") + `
 
 Event flags:
   --event-id ID    idempotency key; a redelivered ID is applied once (default: a fresh UUID)
@@ -672,6 +703,7 @@ Examples:
   starter signup --customer c-1 --email ana@example.com --phone +15551234567 --plan pro --tz America/New_York
   starter event --customer c-1 --type login
   starter event --customer c-1 --type milestone_reached --data milestone=first_project
+  starter event --customer c-1 --type nps_response --data score=4 --data comment="too slow"
   starter status c-1
 
 Exit status: 0 on success, 1 when the event is invalid or Temporal fails,

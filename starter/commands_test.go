@@ -253,3 +253,37 @@ func TestConnectionSettingsFromEnvAndFlags(t *testing.T) {
 		})
 	}
 }
+
+func TestHelpListsEveryEventTypeAndTheReference(t *testing.T) {
+	_, err := parseEvent([]string{"-h"}, noEnv, testDefaults())
+	var help *helpRequest
+	if !errors.As(err, &help) {
+		t.Fatalf("event -h: err = %v, want a help request", err)
+	}
+	for name, text := range map[string]string{"starter help": topUsage(), "starter event -h": help.text} {
+		for _, typ := range signals.Types() {
+			if !strings.Contains(text, string(typ)) {
+				t.Errorf("%s does not list event type %s", name, typ)
+			}
+		}
+		if !strings.Contains(text, "docs/events.md") {
+			t.Errorf("%s does not point at docs/events.md", name)
+		}
+	}
+}
+
+func TestTypeListWraps(t *testing.T) {
+	list := typeList("  ")
+	for _, line := range strings.Split(list, "\n") {
+		if len(line) > 76 || !strings.HasPrefix(line, "  ") {
+			t.Errorf("type list line %q: want at most 76 columns, indented by 2", line)
+		}
+	}
+	var names []string
+	for _, typ := range signals.Types() {
+		names = append(names, string(typ))
+	}
+	if got, want := strings.Join(strings.Fields(list), " "), strings.Join(names, ", "); got != want {
+		t.Errorf("type list = %q, want %q", got, want)
+	}
+}

@@ -3,7 +3,9 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,26 +59,53 @@ func (r *journey) meta(step, template string, ch messages.Channel) messages.Meta
 	}
 }
 
-func (r *journey) sendEmail(step, template string) {
-	in := activities.SendEmailInput{Meta: r.meta(step, template, messages.ChannelEmail), To: r.st.Profile.Email, Data: r.data()}
+// dataOpt adds what one message needs beyond the state, such as an offer.
+type dataOpt func(*messages.Data)
+
+func (r *journey) sendEmail(step, template string) { r.sendEmailAs(step, template, lifecycle) }
+
+// sendEmailAs sends an email of class c, unless that class is suppressed
+// now; it reports whether the email went.
+func (r *journey) sendEmailAs(step, template string, c class, opts ...dataOpt) bool {
+	if r.skipSuppressed(step, template, c) {
+		return false
+	}
+	in := activities.SendEmailInput{Meta: r.meta(step, template, messages.ChannelEmail), To: r.st.Profile.Email, Data: r.data(opts...)}
 	r.dispatch(messages.ChannelEmail, step, fmt.Sprintf("send %s email to the customer (%s)", template, step), sendOptions, acts.SendEmail, in)
+	return true
 }
 
-func (r *journey) sendSMS(step, template string) {
-	in := activities.SendSMSInput{Meta: r.meta(step, template, messages.ChannelSMS), To: r.st.Profile.Phone, Data: r.data()}
+func (r *journey) sendSMS(step, template string) { r.sendSMSAs(step, template, lifecycle) }
+
+func (r *journey) sendSMSAs(step, template string, c class, opts ...dataOpt) {
+	if r.skipSuppressed(step, template, c) {
+		return
+	}
+	in := activities.SendSMSInput{Meta: r.meta(step, template, messages.ChannelSMS), To: r.st.Profile.Phone, Data: r.data(opts...)}
 	r.dispatch(messages.ChannelSMS, step, fmt.Sprintf("send %s SMS to the customer (%s)", template, step), sendOptions, acts.SendSMS, in)
 }
 
+// skipSuppressed records a send its class does not allow now.
+func (r *journey) skipSuppressed(step, template string, c class) bool {
+	why := r.suppressed(c)
+	if why == "" {
+		return false
+	}
+	r.st.Counters.SendsSuppressed++
+	r.note(KindSkip, "%s: %s not sent, %s", step, template, why)
+	return true
+}
+
 // alertCSM alerts the customer's CSM and follows the alert up.
-func (r *journey) alertCSM(step, template string) {
-	key := r.dispatchAlert(step, template, r.st.Profile.CSM)
+func (r *journey) alertCSM(step, template string, opts ...dataOpt) {
+	key := r.dispatchAlert(step, template, r.st.Profile.CSM, opts...)
 	r.trackAlert(key, step, template)
 }
 
 // dispatchAlert sends an alert to csm ("" for the team channel) and returns
 // its key.
-func (r *journey) dispatchAlert(step, template, csm string) string {
-	d := r.data()
+func (r *journey) dispatchAlert(step, template, csm string, opts ...dataOpt) string {
+	d := r.data(opts...)
 	for _, e := range r.st.Timeline[max(0, len(r.st.Timeline)-5):] {
 		d.Recent = append(d.Recent, e.At.Format("Jan 2 15:04")+" "+e.Text)
 	}
@@ -104,7 +133,18 @@ func (r *journey) recordStageInCRM(from Stage, why string) {
 		},
 		Note: fmt.Sprintf("Journey stage %s → %s: %s", from, r.st.Stage, why),
 	}
+	r.lifecycleProperties(update.Properties)
 	r.dispatch(messages.ChannelCRM, step, fmt.Sprintf("record stage %s in the CRM", r.st.Stage), crmOptions, acts.UpdateCRM, activities.UpdateCRMInput{Update: update})
+}
+
+// lifecycleProperties adds the health score and MRR to a CRM record.
+func (r *journey) lifecycleProperties(p map[string]string) {
+	if !r.lifecycleOn() {
+		return
+	}
+	p["health_score"] = itoa(r.st.HealthScore)
+	p["mrr"] = strconv.FormatInt(r.st.Profile.MRR, 10)
+	p["in_dunning"] = strconv.FormatBool(r.st.Dunning != nil)
 }
 
 // recordAlertInCRM puts the alert on the customer's CRM contact, so account
@@ -121,6 +161,7 @@ func (r *journey) recordAlertInCRM(a Alert) {
 		},
 		Note: fmt.Sprintf("CSM alert %s raised (%s); health tier %s", a.Template, a.Step, orNone(r.st.HealthTier)),
 	}
+	r.lifecycleProperties(update.Properties)
 	r.dispatch(messages.ChannelCRM, step, fmt.Sprintf("record the %s alert in the CRM", a.Template), crmOptions, acts.UpdateCRM, activities.UpdateCRMInput{Update: update})
 }
 
@@ -131,7 +172,11 @@ func (r *journey) dispatch(ch messages.Channel, step, summary string, opts workf
 	opts.Summary = summary
 	r.inflight++
 	workflow.Go(r.ctx, func(ctx workflow.Context) {
-		defer func() { r.inflight-- }()
+		defer func() {
+			if r.inflight--; r.inflight == 0 {
+				r.settled.SendAsync(true)
+			}
+		}()
 		var res activities.Result
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, in).Get(ctx, &res)
 		r.recordOutcome(ch, step, res, err)
@@ -168,12 +213,13 @@ func (r *journey) recordOutcome(ch messages.Channel, step string, res activities
 		r.st.Counters.CSMAlerts++
 	case messages.ChannelCRM:
 		r.st.Counters.CRMUpdates++
+	case messages.ChannelBilling:
 	}
 	r.note(KindSend, "%s %s: %s", ch, step, res.Summary)
 }
 
 // data is what templates see, taken from the state now.
-func (r *journey) data() messages.Data {
+func (r *journey) data(opts ...dataOpt) messages.Data {
 	p := r.st.Profile
 	d := messages.Data{
 		CustomerID: r.st.CustomerID, Name: p.Name, FirstName: firstName(p.Name), Email: p.Email,
@@ -189,7 +235,72 @@ func (r *journey) data() messages.Data {
 			d.MilestonesLeft = append(d.MilestonesLeft, label)
 		}
 	}
+	if r.lifecycleOn() {
+		r.lifecycleData(&d)
+	}
+	for _, o := range opts {
+		o(&d)
+	}
 	return d
+}
+
+// lifecycleData fills the template data of the lifecycle's messages.
+func (r *journey) lifecycleData(d *messages.Data) {
+	st, p := r.st, r.st.Profile
+	d.Stage, d.HealthScore = string(st.Stage), st.HealthScore
+	d.MRR, d.Currency, d.HighValue = p.MRR, p.Currency, r.highValue()
+	d.DaysSinceLogin = r.daysSince(r.lastSeen())
+	d.LoginsLast30Days = len(st.Usage.LoginDays)
+	d.OpenTickets = len(st.Tickets)
+	d.TopFeatures = topFeatures(st.Usage.Features, 3)
+	if u := st.Usage.Latest; u != nil {
+		d.Usage = messages.Usage{Known: true, ActiveUsers: u.ActiveUsers, KeyActions: u.KeyActions, SeatsUsed: u.SeatsUsed, DropPercent: usageDrop(st.Usage)}
+		if prev := st.Usage.Previous; prev != nil {
+			d.Usage.KeyActionsBefore = prev.KeyActions
+		}
+		if p.Seats > 0 {
+			d.Usage.SeatsPercent = u.SeatsUsed * 100 / p.Seats
+		}
+	}
+	d.NPS = messages.NPS{SurveyURL: fmt.Sprintf("%s/feedback/nps?customer=%s", r.pb.AppURL, url.QueryEscape(st.CustomerID))}
+	if st.NPS.LastScore != nil {
+		d.NPS.Answered, d.NPS.Score, d.NPS.Comment = true, *st.NPS.LastScore, st.NPS.LastComment
+	}
+	if dn := st.Dunning; dn != nil {
+		suspendAt := dn.Since.Add(r.pb.Day(r.pb.Dunning.SuspendAfterDays))
+		d.Payment = messages.Payment{
+			InvoiceID: dn.InvoiceID, Amount: dn.Amount, Currency: orDefault(dn.Currency, p.Currency), Attempt: dn.Attempt,
+			Reason: dn.Reason, UpdateURL: dn.UpdateURL, SuspendOn: r.dateText(suspendAt), DaysLeft: r.daysUntil(suspendAt),
+		}
+	}
+	if rn := st.Renewal; rn != nil {
+		d.Renewal = messages.Renewal{Date: r.dateText(rn.RenewsAt), DaysLeft: r.daysUntil(rn.RenewsAt), Amount: rn.Amount, Currency: orDefault(rn.Currency, p.Currency)}
+	}
+	if c := st.Cancellation; c != nil {
+		d.Cancellation = messages.Cancellation{Reason: strings.ReplaceAll(c.Reason, "_", " "), Comment: c.Comment}
+		if c.EffectiveAt != nil {
+			d.Cancellation.EffectiveDate = r.dateText(*c.EffectiveAt)
+		}
+	}
+}
+
+// topFeatures lists the n most used features, readable, most used first.
+func topFeatures(counts map[string]int, n int) []string {
+	names := make([]string, 0, len(counts))
+	for f := range counts {
+		names = append(names, f)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if counts[a] != counts[b] {
+			return counts[b] - counts[a]
+		}
+		return strings.Compare(a, b)
+	})
+	out := []string{}
+	for _, f := range names[:min(n, len(names))] {
+		out = append(out, strings.ReplaceAll(f, "_", " "))
+	}
+	return out
 }
 
 func firstName(name string) string {

@@ -20,6 +20,7 @@ const alertKey = "customer:c-1/default-test-run-id/onboarding.escalate/alert"
 // answer sends the alert_response update at offset d and records the outcome.
 func (h *harness) answer(d time.Duration, in workflows.AlertResponse, outcome *error) {
 	h.at(d, func() {
+		h.cur.Updates++
 		h.env.UpdateWorkflow(workflows.UpdateAlertResponse, "", &testsuite.TestUpdateCallback{
 			OnAccept:   func() {},
 			OnReject:   func(err error) { *outcome = err },
@@ -59,7 +60,7 @@ func TestAcknowledgedAlertDoesNotEscalate(t *testing.T) {
 
 func TestUnansweredAlertEscalatesOnceAfterBusinessDays(t *testing.T) {
 	h := newHarness(t, playbook.Default())
-	h.env.SetStartTime(time.Date(2026, 3, 6, 14, 0, 0, 0, time.UTC)) // a Friday: day 7 is a Friday too
+	h.setStart(time.Date(2026, 3, 6, 14, 0, 0, 0, time.UTC)) // a Friday: day 7 is a Friday too
 	h.event(0, "e-signup", signals.SignedUp, signup(""))
 	st := h.run(40 * day)
 

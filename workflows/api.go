@@ -49,6 +49,14 @@ const (
 	StageNew        Stage = "new"
 	StageOnboarding Stage = "onboarding"
 	StageAdoption   Stage = "adoption"
+	// StageRenewal is the window before a renewal date, from the renewal
+	// sequence's first step until the renewal is paid.
+	StageRenewal Stage = "renewal"
+	// StageCancelling is from a cancellation request until the subscription
+	// ends or the request is withdrawn.
+	StageCancelling Stage = "cancelling"
+	// StageChurned is after the subscription ended: the win-back sequence.
+	StageChurned Stage = "churned"
 )
 
 // Search attributes journeys upsert, so operators can filter in the UI
@@ -58,13 +66,17 @@ var (
 	SearchTier  = temporal.NewSearchAttributeKeyKeyword("HealthTier")
 	SearchPlan  = temporal.NewSearchAttributeKeyKeyword("Plan")
 	SearchCSM   = temporal.NewSearchAttributeKeyKeyword("CsmId")
+	// SearchScore is the health score, 0-100 (HealthScore < 40).
+	SearchScore = temporal.NewSearchAttributeKeyInt64("HealthScore")
+	// SearchDunning is true while a failed payment is being recovered.
+	SearchDunning = temporal.NewSearchAttributeKeyBool("InDunning")
 )
 
 // SearchAttributes is the one list of custom search attributes the code
 // uses, by name and type, for registering them on a namespace.
 func SearchAttributes() map[string]enums.IndexedValueType {
 	out := map[string]enums.IndexedValueType{}
-	for _, k := range []temporal.SearchAttributeKeyKeyword{SearchStage, SearchTier, SearchPlan, SearchCSM} {
+	for _, k := range []temporal.SearchAttributeKey{SearchStage, SearchTier, SearchPlan, SearchCSM, SearchScore, SearchDunning} {
 		out[k.GetName()] = k.GetValueType()
 	}
 	return out
@@ -84,9 +96,37 @@ type Carry struct {
 	SeenEventIDs []string `json:"seen_event_ids"`
 }
 
-// Result is returned when a journey ends.
+// Result is returned when a journey ends: after its win-back sequence ran
+// out without a reactivation, or when it is canceled.
 type Result struct {
 	State State `json:"state"`
+	// Summary sums the lifecycle up; set when the journey completes.
+	Summary *Summary `json:"summary,omitempty"`
+}
+
+// Summary is a finished journey in a few numbers.
+type Summary struct {
+	CustomerID  string     `json:"customer_id"`
+	SignedUpAt  time.Time  `json:"signed_up_at"`
+	ActivatedAt *time.Time `json:"activated_at,omitempty"`
+	ChurnedAt   *time.Time `json:"churned_at,omitempty"`
+	EndedAt     time.Time  `json:"ended_at"`
+	// CustomerDays counts the days from signup to the last churn.
+	CustomerDays int `json:"customer_days"`
+	// ChurnReason is the last cancellation's reason, if one was given.
+	ChurnReason string `json:"churn_reason,omitempty"`
+	// Stages lists the stages visited, oldest first.
+	Stages   []StageVisit `json:"stages"`
+	Counters Counters     `json:"counters"`
+	// FinalHealthScore is the score when the journey ended.
+	FinalHealthScore int `json:"final_health_score"`
+}
+
+// StageVisit is one stay in a stage.
+type StageVisit struct {
+	Stage Stage     `json:"stage"`
+	Since time.Time `json:"since"`
+	Why   string    `json:"why"`
 }
 
 // State is everything a journey knows, as the state query returns it.
@@ -117,6 +157,136 @@ type State struct {
 	Alerts []Alert `json:"alerts"`
 	// Playbook is the name and fingerprint of the playbook in force.
 	Playbook string `json:"playbook"`
+
+	// The lifecycle beyond onboarding; zero in journeys started before it.
+
+	// Lifecycle is the version of the lifecycle rules this journey runs
+	// under; 0 for journeys started before them (onboarding only).
+	Lifecycle int `json:"lifecycle,omitempty"`
+	// HealthScore is 0-100; Health says what it is made of.
+	HealthScore int          `json:"health_score"`
+	Health      HealthDetail `json:"health"`
+	// OnboardingRound counts onboardings after the first (a reactivated
+	// customer sent back to onboarding); it keeps their send keys apart.
+	OnboardingRound int `json:"onboarding_round,omitempty"`
+	// Stages lists the stages visited, oldest first (at most StagesKept).
+	Stages       []StageVisit  `json:"stages"`
+	Usage        UsageState    `json:"usage"`
+	Adoption     AdoptionState `json:"adoption"`
+	NPS          NPSState      `json:"nps"`
+	Tickets      []Ticket      `json:"open_tickets"`
+	Renewal      *RenewalState `json:"renewal,omitempty"`
+	Dunning      *DunningState `json:"dunning,omitempty"`
+	Suspended    bool          `json:"suspended,omitempty"`
+	Cancellation *CancelState  `json:"cancellation,omitempty"`
+	ChurnedAt    *time.Time    `json:"churned_at,omitempty"`
+	// WinBackDone are the win-back steps run since the last churn.
+	WinBackDone []string `json:"win_back_done,omitempty"`
+	// Seq numbers the sequences a journey has run of each kind (renewals,
+	// dunnings, quiet spells...), so each one's sends have their own keys.
+	Seq map[string]int `json:"seq,omitempty"`
+}
+
+// HealthDetail is the health score's factors, each 0-100, and whether the
+// drop into critical has been alerted.
+type HealthDetail struct {
+	LoginRecency   int `json:"login_recency"`
+	LoginFrequency int `json:"login_frequency"`
+	Milestones     int `json:"milestones"`
+	UsageTrend     int `json:"usage_trend"`
+	NPS            int `json:"nps"`
+	SupportTickets int `json:"support_tickets"`
+	Payment        int `json:"payment"`
+	// TierFloor is the worst tier onboarding's steps set; the score cannot
+	// make the tier better than it while onboarding lasts.
+	TierFloor string `json:"tier_floor,omitempty"`
+	// CriticalAlerted is set when a drop into critical alerted the CSM, and
+	// cleared when the score recovers out of critical.
+	CriticalAlerted bool `json:"critical_alerted,omitempty"`
+}
+
+// UsageState is what the journey knows of the customer's use.
+type UsageState struct {
+	// LoginDays are the starts of the days with a login, within the last
+	// 30 days, oldest first.
+	LoginDays []time.Time `json:"login_days"`
+	Latest    *Snapshot   `json:"latest,omitempty"`
+	Previous  *Snapshot   `json:"previous,omitempty"`
+	// Features counts feature use by feature (at most FeaturesKept).
+	Features map[string]int `json:"features,omitempty"`
+}
+
+// Snapshot is one usage_snapshot.
+type Snapshot struct {
+	At          time.Time `json:"at"`
+	ActiveUsers int       `json:"active_users"`
+	KeyActions  int       `json:"key_actions"`
+	SeatsUsed   int       `json:"seats_used"`
+}
+
+// AdoptionState tracks the adoption rules.
+type AdoptionState struct {
+	// WatchFrom is when the inactivity clock started: entering adoption.
+	WatchFrom time.Time `json:"watch_from"`
+	// QuietSince is the start of the quiet spell whose sends went out, and
+	// InactiveEmailed / InactiveAlerted say which.
+	QuietSince      time.Time `json:"quiet_since"`
+	InactiveEmailed bool      `json:"inactive_emailed,omitempty"`
+	InactiveAlerted bool      `json:"inactive_alerted,omitempty"`
+	// UsageDropOpen is set by a usage drop and cleared by a snapshot that
+	// does not fall, so one drop is reported once.
+	UsageDropOpen bool `json:"usage_drop_open,omitempty"`
+	// ExpansionSeats is the seat count whose expansion was offered.
+	ExpansionSeats int `json:"expansion_seats,omitempty"`
+	// Spell numbers the quiet spell QuietSince started, for send keys.
+	Spell int `json:"spell,omitempty"`
+}
+
+// NPSState tracks the survey loop.
+type NPSState struct {
+	NextSurveyAt *time.Time `json:"next_survey_at,omitempty"`
+	LastScore    *int       `json:"last_score,omitempty"`
+	LastComment  string     `json:"last_comment,omitempty"`
+	AnsweredAt   *time.Time `json:"answered_at,omitempty"`
+}
+
+// Ticket is an open support ticket.
+type Ticket struct {
+	ID       string    `json:"id"`
+	Priority string    `json:"priority"`
+	OpenedAt time.Time `json:"opened_at"`
+}
+
+// RenewalState is the renewal being prepared.
+type RenewalState struct {
+	RenewsAt  time.Time `json:"renews_at"`
+	Amount    int64     `json:"amount"`
+	Currency  string    `json:"currency"`
+	StepsDone []string  `json:"steps_done"`
+}
+
+// DunningState is a failed payment being recovered.
+type DunningState struct {
+	Since     time.Time `json:"since"`
+	InvoiceID string    `json:"invoice_id"`
+	// Unpaid are the failed invoices; dunning ends when all are paid.
+	Unpaid    []string `json:"unpaid"`
+	Amount    int64    `json:"amount"`
+	Currency  string   `json:"currency"`
+	Attempt   int      `json:"attempt"`
+	Reason    string   `json:"reason,omitempty"`
+	UpdateURL string   `json:"update_url"`
+	StepsDone []string `json:"steps_done"`
+}
+
+// CancelState is a cancellation request.
+type CancelState struct {
+	RequestedAt time.Time  `json:"requested_at"`
+	Reason      string     `json:"reason"`
+	Comment     string     `json:"comment,omitempty"`
+	EffectiveAt *time.Time `json:"effective_at,omitempty"`
+	// From is the stage the customer was in, for a withdrawal.
+	From Stage `json:"from"`
 }
 
 // AlertStatus is where a CSM alert stands.
@@ -175,6 +345,10 @@ type Profile struct {
 	Seats      int       `json:"seats,omitempty"`
 	CSM        string    `json:"csm,omitempty"`
 	SignedUpAt time.Time `json:"signed_up_at"`
+	SMSConsent bool      `json:"sms_consent,omitempty"`
+	// MRR is in Currency's minor unit (cents).
+	MRR      int64  `json:"mrr,omitempty"`
+	Currency string `json:"currency,omitempty"`
 }
 
 // Counters count what happened over the whole journey.
@@ -191,6 +365,18 @@ type Counters struct {
 	AlertsAnswered  int `json:"alerts_answered"`
 	Escalations     int `json:"escalations"`
 	StageChanges    int `json:"stage_changes"`
+	// The lifecycle's outcomes.
+	SendsSuppressed  int `json:"sends_suppressed,omitempty"`
+	Renewals         int `json:"renewals,omitempty"`
+	Dunnings         int `json:"dunnings,omitempty"`
+	DunningRecovered int `json:"dunning_recovered,omitempty"`
+	Suspensions      int `json:"suspensions,omitempty"`
+	Cancellations    int `json:"cancellations,omitempty"`
+	Saves            int `json:"saves,omitempty"`
+	Churns           int `json:"churns,omitempty"`
+	Reactivations    int `json:"reactivations,omitempty"`
+	NPSResponses     int `json:"nps_responses,omitempty"`
+	Runs             int `json:"runs,omitempty"`
 }
 
 // TimelineEntry is one line of a journey's recent history.
@@ -219,4 +405,10 @@ const (
 	// recognise redeliveries. A redelivery older than this many later events
 	// would be applied again; backends retry within minutes, far inside it.
 	SeenEventsSize = 1000
+	// StagesKept is how many stage visits the state keeps.
+	StagesKept = 40
+	// FeaturesKept is how many distinct features the usage counts keep.
+	FeaturesKept = 50
+	// TicketsKept is how many open tickets the state tracks.
+	TicketsKept = 50
 )

@@ -44,6 +44,10 @@ func (r *journey) apply(ev signals.Event) {
 	case signals.ProfileUpdatedData:
 		r.onProfileUpdated(d)
 	default:
+		if r.lifecycleOn() {
+			r.applyLifecycle(ev, p)
+			return
+		}
 		r.note(KindSkip, "%s event %s has no handler in this version", ev.Type, ev.EventID)
 	}
 }
@@ -89,12 +93,16 @@ func (r *journey) onSignedUp(ev signals.Event, d signals.SignedUpData) {
 	r.st.Profile = Profile{
 		Name: d.Name, Email: d.Email, Phone: d.Phone, Timezone: tz,
 		Plan: d.Plan, Seats: d.Seats, CSM: d.CSM, SignedUpAt: signedUpAt,
+		SMSConsent: d.SMSConsent, MRR: d.MRR, Currency: orDefault(d.Currency, "USD"),
 	}
 	// Day 0 of the journey clock is now, not signed_up_at: a backfilled
 	// signup should start its onboarding, not fire every overdue step at once.
 	r.st.StartedAt = workflow.Now(r.ctx)
 	r.note(KindEvent, "signed up (plan %s, %d seats)", orNone(d.Plan), d.Seats)
 	r.st.HealthTier = playbook.TierHealthy
+	if r.lifecycleOn() {
+		r.recordLoginDay(r.st.StartedAt) // signing up is using the product
+	}
 	r.setStage(StageOnboarding, "signed up")
 	r.sendEmail("onboarding.welcome", r.pb.Onboarding.WelcomeEmail)
 }
@@ -105,7 +113,42 @@ func (r *journey) onLogin(ev signals.Event) {
 		at := ev.OccurredAt
 		r.st.LastLogin = &at
 	}
+	if r.lifecycleOn() {
+		r.recordLoginDay(ev.OccurredAt)
+	}
 	r.note(KindEvent, "login")
+}
+
+// applyLifecycle applies the events of the lifecycle beyond onboarding.
+func (r *journey) applyLifecycle(ev signals.Event, p signals.Payload) {
+	switch d := p.(type) {
+	case signals.FeatureUsedData:
+		r.onFeatureUsed(d)
+	case signals.UsageSnapshotData:
+		r.onUsageSnapshot(ev, d)
+	case signals.NPSResponseData:
+		r.onNPSResponse(d)
+	case signals.SupportTicketData:
+		r.onSupportTicket(d)
+	case signals.PaymentFailedData:
+		r.onPaymentFailed(d)
+	case signals.PaymentSucceededData:
+		r.onPaymentSucceeded(ev, d)
+	case signals.PlanChangedData:
+		r.onPlanChanged(d)
+	case signals.RenewalScheduledData:
+		r.onRenewalScheduled(d)
+	case signals.CancellationRequestedData:
+		r.onCancellationRequested(d)
+	case signals.CancellationWithdrawnData:
+		r.onCancellationWithdrawn()
+	case signals.SubscriptionCanceledData:
+		r.onSubscriptionCanceled()
+	case signals.ReactivatedData:
+		r.onReactivated(d)
+	default:
+		r.note(KindSkip, "%s event %s has no handler in this version", ev.Type, ev.EventID)
+	}
 }
 
 func (r *journey) onMilestone(d signals.MilestoneReachedData) {
@@ -135,6 +178,10 @@ func (r *journey) onProfileUpdated(d signals.ProfileUpdatedData) {
 	if d.Seats != nil && p.Seats != *d.Seats {
 		p.Seats = *d.Seats
 		changed = append(changed, "seats")
+	}
+	if d.SMSConsent != nil && p.SMSConsent != *d.SMSConsent {
+		p.SMSConsent = *d.SMSConsent
+		changed = append(changed, "sms_consent")
 	}
 	if len(changed) == 0 {
 		r.note(KindSkip, "profile update changed nothing")

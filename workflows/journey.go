@@ -53,6 +53,17 @@ type journey struct {
 	timer       workflow.Future
 	timerAt     time.Time
 	cancelTimer workflow.CancelFunc
+
+	// settled gets a value when the last activity in flight finishes, so a
+	// run waiting to hand over or to end wakes for it.
+	settled workflow.Channel
+	// boundary is set by a stage change: the run hands over to a fresh one
+	// once nothing is in flight.
+	boundary bool
+	// ending is set when the win-back ran out: the journey completes once
+	// nothing is in flight.
+	ending       bool
+	lastStageWhy string
 }
 
 func (r *journey) setup(in Input) error {
@@ -68,6 +79,8 @@ func (r *journey) setup(in Input) error {
 		}
 	}
 	r.events = workflow.GetSignalChannel(r.ctx, signals.SignalName)
+	r.settled = workflow.NewBufferedChannel(r.ctx, 1)
+	r.startLifecycle()
 	// Registered before anything blocks, so the journey answers at once.
 	if err := workflow.SetQueryHandler(r.ctx, QueryState, func() (State, error) { return r.st, nil }); err != nil {
 		return err
@@ -81,12 +94,25 @@ func (r *journey) run() (Result, error) {
 		r.refreshPlaybook()
 		r.advance()
 		r.upsertSearchAttributes()
+		if r.lifecycleOn() {
+			// Ending and handing over wait until nothing is in flight, so no
+			// send is lost or repeated; meanwhile the journey goes on.
+			if r.ending && r.quiescent() {
+				return r.finish()
+			}
+			if r.shouldContinueAsNew() && r.quiescent() {
+				return Result{}, r.handOver()
+			}
+		}
 		at, why := r.nextWake()
 		r.armTimer(at, why)
 		r.describe(why)
 
 		canceled := false
 		sel := workflow.NewSelector(r.ctx)
+		if r.lifecycleOn() && r.inflight > 0 && (r.ending || r.shouldContinueAsNew()) {
+			sel.AddReceive(r.settled, func(c workflow.ReceiveChannel, _ bool) { c.Receive(r.ctx, nil) })
+		}
 		sel.AddReceive(r.events, func(c workflow.ReceiveChannel, _ bool) { r.receive(c) })
 		if r.timer != nil {
 			sel.AddFuture(r.timer, func(f workflow.Future) {
@@ -104,7 +130,7 @@ func (r *journey) run() (Result, error) {
 			r.log.Info("Journey canceled", "Stage", r.st.Stage)
 			return Result{State: r.st}, r.ctx.Err()
 		}
-		if r.shouldContinueAsNew() {
+		if !r.lifecycleOn() && r.shouldContinueAsNew() {
 			return Result{}, r.continueAsNew()
 		}
 	}
@@ -137,6 +163,20 @@ func (r *journey) advance() {
 	if r.st.Stage == StageOnboarding {
 		r.advanceOnboarding()
 	}
+	if r.lifecycleOn() {
+		r.advanceDunning() // alongside any stage
+		r.advanceRenewal()
+		switch r.st.Stage {
+		case StageAdoption, StageRenewal:
+			r.advanceAdoption()
+		case StageChurned:
+			r.advanceWinBack()
+		}
+		if r.active() {
+			r.advanceNPS()
+		}
+		r.updateHealth()
+	}
 	r.advanceAlerts()
 }
 
@@ -153,6 +193,20 @@ func (r *journey) nextWake() (time.Time, string) {
 	if r.st.Stage == StageOnboarding {
 		consider(r.nextOnboardingWake())
 	}
+	if r.lifecycleOn() {
+		consider(r.nextDunningWake())
+		consider(r.nextRenewalWake())
+		switch r.st.Stage {
+		case StageAdoption, StageRenewal:
+			consider(r.nextAdoptionWake())
+		case StageChurned:
+			consider(r.nextWinBackWake())
+		}
+		if r.active() {
+			consider(r.nextNPSWake())
+		}
+		consider(r.nextHealthWake())
+	}
 	consider(r.nextAlertWake())
 	return at, why
 }
@@ -162,6 +216,12 @@ func (r *journey) nextWake() (time.Time, string) {
 // the history.
 func (r *journey) armTimer(at time.Time, why string) {
 	if r.timer != nil && r.timerAt.Equal(at) {
+		return
+	}
+	if r.timer != nil && r.lifecycleOn() && (at.IsZero() || r.timerAt.Before(at)) {
+		// A login moves the inactivity deadlines later every day. Keeping
+		// the earlier timer costs one early wake-up that re-arms, instead
+		// of a cancel and a new timer in the history at every login.
 		return
 	}
 	if r.timer != nil {
@@ -186,8 +246,14 @@ func (r *journey) describe(next string) {
 	if next == "" {
 		next = "waiting for events"
 	}
-	workflow.SetCurrentDetails(r.ctx, fmt.Sprintf("**Stage:** %s since %s  \n**Next:** %s",
-		r.st.Stage, r.st.StageSince.Format(time.RFC3339), next))
+	details := fmt.Sprintf("**Stage:** %s since %s  \n**Next:** %s", r.st.Stage, r.st.StageSince.Format(time.RFC3339), next)
+	if r.lifecycleOn() {
+		details += fmt.Sprintf("  \n**Health:** %d (%s)", r.st.HealthScore, orNone(r.st.HealthTier))
+		if dn := r.st.Dunning; dn != nil {
+			details += fmt.Sprintf("  \n**Dunning:** invoice %s unpaid since %s", dn.InvoiceID, dn.Since.Format(time.RFC3339))
+		}
+	}
+	workflow.SetCurrentDetails(r.ctx, details)
 }
 
 // receive takes one event off the channel. It decodes the payload itself,
@@ -208,6 +274,9 @@ func (r *journey) receive(c workflow.ReceiveChannel) {
 // shouldContinueAsNew reports whether this run's history is long enough to
 // hand over to a fresh run.
 func (r *journey) shouldContinueAsNew() bool {
+	if r.boundary && r.lifecycleOn() {
+		return true
+	}
 	if limit := r.pb.ContinueAsNewAfterEvents; limit > 0 && r.received >= limit {
 		return true
 	}
@@ -229,8 +298,17 @@ func (r *journey) continueAsNew() error {
 			break
 		}
 	}
+	return r.handOver()
+}
+
+// handOver continues as new with the state and the applied event IDs.
+func (r *journey) handOver() error {
 	length := workflow.GetInfo(r.ctx).GetCurrentHistoryLength()
-	r.note(KindDecision, "continued as new after %d events and %d history events in this run", r.received, length)
+	why := "continued as new"
+	if r.boundary && r.lifecycleOn() {
+		why += " at the stage boundary"
+	}
+	r.note(KindDecision, "%s after %d events and %d history events in this run", why, r.received, length)
 	r.log.Info("Continuing as new", "Events", r.received, "HistoryLength", length)
 	return workflow.NewContinueAsNewError(r.ctx, WorkflowType, Input{
 		CustomerID: r.st.CustomerID,
@@ -256,6 +334,10 @@ func (r *journey) setStage(stage Stage, why string) {
 	r.st.Counters.StageChanges++
 	r.note(KindDecision, "stage %s → %s: %s", from, stage, why)
 	r.log.Info("Stage changed", "From", from, "To", stage)
+	if r.lifecycleOn() {
+		r.lastStageWhy = why
+		r.enterStage(from)
+	}
 	r.recordStageInCRM(from, why)
 }
 
@@ -287,6 +369,15 @@ func (r *journey) upsertSearchAttributes() {
 	want(SearchTier, r.st.HealthTier)
 	want(SearchPlan, r.st.Profile.Plan)
 	want(SearchCSM, r.st.Profile.CSM)
+	if r.lifecycleOn() && r.st.Stage != StageNew {
+		if old, ok := current.GetInt64(SearchScore); !ok || old != int64(r.st.HealthScore) {
+			updates = append(updates, SearchScore.ValueSet(int64(r.st.HealthScore)))
+		}
+		dunning := r.st.Dunning != nil
+		if old, ok := current.GetBool(SearchDunning); !ok || old != dunning {
+			updates = append(updates, SearchDunning.ValueSet(dunning))
+		}
+	}
 	if len(updates) == 0 {
 		return
 	}

@@ -66,18 +66,36 @@ func (r *journey) onActivated() {
 	now := workflow.Now(r.ctx)
 	r.st.ActivatedAt = &now
 	r.note(KindDecision, "activated on day %d: all %d milestones reached", r.journeyDay(), len(r.pb.Onboarding.Milestones))
-	r.sendEmail("onboarding.activated", r.pb.Onboarding.ActivatedEmail)
-	r.setTier(playbook.TierHealthy)
+	r.sendEmail(r.onboardingStep("activated"), r.pb.Onboarding.ActivatedEmail)
+	if r.lifecycleOn() {
+		r.st.Health.TierFloor = ""
+		r.updateHealth() // the score decides the tier from now on
+	} else {
+		r.setTier(playbook.TierHealthy)
+	}
 	r.setStage(StageAdoption, "activated")
 }
 
 func (r *journey) runStep(s playbook.Step) {
 	r.st.StepsDone = append(r.st.StepsDone, s.Name)
-	step := "onboarding." + s.Name
+	step := r.onboardingStep(s.Name)
 	r.note(KindDecision, "day %d, not activated (%s): %s", s.Day, r.progress(), describeStep(s))
 	// The tier first, so the step's alert and CRM record show it.
-	if s.HealthTier != "" {
+	if s.HealthTier != "" && r.lifecycleOn() {
+		if tierRank(s.HealthTier) > tierRank(r.st.Health.TierFloor) {
+			r.st.Health.TierFloor = s.HealthTier
+		}
+		r.updateHealth()
+		if r.st.HealthTier == playbook.TierCritical && s.CSMAlert != "" {
+			// This step's alert is the drop into critical's alert.
+			r.st.Health.CriticalAlerted = true
+		}
+	} else if s.HealthTier != "" {
 		r.setTier(s.HealthTier)
+	}
+	if r.lifecycleOn() {
+		r.runTouch(step, s, lifecycle)
+		return
 	}
 	if s.Email != "" {
 		r.sendEmail(step, s.Email)

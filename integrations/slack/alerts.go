@@ -87,6 +87,8 @@ const (
 	maxSection = 3000
 	maxField   = 2000
 	maxContext = 2000
+	// maxFields is how many fields a section block may have.
+	maxFields = 10
 	// maxRecentEntry keeps maxRecent entries inside one context element.
 	maxRecentEntry = 300
 )
@@ -312,8 +314,9 @@ func (c *Client) blocks(a messages.Alert, note string) []slackapi.Block {
 	return out
 }
 
-// fields are the facts a CSM wants before opening anything: who, how big,
-// how healthy, how far along. Empty facts are left out; Slack allows ten.
+// fields are the facts a CSM wants before opening anything: who, how big
+// (seats, MRR), how healthy (tier, score), how far along. Empty facts are
+// left out; Slack allows ten, which is what all of them make.
 func fields(a messages.Alert) []*slackapi.TextBlockObject {
 	d := a.Data
 	var out []*slackapi.TextBlockObject
@@ -328,7 +331,13 @@ func fields(a messages.Alert) []*slackapi.TextBlockObject {
 	if d.Seats > 0 {
 		add("Seats", strconv.Itoa(d.Seats))
 	}
+	if d.MRR > 0 {
+		add("MRR", messages.Money(d.MRR, d.Currency))
+	}
 	add("Health tier", d.HealthTier)
+	if d.HealthScore > 0 {
+		add("Health score", strconv.Itoa(d.HealthScore)+"/100")
+	}
 	if d.DaysSinceSignup > 0 {
 		add("Days since signup", strconv.Itoa(d.DaysSinceSignup))
 	}
@@ -339,6 +348,11 @@ func fields(a messages.Alert) []*slackapi.TextBlockObject {
 		add("Next milestones", strings.Join(d.MilestonesLeft, ", "))
 	}
 	add("Journey step", a.Step)
+	if len(out) > maxFields {
+		// Slack refuses the whole message otherwise (invalid_blocks);
+		// the last facts are the least needed.
+		out = out[:maxFields]
+	}
 	return out
 }
 

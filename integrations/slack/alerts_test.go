@@ -29,6 +29,9 @@ func alert(csm string) messages.Alert {
 			Plan:            "growth",
 			Seats:           25,
 			HealthTier:      "at_risk",
+			HealthScore:     48,
+			MRR:             249_900,
+			Currency:        "USD",
 			DaysSinceSignup: 30,
 			MilestonesDone:  []string{"Invited a teammate", "Connected a data source"},
 			MilestonesLeft:  []string{"Built a dashboard", "Shared a report", "Set an alert"},
@@ -90,7 +93,9 @@ func TestAlertToUserIDPostsTheFullMessageAsADM(t *testing.T) {
 		"*Customer ID*\nc-42",
 		"*Plan*\ngrowth",
 		"*Seats*\n25",
+		"*MRR*\n$2,499.00",
 		"*Health tier*\nat_risk",
+		"*Health score*\n48/100",
 		"*Days since signup*\n30",
 		"*Milestones*\n2 of 5 done",
 		"*Next milestones*\nBuilt a dashboard, Shared a report, Set an alert",
@@ -212,6 +217,38 @@ func TestAlertWithoutRecentOrNameStillRenders(t *testing.T) {
 	assert.NotContains(t, order, slack.BlockIDRecent)
 	assert.Equal(t, "Customer needs attention: c-42", byID[slack.BlockIDHeader].Text.Text)
 	assert.Equal(t, []string{"*Customer ID*\nc-42", "*Journey step*\nhealth.at_risk"}, fieldTexts(byID[slack.BlockIDFields]))
+}
+
+func TestAlertFieldsShowMRRInTheCustomersCurrencyAndTheHealthScore(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		mrr      int64
+		currency string
+		score    int
+		want     []string
+	}{
+		{"euro", 120_000, "EUR", 35, []string{"*MRR*\n€1,200.00", "*Health score*\n35/100"}},
+		{"no currency is USD", 9_900, "", 100, []string{"*MRR*\n$99.00", "*Health score*\n100/100"}},
+		{"zero-decimal currency", 50_000, "JPY", 1, []string{"*MRR*\n50,000 JPY", "*Health score*\n1/100"}},
+		{"unknown MRR and score are left out", 0, "USD", 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t)
+			a := alert("U0123ABCD")
+			a.Data.MRR, a.Data.Currency, a.Data.HealthScore = tc.mrr, tc.currency, tc.score
+			_, err := f.client().AlertCSM(context.Background(), a)
+			require.NoError(t, err)
+			_, byID := blocks(t, f.Calls()[0])
+			var got []string
+			for _, text := range fieldTexts(byID[slack.BlockIDFields]) {
+				if strings.HasPrefix(text, "*MRR*") || strings.HasPrefix(text, "*Health score*") {
+					got = append(got, text)
+				}
+			}
+			assert.Equal(t, tc.want, got)
+			assert.LessOrEqual(t, len(fieldTexts(byID[slack.BlockIDFields])), 10, "Slack allows ten fields")
+		})
+	}
 }
 
 func TestAlertWithoutKeyIsRefusedBeforeAnyRequest(t *testing.T) {
