@@ -21,18 +21,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/journeyshq/journeys/messages"
 )
 
 // Playbook configures every journey a worker runs.
@@ -361,124 +359,6 @@ func Equal(a, b Playbook) bool {
 	return bytes.Equal(x, y)
 }
 
-// templateRefs lists every template the playbook names, with its field.
-func (p Playbook) templateRefs() []templateRef {
-	refs := []templateRef{
-		{"onboarding.welcome_email", messages.ChannelEmail, p.Onboarding.WelcomeEmail},
-		{"onboarding.activated_email", messages.ChannelEmail, p.Onboarding.ActivatedEmail},
-	}
-	refs = append(refs, templateRef{"alerts.escalation_alert", messages.ChannelAlert, p.Alerts.EscalationAlert})
-	for i, s := range p.Onboarding.Steps {
-		at := fmt.Sprintf("onboarding.steps[%d].", i)
-		refs = append(refs,
-			templateRef{at + "email", messages.ChannelEmail, s.Email},
-			templateRef{at + "sms", messages.ChannelSMS, s.SMS},
-			templateRef{at + "csm_alert", messages.ChannelAlert, s.CSMAlert})
-	}
-	return refs
-}
-
-type templateRef struct {
-	field   string
-	channel messages.Channel
-	name    string
-}
-
-// FieldError is a validation error that names the offending field.
-type FieldError struct {
-	Field   string
-	Message string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
-
-var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-
-// Validate checks the playbook and returns the first problem as a *FieldError.
-func (p Playbook) Validate() error {
-	bad := func(field, format string, args ...any) error {
-		return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
-	}
-	if strings.TrimSpace(p.Name) == "" {
-		return bad("name", "is required")
-	}
-	if strings.TrimSpace(p.Product) == "" {
-		return bad("product", "is required")
-	}
-	if u, err := url.Parse(p.AppURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return bad("app_url", "must be an http(s) URL, got %q", p.AppURL)
-	}
-	if p.ContinueAsNewAfterEvents < 0 {
-		return bad("continue_as_new_after_events", "must be 0 (when Temporal suggests) or more, got %d", p.ContinueAsNewAfterEvents)
-	}
-	if p.DayLength.D() < time.Second {
-		return bad("day_length", "must be at least 1s, got %s", p.DayLength.D())
-	}
-	o := p.Onboarding
-	if len(o.Milestones) == 0 {
-		return bad("onboarding.milestones", "needs at least one activation milestone")
-	}
-	seen := map[string]bool{}
-	for i, m := range o.Milestones {
-		if !nameRE.MatchString(m) {
-			return bad(fmt.Sprintf("onboarding.milestones[%d]", i), "%q must be lower_snake_case", m)
-		}
-		if seen[m] {
-			return bad(fmt.Sprintf("onboarding.milestones[%d]", i), "%q is listed twice", m)
-		}
-		seen[m] = true
-	}
-	if o.WelcomeEmail == "" {
-		return bad("onboarding.welcome_email", "is required")
-	}
-	if o.ActivatedEmail == "" {
-		return bad("onboarding.activated_email", "is required")
-	}
-	if o.EndsAfterDays < 1 {
-		return bad("onboarding.ends_after_days", "must be at least 1, got %d", o.EndsAfterDays)
-	}
-	names := map[string]bool{}
-	for i, s := range o.Steps {
-		at := fmt.Sprintf("onboarding.steps[%d]", i)
-		if !nameRE.MatchString(s.Name) {
-			return bad(at+".name", "%q must be lower_snake_case", s.Name)
-		}
-		if names[s.Name] {
-			return bad(at+".name", "%q is used by another step", s.Name)
-		}
-		names[s.Name] = true
-		if s.Day < 0 || s.Day >= o.EndsAfterDays {
-			return bad(at+".day", "must be from 0 to ends_after_days-1 (%d), got %d", o.EndsAfterDays-1, s.Day)
-		}
-		if i > 0 && s.Day < o.Steps[i-1].Day {
-			return bad(at+".day", "steps must be in day order: day %d comes after day %d", s.Day, o.Steps[i-1].Day)
-		}
-		if s.Email == "" && s.SMS == "" && s.CSMAlert == "" {
-			return bad(at, "does nothing: set email, sms or csm_alert")
-		}
-		switch s.HealthTier {
-		case "", TierHealthy, TierAtRisk, TierCritical:
-		default:
-			return bad(at+".health_tier", "must be %s, %s or %s, got %q", TierHealthy, TierAtRisk, TierCritical, s.HealthTier)
-		}
-	}
-	if p.Alerts.SLADays < 0 {
-		return bad("alerts.sla_days", "must be 0 (no escalation) or more, got %d", p.Alerts.SLADays)
-	}
-	if p.Alerts.SnoozeDays < 1 {
-		return bad("alerts.snooze_days", "must be at least 1, got %d", p.Alerts.SnoozeDays)
-	}
-	if p.Alerts.SLADays > 0 && p.Alerts.EscalationAlert == "" {
-		return bad("alerts.escalation_alert", "is required when sla_days is set")
-	}
-	for _, r := range p.templateRefs() {
-		if r.name != "" && !messages.Exists(r.channel, r.name) {
-			return bad(r.field, "no %s template %q (have: %s)", r.channel, r.name, strings.Join(messages.Names(r.channel), ", "))
-		}
-	}
-	return nil
-}
-
 // Load reads a playbook from a .yaml, .yml or .json file. Fields the file
 // leaves out keep their Default values; unknown fields are errors.
 func Load(path string) (Playbook, error) {
@@ -494,8 +374,22 @@ func Load(path string) (Playbook, error) {
 }
 
 // Parse decodes a playbook from YAML (ext ".yaml" or ".yml") or JSON (any
-// other ext) over the defaults, then validates it.
+// other ext) over the defaults, then validates it. A list or map the file
+// sets replaces the default one whole; fields the file leaves out keep
+// their defaults.
 func Parse(raw []byte, ext string) (Playbook, error) {
+	p, err := decode(raw, ext)
+	if err != nil {
+		return Playbook{}, err
+	}
+	if err := p.Validate(); err != nil {
+		return Playbook{}, err
+	}
+	return p, nil
+}
+
+// decode is Parse without the validation.
+func decode(raw []byte, ext string) (Playbook, error) {
 	if ext == ".yaml" || ext == ".yml" {
 		// YAML goes through JSON so that one set of field names (the json
 		// tags) and one strict decoder serve both formats.
@@ -509,26 +403,21 @@ func Parse(raw []byte, ext string) (Playbook, error) {
 		}
 	}
 	p := Default()
-	// encoding/json decodes array elements into the slice's existing
-	// elements, so a step given in the file would inherit the fields of the
-	// default step at its index. Lists the file sets start empty instead.
-	var present struct {
-		Onboarding map[string]json.RawMessage `json:"onboarding"`
-	}
-	_ = json.Unmarshal(raw, &present) // errors surface in the strict decode below
-	if _, ok := present.Onboarding["steps"]; ok {
-		p.Onboarding.Steps = nil
-	}
-	if _, ok := present.Onboarding["milestones"]; ok {
-		p.Onboarding.Milestones = nil
+	// encoding/json decodes into what the value already holds: array
+	// elements into the slice's existing elements, so a step given in the
+	// file would inherit the fields of the default step at its index, and
+	// map entries into the existing map, so the default's keys would stay.
+	// Every list and map the file sets starts empty instead.
+	var doc any
+	if json.Unmarshal(raw, &doc) == nil { // errors surface in the strict decode below
+		if err := clearSetCollections(reflect.ValueOf(&p).Elem(), doc, ""); err != nil {
+			return Playbook{}, err
+		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
 		return Playbook{}, describeDecodeError(err)
-	}
-	if err := p.Validate(); err != nil {
-		return Playbook{}, err
 	}
 	return p, nil
 }
@@ -545,6 +434,94 @@ func describeDecodeError(err error) error {
 		return &FieldError{Field: strings.Trim(msg, `"`), Message: "is not a playbook field"}
 	}
 	return err
+}
+
+// clearSetCollections walks doc, the file's decoded document, alongside v
+// (the struct, list or map it decodes into) and zeroes every slice and map
+// field the document sets, so that the strict decode fills them from the
+// file alone. It also names the full path of a key that is not a playbook
+// field, where the decoder's error would name the key alone, and rejects a
+// key that matches a field only when case is ignored: encoding/json would
+// accept "Steps" for "steps", and the file's name would then not be the
+// field's name.
+func clearSetCollections(v reflect.Value, doc any, path string) error {
+	switch v.Kind() {
+	case reflect.Struct:
+		obj, ok := doc.(map[string]any)
+		if !ok {
+			return nil // the strict decode reports the type
+		}
+		for _, key := range slices.Sorted(maps.Keys(obj)) {
+			at := key
+			if path != "" {
+				at = path + "." + key
+			}
+			i, exact := fieldByJSONName(v.Type(), key)
+			if i < 0 {
+				return &FieldError{Field: at, Message: "is not a playbook field"}
+			}
+			if !exact {
+				return &FieldError{Field: at, Message: fmt.Sprintf("is not a playbook field (did you mean %q?)", jsonName(v.Type().Field(i)))}
+			}
+			f := v.Field(i)
+			if f.Kind() == reflect.Slice || f.Kind() == reflect.Map {
+				f.SetZero()
+			}
+			if err := clearSetCollections(f, obj[key], at); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		items, _ := doc.([]any)
+		for i, item := range items {
+			elem := reflect.New(v.Type().Elem()).Elem()
+			if err := clearSetCollections(elem, item, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		obj, _ := doc.(map[string]any)
+		for _, key := range slices.Sorted(maps.Keys(obj)) {
+			elem := reflect.New(v.Type().Elem()).Elem()
+			if err := clearSetCollections(elem, obj[key], path+"."+key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// fieldByJSONName returns the index of t's field named key in JSON, and
+// whether the name matched exactly or only when case is ignored; -1 when no
+// field matches.
+func fieldByJSONName(t reflect.Type, key string) (index int, exact bool) {
+	index = -1
+	for i := range t.NumField() {
+		name := jsonName(t.Field(i))
+		switch {
+		case name == "":
+		case name == key:
+			return i, true
+		case index < 0 && strings.EqualFold(name, key):
+			index = i
+		}
+	}
+	return index, false
+}
+
+// jsonName is f's name in JSON, "" for a field JSON leaves out.
+func jsonName(f reflect.StructField) string {
+	if !f.IsExported() {
+		return ""
+	}
+	tag := f.Tag.Get("json")
+	if tag == "-" {
+		return ""
+	}
+	if name, _, _ := strings.Cut(tag, ","); name != "" {
+		return name
+	}
+	return f.Name
 }
 
 var durationType = reflect.TypeFor[Duration]()

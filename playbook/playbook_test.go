@@ -1,12 +1,17 @@
 package playbook_test
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 
 	"github.com/journeyshq/journeys/playbook"
 )
@@ -22,6 +27,43 @@ func TestDefaultFileMatchesTheCode(t *testing.T) {
 	assert.Equal(t, playbook.Default(), p)
 }
 
+// playbooks/default.yaml writes every field out, so that it documents
+// them all (the JSON of Default omits only the empty optional ones).
+func TestDefaultFileWritesEveryField(t *testing.T) {
+	raw, err := os.ReadFile("../playbooks/default.yaml")
+	require.NoError(t, err)
+	var file any
+	require.NoError(t, yaml.Unmarshal(raw, &file))
+	js, err := json.Marshal(playbook.Default())
+	require.NoError(t, err)
+	var code any
+	require.NoError(t, json.Unmarshal(js, &code))
+	var missing []string
+	var walk func(code, file any, path string)
+	walk = func(code, file any, path string) {
+		switch c := code.(type) {
+		case map[string]any:
+			f, _ := file.(map[string]any)
+			for k, v := range c {
+				if _, ok := f[k]; !ok {
+					missing = append(missing, path+k)
+					continue
+				}
+				walk(v, f[k], path+k+".")
+			}
+		case []any:
+			f, _ := file.([]any)
+			for i, v := range c {
+				if i < len(f) {
+					walk(v, f[i], fmt.Sprintf("%s[%d].", strings.TrimSuffix(path, "."), i))
+				}
+			}
+		}
+	}
+	walk(code, file, "")
+	assert.Empty(t, missing, "fields playbooks/default.yaml leaves out")
+}
+
 func TestDemoPlaybook(t *testing.T) {
 	p, err := playbook.Load("../playbooks/demo.yaml")
 	require.NoError(t, err)
@@ -29,6 +71,59 @@ func TestDemoPlaybook(t *testing.T) {
 	assert.Equal(t, 10*time.Second, p.DayLength.D())
 	assert.Equal(t, 2*time.Minute, p.Day(p.Onboarding.EndsAfterDays), "the demo onboarding lasts about two minutes")
 	assert.Equal(t, "Acme", p.Product, "fields the file leaves out keep their defaults")
+
+	d := playbook.Default()
+	assert.Equal(t, d.Onboarding.Steps, p.Onboarding.Steps, "the demo onboarding keeps the production steps")
+	assert.Equal(t, 40*time.Second, p.Day(p.NPS.FirstDay))
+	assert.Equal(t, time.Minute, p.Day(p.NPS.EveryDays))
+	assert.Equal(t, 30*time.Second, p.Day(p.Adoption.InactiveEmailDays))
+	assert.Equal(t, 50*time.Second, p.Day(p.Adoption.InactiveAlertDays))
+	assert.Equal(t, []int{-6, -4, -2, -1}, days(p.Renewal.Steps))
+	assert.Equal(t, 1, p.Renewal.CloseAfterDays)
+	assert.Equal(t, d.Dunning, p.Dunning, "the demo dunning is the production one")
+	assert.Equal(t, 100*time.Second, p.Day(p.Dunning.SuspendAfterDays))
+	assert.Equal(t, []int{3, 6, 9}, days(p.WinBack.Steps))
+	assert.Equal(t, 2*time.Minute, p.Day(p.WinBack.EndsAfterDays))
+	for i, s := range p.Renewal.Steps {
+		want := d.Renewal.Steps[i]
+		want.Day = s.Day
+		assert.Equal(t, want, s, "renewal steps keep their names and templates")
+	}
+	for i, s := range p.WinBack.Steps {
+		want := d.WinBack.Steps[i]
+		want.Day = s.Day
+		assert.Equal(t, want, s, "win-back steps keep their names and templates")
+	}
+	// Every sequence plays out in a few minutes on the demo clock.
+	for name, length := range map[string]int{
+		"onboarding": p.Onboarding.EndsAfterDays,
+		"inactivity": p.Adoption.InactiveAlertDays,
+		"nps":        p.NPS.FirstDay + p.NPS.EveryDays,
+		"renewal":    -p.Renewal.Steps[0].Day + p.Renewal.CloseAfterDays,
+		"dunning":    p.Dunning.SuspendAfterDays,
+		"win_back":   p.WinBack.EndsAfterDays,
+		"alerts":     p.Alerts.SLADays + p.Alerts.SnoozeDays,
+	} {
+		assert.LessOrEqual(t, p.Day(length), 3*time.Minute, name)
+	}
+}
+
+// The end-to-end tests' playbook is valid and keeps its clock.
+func TestFastPlaybook(t *testing.T) {
+	p, err := playbook.Load("../worker/testdata/fast.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, "fast", p.Name)
+	assert.Equal(t, time.Second, p.DayLength.D())
+	assert.Equal(t, 12, p.Onboarding.EndsAfterDays)
+	assert.Equal(t, 4, p.Alerts.SLADays)
+}
+
+func days(steps []playbook.Step) []int {
+	var out []int
+	for _, s := range steps {
+		out = append(out, s.Day)
+	}
+	return out
 }
 
 func TestJSONPlaybook(t *testing.T) {
@@ -55,6 +150,10 @@ func TestErrorsNameTheField(t *testing.T) {
 		"idle step":             {"onboarding:\n  steps:\n    - {name: a, day: 1}\n", "onboarding.steps[0]", "does nothing"},
 		"bad tier":              {"onboarding:\n  steps:\n    - {name: a, day: 1, email: welcome, health_tier: red}\n", "onboarding.steps[0].health_tier", "must be healthy, at_risk or critical"},
 		"bad app_url":           {"app_url: app.example.com\n", "app_url", "http(s) URL"},
+		"unknown nested field":  {"onboarding:\n  stepz: []\n", "onboarding.stepz", "is not a playbook field"},
+		"unknown step field":    {"dunning:\n  steps:\n    - {name: a, day: 0, emial: x}\n", "dunning.steps[0].emial", "is not a playbook field"},
+		"field in another case": {"onboarding:\n  Steps: []\n", "onboarding.Steps", `is not a playbook field (did you mean "steps"?)`},
+		"step field's case":     {"win_back:\n  steps:\n    - {name: a, Day: 3, email: x}\n", "win_back.steps[0].Day", `did you mean "day"?`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

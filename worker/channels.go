@@ -9,6 +9,7 @@ import (
 
 	"github.com/journeyshq/journeys/activities"
 	"github.com/journeyshq/journeys/api"
+	"github.com/journeyshq/journeys/integrations/billingapi"
 	"github.com/journeyshq/journeys/integrations/hubspot"
 	"github.com/journeyshq/journeys/integrations/outbox"
 	"github.com/journeyshq/journeys/integrations/sendgrid"
@@ -33,7 +34,7 @@ type channels struct {
 // whose configuration is present but invalid is an error: better to refuse
 // to start than to send from the outbox while the operator thinks otherwise.
 func newChannels(ctx context.Context, getenv func(string) string, dataDir string, box *outbox.Outbox) (*channels, error) {
-	ch := &channels{acts: &activities.Activities{Email: box, SMS: box, Alerts: box, CRM: box}}
+	ch := &channels{acts: &activities.Activities{Email: box, SMS: box, Alerts: box, CRM: box, Billing: box}}
 	use := func(channel, driver string) { ch.drivers = append(ch.drivers, [2]string{channel, driver}) }
 
 	email, err := vendor(getenv, sendgrid.ConfigFromEnv, sendgrid.New)
@@ -79,6 +80,17 @@ func newChannels(ctx context.Context, getenv func(string) string, dataDir string
 		use("crm", "hubspot")
 	} else {
 		use("crm", "outbox")
+	}
+
+	billing, err := vendor(getenv, billingapi.ConfigFromEnv, func(c billingapi.Config) (*billingapi.Client, error) { return billingapi.New(c) })
+	if err != nil {
+		return nil, err
+	}
+	if billing != nil {
+		ch.acts.Billing = billing
+		use("billing", "billingapi")
+	} else {
+		use("billing", "outbox")
 	}
 
 	// The send ledger: PostgreSQL for a fleet of workers, a SQLite file for one.

@@ -33,6 +33,7 @@ Channels, each configured only by the environment (see README):
   alert  Slack with SLACK_BOT_TOKEN, SLACK_FALLBACK_CHANNEL [SLACK_SIGNING_SECRET,
          SLACK_API_URL, JOURNEYS_UI_URL]
   crm    HubSpot with HUBSPOT_ACCESS_TOKEN [HUBSPOT_BASE_URL]
+  billing  your billing API with BILLING_API_URL, BILLING_API_TOKEN (account suspend/restore)
 A channel without credentials uses the outbox: one line per message on stdout
 and one JSON line in <data-dir>/outbox.jsonl.
 Send ledger: PostgreSQL at JOURNEYS_DATABASE_URL, else <data-dir>/ledger.db.

@@ -49,7 +49,7 @@ func TestVendorsEndToEnd(t *testing.T) {
 	}
 	base := "http://" + cfg.HTTPAddr
 
-	code, body := post(t, base, `{"event_id":"su-1","customer_id":"c-7","type":"signed_up","data":{"name":"Ana Lima","email":"ana@example.com","phone":"+15551234567","plan":"pro","seats":5,"csm":"U0CSM01"}}`)
+	code, body := post(t, base, `{"event_id":"su-1","customer_id":"c-7","type":"signed_up","data":{"name":"Ana Lima","email":"ana@example.com","phone":"+15551234567","sms_consent":true,"plan":"pro","seats":5,"csm":"U0CSM01"}}`)
 	require.Equal(t, http.StatusAccepted, code, body)
 
 	// The welcome email through SendGrid, with what comes back in its

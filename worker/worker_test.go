@@ -85,7 +85,7 @@ func TestDevModeEndToEnd(t *testing.T) {
 	defer c.Close()
 	require.Eventually(t, func() bool {
 		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: cfg.Namespace, Query: `JourneyStage = "adoption" AND Plan = "pro" AND CsmId = "U0CSM01"`,
+			Namespace: cfg.Namespace, Query: `JourneyStage = "adoption" AND Plan = "pro" AND CsmId = "U0CSM01" AND ExecutionStatus = "Running"`,
 		})
 		return err == nil && len(resp.Executions) == 1 && resp.Executions[0].Execution.WorkflowId == "customer:c-1"
 	}, 20*time.Second, 200*time.Millisecond)
@@ -119,14 +119,34 @@ func TestDevModeEndToEnd(t *testing.T) {
 }
 
 // historySummaries lists "EVENT_TYPE: summary" for every timer and activity
-// in the workflow's history, failing on one without a summary.
+// in the histories of all the workflow's runs (a journey continues as new
+// at each stage boundary), failing on one without a summary.
 func historySummaries(t *testing.T, c client.Client, workflowID string) []string {
 	t.Helper()
 	var out []string
-	it := c.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	// From the current run back: each run's start names the run before.
+	for runID, more := "", true; more; {
+		var summaries []string
+		summaries, runID = runSummaries(t, c, workflowID, runID)
+		out = append(summaries, out...)
+		more = runID != ""
+	}
+	return out
+}
+
+// runSummaries lists the summaries of one run and returns the ID of the
+// run it continued, if any.
+func runSummaries(t *testing.T, c client.Client, workflowID, runID string) ([]string, string) {
+	t.Helper()
+	var out []string
+	var previous string
+	it := c.GetWorkflowHistory(context.Background(), workflowID, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		require.NoError(t, err)
+		if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
+			previous = a.GetContinuedExecutionRunId()
+		}
 		switch ev.GetEventType() {
 		case enums.EVENT_TYPE_TIMER_STARTED, enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 			var summary string
@@ -137,7 +157,7 @@ func historySummaries(t *testing.T, c client.Client, workflowID string) []string
 			out = append(out, ev.GetEventType().String()+": "+summary)
 		}
 	}
-	return out
+	return out, previous
 }
 
 // startWorker runs the worker as main does, until the returned stop is

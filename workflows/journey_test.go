@@ -181,6 +181,42 @@ func (h *harness) event(d time.Duration, id string, typ signals.Type, p signals.
 	h.signal(d, ev)
 }
 
+// schedule registers the actions not done yet with the run's environment.
+// It registers one callback at a time, for the earliest time left, which
+// runs every action of that time and registers the next: the environment
+// holds at most a thousand callbacks, and a journey of years has more.
+func (h *harness) schedule(from time.Duration) {
+	var pending []*action
+	for _, a := range h.actions {
+		if !a.done {
+			pending = append(pending, a)
+		}
+	}
+	slices.SortStableFunc(pending, func(a, b *action) int { return int(a.at - b.at) })
+	var next func(i int)
+	next = func(i int) {
+		if i >= len(pending) {
+			return
+		}
+		when := pending[i].at
+		h.env.RegisterDelayedCallback(func() {
+			j := i
+			for ; j < len(pending) && pending[j].at == when; j++ {
+				// A run that has handed over takes nothing more; on a real
+				// server the event would reach the next run, and here the
+				// next environment delivers it.
+				if h.env.IsWorkflowCompleted() {
+					return
+				}
+				pending[j].done = true
+				pending[j].fn()
+			}
+			next(j)
+		}, max(0, when-h.env.Now().Sub(h.origin)))
+	}
+	next(0)
+}
+
 // redeliverDropped sends again, in the next run, the signals the test
 // environment delivered to a run after its last workflow task had decided
 // to hand over. A real server fails such a task and runs it again with the
@@ -211,21 +247,7 @@ func (h *harness) run(until time.Duration) workflows.State {
 	in := workflows.Input{CustomerID: "c-1"}
 	from := time.Duration(0)
 	for {
-		for _, a := range h.actions {
-			if !a.done {
-				a := a
-				h.env.RegisterDelayedCallback(func() {
-					// A run that has handed over takes nothing more; on a
-					// real server the event would reach the next run, and
-					// here the next environment delivers it.
-					if h.env.IsWorkflowCompleted() {
-						return
-					}
-					a.done = true
-					a.fn()
-				}, max(0, a.at-from))
-			}
-		}
+		h.schedule(from)
 		h.env.RegisterDelayedCallback(func() {
 			h.state = h.query()
 			h.env.CancelWorkflow()
@@ -351,7 +373,7 @@ func TestNeverActivated(t *testing.T) {
 		"168h0m0s SendSMS onboarding.escalate onboarding_nudge→+15551234567",
 		"168h0m0s UpdateCRM onboarding.escalate.crm →",                 // the alert on the CRM contact
 		"216h0m0s AlertCSM onboarding.escalate.escalation escalation→", // nobody acknowledged: to the team, 2 business days later
-		"720h0m0s SendEmail nps.survey.1 nps_survey→ana@example.com", // the day-30 survey
+		"720h0m0s SendEmail nps.survey.1 nps_survey→ana@example.com",   // the day-30 survey
 		"720h0m0s UpdateCRM stage.2.adoption →adoption",
 	}, h.sends(), "no health alert in adoption: the onboarding escalation was the critical alert")
 	assert.Equal(t, workflows.StageAdoption, st.Stage)

@@ -37,6 +37,12 @@ type Record struct {
 	CustomerID     string            `json:"customer"`
 	Step           string            `json:"step"`
 	IdempotencyKey string            `json:"idempotency_key"`
+
+	// Action and InvoiceID are a billing record's account action (suspend,
+	// restore) and the invoice it is about; Body is its reason and To the
+	// customer whose account it is.
+	Action    string `json:"action,omitempty"`
+	InvoiceID string `json:"invoice_id,omitempty"`
 }
 
 // Outbox writes messages to a file and a console. It is safe for concurrent use.
@@ -96,6 +102,22 @@ func (o *Outbox) UpdateContact(_ context.Context, u messages.CRMUpdate) (message
 	return o.write(Record{Channel: messages.ChannelCRM, To: u.Email, Body: u.Note, Properties: u.Properties}, u.Meta)
 }
 
+// SuspendAccount writes an account suspension for the billing system.
+func (o *Outbox) SuspendAccount(_ context.Context, a messages.AccountAction) (messages.Receipt, error) {
+	return o.accountAction(messages.AccountSuspend, a)
+}
+
+// RestoreAccount writes an account restoration for the billing system.
+func (o *Outbox) RestoreAccount(_ context.Context, a messages.AccountAction) (messages.Receipt, error) {
+	return o.accountAction(messages.AccountRestore, a)
+}
+
+// accountAction writes a billing record. The method called decides the
+// action, as a billing API's endpoint would, whatever a.Action says.
+func (o *Outbox) accountAction(action string, a messages.AccountAction) (messages.Receipt, error) {
+	return o.write(Record{Channel: messages.ChannelBilling, To: a.CustomerID, Action: action, InvoiceID: a.InvoiceID, Body: a.Reason}, a.Meta)
+}
+
 func (o *Outbox) write(r Record, m messages.Meta) (messages.Receipt, error) {
 	if m.IdempotencyKey == "" {
 		return messages.Receipt{}, messages.Permanent("no_idempotency_key", errors.New("outbox: message has no idempotency key"))
@@ -147,6 +169,12 @@ func (r Record) String() string {
 		if r.Body != "" {
 			what += fmt.Sprintf(" note=%q", r.Body)
 		}
+	case messages.ChannelBilling:
+		what = r.Action
+		if r.InvoiceID != "" {
+			what += " invoice=" + r.InvoiceID
+		}
+		what += fmt.Sprintf(" reason=%q", r.Body)
 	default:
 		what = fmt.Sprintf("%q", r.Body)
 	}

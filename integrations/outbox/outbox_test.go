@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/journeyshq/journeys/activities"
 	"github.com/journeyshq/journeys/integrations/outbox"
 	"github.com/journeyshq/journeys/messages"
 )
@@ -79,4 +80,119 @@ func TestRefusesAMessageWithoutKey(t *testing.T) {
 	_, err = o.SendEmail(context.Background(), email(""))
 	var perm *messages.PermanentError
 	assert.ErrorAs(t, err, &perm)
+}
+
+// The worker plugs the outbox in where activities want a billing system.
+var _ activities.Billing = (*outbox.Outbox)(nil)
+
+func suspension(key string) messages.AccountAction {
+	return messages.AccountAction{
+		Meta:      messages.Meta{CustomerID: "c-1", Step: "dunning.suspend", IdempotencyKey: key},
+		Action:    messages.AccountSuspend,
+		InvoiceID: "in_42",
+		Reason:    "invoice in_42 unpaid after the 14-day grace period",
+	}
+}
+
+func TestAccountActionsWriteBillingRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outbox.jsonl")
+	var console bytes.Buffer
+	o, err := outbox.Open(path, &console)
+	require.NoError(t, err)
+	defer o.Close()
+
+	suspended, err := o.SuspendAccount(context.Background(), suspension("k-suspend"))
+	require.NoError(t, err)
+	assert.False(t, suspended.Duplicate)
+	restore := messages.AccountAction{
+		Meta:   messages.Meta{CustomerID: "c-1", Step: "dunning.restore", IdempotencyKey: "k-restore"},
+		Action: messages.AccountRestore, InvoiceID: "in_42", Reason: "invoice in_42 paid",
+	}
+	restored, err := o.RestoreAccount(context.Background(), restore)
+	require.NoError(t, err)
+	assert.NotEqual(t, suspended.ID, restored.ID)
+
+	assert.Equal(t,
+		"outbox billing → c-1 suspend invoice=in_42 reason=\"invoice in_42 unpaid after the 14-day grace period\" (c-1 dunning.suspend)\n"+
+			"outbox billing → c-1 restore invoice=in_42 reason=\"invoice in_42 paid\" (c-1 dunning.restore)\n",
+		console.String())
+
+	records, err := outbox.ReadFile(path)
+	require.NoError(t, err)
+	require.Len(t, records, 2)
+	r := records[0]
+	assert.Equal(t, suspended.ID, r.ID)
+	assert.Equal(t, messages.ChannelBilling, r.Channel)
+	assert.Equal(t, "c-1", r.To)
+	assert.Equal(t, "c-1", r.CustomerID)
+	assert.Equal(t, "dunning.suspend", r.Step)
+	assert.Equal(t, messages.AccountSuspend, r.Action)
+	assert.Equal(t, "in_42", r.InvoiceID)
+	assert.Equal(t, "invoice in_42 unpaid after the 14-day grace period", r.Body)
+	assert.Equal(t, "k-suspend", r.IdempotencyKey)
+	assert.Equal(t, messages.AccountRestore, records[1].Action)
+	assert.Equal(t, "invoice in_42 paid", records[1].Body)
+}
+
+// The method decides the action, as a billing API's endpoint does.
+func TestAccountActionIsTheMethods(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outbox.jsonl")
+	o, err := outbox.Open(path, nil)
+	require.NoError(t, err)
+	defer o.Close()
+	a := suspension("k1")
+	a.Action = ""
+	_, err = o.SuspendAccount(context.Background(), a)
+	require.NoError(t, err)
+	a = suspension("k2")
+	_, err = o.RestoreAccount(context.Background(), a)
+	require.NoError(t, err)
+
+	records, err := outbox.ReadFile(path)
+	require.NoError(t, err)
+	require.Len(t, records, 2)
+	assert.Equal(t, messages.AccountSuspend, records[0].Action)
+	assert.Equal(t, messages.AccountRestore, records[1].Action)
+}
+
+// A retried suspension, even from a new process, is not written again.
+func TestAccountActionIdempotentAcrossRetriesAndReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outbox.jsonl")
+	var console bytes.Buffer
+	o, err := outbox.Open(path, &console)
+	require.NoError(t, err)
+	first, err := o.SuspendAccount(context.Background(), suspension("k1"))
+	require.NoError(t, err)
+	again, err := o.SuspendAccount(context.Background(), suspension("k1"))
+	require.NoError(t, err)
+	assert.True(t, again.Duplicate)
+	assert.Equal(t, first.ID, again.ID)
+	require.NoError(t, o.Close())
+
+	o, err = outbox.Open(path, &console)
+	require.NoError(t, err)
+	defer o.Close()
+	reopened, err := o.SuspendAccount(context.Background(), suspension("k1"))
+	require.NoError(t, err)
+	assert.True(t, reopened.Duplicate)
+	assert.Equal(t, first.ID, reopened.ID)
+
+	records, err := outbox.ReadFile(path)
+	require.NoError(t, err)
+	assert.Len(t, records, 1)
+	assert.Equal(t, 1, bytes.Count(console.Bytes(), []byte("\n")), "a duplicate prints nothing")
+}
+
+func TestAccountActionWithoutKeyIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outbox.jsonl")
+	o, err := outbox.Open(path, nil)
+	require.NoError(t, err)
+	defer o.Close()
+	_, err = o.RestoreAccount(context.Background(), suspension(""))
+	var perm *messages.PermanentError
+	require.ErrorAs(t, err, &perm)
+	assert.Equal(t, "no_idempotency_key", perm.Reason)
+	records, err := outbox.ReadFile(path)
+	require.NoError(t, err)
+	assert.Empty(t, records)
 }
