@@ -314,6 +314,9 @@ func parseSignup(args []string, getenv func(string) string, d eventDefaults) (se
 	fs.IntVar(&p.Seats, "seats", 0, "`N` seats")
 	fs.StringVar(&p.Timezone, "tz", "", "IANA time `ZONE`, like America/New_York (default UTC)")
 	fs.StringVar(&p.CSM, "csm", "", "customer-success manager: Slack user `ID` (U0123ABCD) or email")
+	fs.BoolVar(&p.SMSConsent, "sms-consent", false, "the customer consented to texts (no SMS goes without it)")
+	fs.Int64Var(&p.MRR, "mrr", 0, "monthly recurring revenue in `CENTS` (49900 is $499.00)")
+	fs.StringVar(&p.Currency, "currency", "", "ISO 4217 `CODE` of the MRR (default USD)")
 	conn := addConnFlags(fs, getenv)
 
 	if err := parseNoArgs(fs, args, signupHelp); err != nil {

@@ -29,6 +29,7 @@ func TestParseSignupMapsFlagsIntoData(t *testing.T) {
 		"--customer", "c-1", "--email", "ana@example.com", "--name", "Ana Lima",
 		"--phone", "+15551234567", "--plan", "pro", "--seats", "5",
 		"--tz", "America/New_York", "--csm", "U0123ABCD",
+		"--sms-consent", "--mrr", "49900", "--currency", "EUR",
 	}, noEnv, testDefaults())
 	if err != nil {
 		t.Fatalf("parseSignup: %v", err)
@@ -44,6 +45,7 @@ func TestParseSignupMapsFlagsIntoData(t *testing.T) {
 	want := map[string]any{
 		"name": "Ana Lima", "email": "ana@example.com", "phone": "+15551234567",
 		"timezone": "America/New_York", "plan": "pro", "seats": 5.0, "csm": "U0123ABCD",
+		"sms_consent": true, "mrr": 49900.0, "currency": "EUR",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("data = %v\nwant   %v", got, want)
