@@ -45,7 +45,24 @@ func renderState(st workflows.State) string {
 	field("milestones", joinOr(st.Milestones, "none"))
 	field("activated at", stampOr(st.ActivatedAt, stamp, "not yet"))
 	field("last login", stampOr(st.LastLogin, stamp, "never"))
-	field("health tier", orDash(st.HealthTier))
+	health := orDash(st.HealthTier)
+	if st.Lifecycle > 0 {
+		health = fmt.Sprintf("%s, score %d/100", health, st.HealthScore)
+	}
+	field("health tier", health)
+	if dn := st.Dunning; dn != nil {
+		state := "payment being recovered"
+		if st.Suspended {
+			state = "account suspended"
+		}
+		field("dunning", fmt.Sprintf("%s: invoice %s unpaid since %s (attempt %d)", state, dn.InvoiceID, stamp(dn.Since), dn.Attempt))
+	}
+	if rn := st.Renewal; rn != nil {
+		field("renewal", fmt.Sprintf("renews %s; sent: %s", stamp(rn.RenewsAt), joinOr(rn.StepsDone, "none yet")))
+	}
+	if c := st.Cancellation; c != nil {
+		field("cancellation", fmt.Sprintf("requested %s (%s)", stamp(c.RequestedAt), c.Reason))
+	}
 	field("steps done", joinOr(st.StepsDone, "none"))
 	field("counters", joinOr(nonZeroCounters(st.Counters), "none"))
 	b.WriteString(renderTimeline(st.Timeline, loc))

@@ -102,6 +102,7 @@ func (r *journey) onSignedUp(ev signals.Event, d signals.SignedUpData) {
 	r.st.HealthTier = playbook.TierHealthy
 	if r.lifecycleOn() {
 		r.recordLoginDay(r.st.StartedAt) // signing up is using the product
+		r.updateHealth()                 // so the first CRM record has a score
 	}
 	r.setStage(StageOnboarding, "signed up")
 	r.sendEmail("onboarding.welcome", r.pb.Onboarding.WelcomeEmail)

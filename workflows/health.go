@@ -71,8 +71,8 @@ func (r *journey) updateHealth() {
 	hp := r.pb.Health
 	w := hp.Weights
 	sum := w.LoginRecency + w.LoginFrequency + w.Milestones + w.UsageTrend + w.NPS + w.SupportTickets + w.Payment
-	if sum <= 0 || r.st.Stage == StageNew {
-		return
+	if sum <= 0 || r.st.StartedAt.IsZero() {
+		return // before signup there is nothing to score
 	}
 	r.pruneLoginDays()
 	d := &r.st.Health
