@@ -178,7 +178,11 @@ func jsonFieldError(prefix string, err error) *FieldError {
 		return &FieldError{Field: join("body"), Message: "is not valid JSON: " + err.Error()}
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return &FieldError{Field: join(strings.Trim(name, `"`)), Message: "is not a known field"}
+		if name = strings.Trim(name, `"`); name == "" {
+			// {"": 1}: there is no field to name but the object holding it.
+			return &FieldError{Field: join("body"), Message: `has a field with an empty name ("")`}
+		}
+		return &FieldError{Field: join(name), Message: "is not a known field"}
 	}
 	if strings.Contains(err.Error(), "parsing time") {
 		// time.Time's own error; the field is not reported by encoding/json.
