@@ -126,7 +126,12 @@ type SignedUpData struct {
 }
 
 // LoginData is the payload of Login.
-type LoginData struct{}
+type LoginData struct {
+	// Count is how many logins the event stands for; default 1. The edge
+	// forwards one login per customer per coalescing interval and counts
+	// the ones it held back into the next one it forwards.
+	Count int `json:"count,omitempty"`
+}
 
 // MilestoneReachedData is the payload of MilestoneReached.
 type MilestoneReachedData struct {

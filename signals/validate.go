@@ -430,7 +430,12 @@ func (d SignedUpData) validate(v *validator) {
 	}
 }
 
-func (LoginData) validate(*validator) {}
+func (d LoginData) validate(v *validator) {
+	v.count("data.count", d.Count, maxLoginCount)
+}
+
+// maxLoginCount bounds the logins one login event stands for.
+const maxLoginCount = 100_000
 
 func (d MilestoneReachedData) validate(v *validator) {
 	switch {

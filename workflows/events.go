@@ -38,7 +38,7 @@ func (r *journey) apply(ev signals.Event) {
 	case signals.SignedUpData:
 		r.onSignedUp(ev, d)
 	case signals.LoginData:
-		r.onLogin(ev)
+		r.onLogin(ev, d)
 	case signals.MilestoneReachedData:
 		r.onMilestone(d)
 	case signals.ProfileUpdatedData:
@@ -108,8 +108,8 @@ func (r *journey) onSignedUp(ev signals.Event, d signals.SignedUpData) {
 	r.sendEmail("onboarding.welcome", r.pb.Onboarding.WelcomeEmail)
 }
 
-func (r *journey) onLogin(ev signals.Event) {
-	r.st.Counters.Logins++
+func (r *journey) onLogin(ev signals.Event, d signals.LoginData) {
+	r.st.Counters.Logins += max(1, d.Count)
 	if r.st.LastLogin == nil || ev.OccurredAt.After(*r.st.LastLogin) {
 		at := ev.OccurredAt
 		r.st.LastLogin = &at
