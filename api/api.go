@@ -3,16 +3,25 @@
 // strictly and validated; bad input gets a 4xx whose JSON body names the
 // field, and never reaches a workflow.
 //
-//	POST /v1/events                   202 accepted, 400 invalid, 404 no journey, 503 Temporal down
-//	GET  /v1/customers/{id}           200 state,    400 bad id,  404 no journey, 503 Temporal down
-//	POST /webhooks/slack/interactions 200 applied,  401 bad signature, 400 unusable, 404 not configured
+//	POST /v1/events                   202 accepted, 400 invalid, 401 no/bad token, 404 no journey, 503 Temporal down
+//	GET  /v1/customers/{id}           200 state,    400 bad id,  401 no/bad token, 404 no journey, 503 Temporal down
+//	POST /webhooks/slack/interactions 200 applied,  401 bad signature, 400 unusable, 404 not configured, 413 too large
+//	POST /webhooks/stripe             200 accepted or ignored, 400 invalid, 401 bad signature, 404 not configured, 413 too large, 503 Temporal down
+//	GET  /healthz                     200, open
+//
+// The /v1 routes need "Authorization: Bearer <token>" with one of
+// Options.Tokens (see auth.go); the webhooks are authenticated by their
+// senders' signatures instead.
 package api
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -54,8 +63,15 @@ var (
 	ErrNotAnAnswer = errors.New("api: not an alert answer")
 )
 
-// Options tune the handler; zero values are defaults.
+// Options configure the handler. Tokens is required; for the rest, zero
+// values are defaults.
 type Options struct {
+	// Tokens are the bearer tokens POST /v1/events and GET
+	// /v1/customers/{id} accept; several allow rotation. At least one is
+	// required (an empty list is an error, never an open API), each at
+	// least MinTokenLength printable ASCII characters without spaces.
+	// TokensFromEnv reads them from JOURNEYS_API_TOKENS.
+	Tokens []string
 	// Timeout bounds each call to Temporal; default 10s. Past it the client
 	// gets 503 and can retry: the event was not accepted.
 	Timeout time.Duration
@@ -63,33 +79,69 @@ type Options struct {
 	Logger *slog.Logger
 	// Slack, when set, serves POST /webhooks/slack/interactions.
 	Slack AlertAnswers
+	// StripeWebhookSecret, when set, serves POST /webhooks/stripe: the
+	// endpoint's signing secret (whsec_...), from STRIPE_WEBHOOK_SECRET.
+	// Unset, the endpoint answers 404.
+	StripeWebhookSecret string
+	// Now is the clock: the time of receipt of events and the reference
+	// for webhook signature timestamps; default time.Now.
+	Now func() time.Time
+	// CoalesceLogins is how often a customer's login events are forwarded
+	// at most; the rest are answered 202 with the Journeys-Coalesced header
+	// and counted into the next forwarded one. 0 means
+	// DefaultCoalesceInterval; negative forwards every login.
+	CoalesceLogins time.Duration
 }
 
 type handler struct {
-	journeys Journeys
-	slack    AlertAnswers
-	timeout  time.Duration
-	log      *slog.Logger
-	now      func() time.Time
+	journeys     Journeys
+	slack        AlertAnswers
+	stripeSecret []byte
+	tokens       [][sha256.Size]byte
+	timeout      time.Duration
+	log          *slog.Logger
+	now          func() time.Time
+	logins       *Coalescer
 }
 
-// New returns the edge's HTTP handler.
-func New(j Journeys, opts Options) http.Handler {
-	h := &handler{journeys: j, slack: opts.Slack, timeout: opts.Timeout, log: opts.Logger, now: time.Now}
+// New returns the edge's HTTP handler. It fails when opts.Tokens is empty
+// or holds a token TokensFromEnv would refuse.
+func New(j Journeys, opts Options) (http.Handler, error) {
+	if j == nil {
+		return nil, errors.New("api: no Journeys")
+	}
+	tokens, err := tokenDigests(opts.Tokens)
+	if err != nil {
+		return nil, err
+	}
+	h := &handler{journeys: j, slack: opts.Slack, tokens: tokens, timeout: opts.Timeout, log: opts.Logger, now: opts.Now}
+	if opts.StripeWebhookSecret != "" {
+		h.stripeSecret = []byte(opts.StripeWebhookSecret)
+	}
 	if h.timeout <= 0 {
 		h.timeout = 10 * time.Second
 	}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	switch {
+	case opts.CoalesceLogins == 0:
+		h.logins = NewCoalescer(DefaultCoalesceInterval, h.now)
+	case opts.CoalesceLogins > 0:
+		h.logins = NewCoalescer(opts.CoalesceLogins, h.now)
+	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/events", h.postEvent)
-	mux.HandleFunc("GET /v1/customers/{id}", h.getCustomer)
+	mux.HandleFunc("POST /v1/events", h.authorized(h.postEvent))
+	mux.HandleFunc("GET /v1/customers/{id}", h.authorized(h.getCustomer))
 	mux.HandleFunc("POST /webhooks/slack/interactions", h.slackInteraction)
+	mux.HandleFunc("POST /webhooks/stripe", h.stripeWebhook)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	return mux
+	return mux, nil
 }
 
 // errorBody is every error response.
@@ -113,14 +165,53 @@ func (h *handler) postEvent(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, "", "")
 		return
 	}
+	accepted := Accepted{Status: "accepted", EventID: ev.EventID, CustomerID: ev.CustomerID, WorkflowID: workflows.WorkflowID(ev.CustomerID)}
+	login, coalesced := 0, false
+	if ev.Type == signals.Login {
+		if ev, login, coalesced = h.coalesceLogin(ev); coalesced {
+			w.Header().Set(CoalescedHeader, "true")
+			accepted.Status = "coalesced"
+			writeJSON(w, http.StatusAccepted, accepted)
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
 	defer cancel()
 	if err := h.journeys.Send(ctx, ev); err != nil {
+		if login > 0 && errors.Is(err, sender.ErrUnavailable) {
+			// Not accepted; the next login carries this one's count. A
+			// login for a customer without a journey is not kept.
+			h.logins.Failed(ev.CustomerID, login)
+		}
 		h.fail(w, r, err, ev.CustomerID, fmt.Sprintf("customer %s has no journey: send a signed_up event first", ev.CustomerID))
 		return
 	}
 	h.log.Info("event accepted", "event_id", ev.EventID, "type", ev.Type, "customer_id", ev.CustomerID)
-	writeJSON(w, http.StatusAccepted, Accepted{Status: "accepted", EventID: ev.EventID, CustomerID: ev.CustomerID, WorkflowID: workflows.WorkflowID(ev.CustomerID)})
+	writeJSON(w, http.StatusAccepted, accepted)
+}
+
+// coalesceLogin decides on a login: held back (coalesced), or forwarded
+// with the count of the logins held back since the last one.
+func (h *handler) coalesceLogin(ev signals.Event) (signals.Event, int, bool) {
+	if h.logins == nil {
+		return ev, 0, false
+	}
+	var d signals.LoginData
+	if len(ev.Data) > 0 {
+		_ = json.Unmarshal(ev.Data, &d) // Decode validated it
+	}
+	forward, total := h.logins.Admit(ev.CustomerID, d.Count)
+	if !forward {
+		return ev, 0, true
+	}
+	if total != max(1, d.Count) {
+		d.Count = total
+		data, err := json.Marshal(d)
+		if err == nil {
+			ev.Data = data
+		}
+	}
+	return ev, total, false
 }
 
 func (h *handler) getCustomer(w http.ResponseWriter, r *http.Request) {
@@ -146,6 +237,13 @@ func (h *handler) slackInteraction(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody{Error: "Slack is not configured: set SLACK_BOT_TOKEN, SLACK_FALLBACK_CHANNEL and SLACK_SIGNING_SECRET"})
 		return
 	}
+	// The body is read here, so that one over the limit gets 413; the
+	// parser verifies the signature over the same bytes.
+	body, ok := h.readWebhookBody(w, r)
+	if !ok {
+		return
+	}
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	in, err := h.slack.ParseAnswer(r)
 	if errors.Is(err, ErrBadSignature) {
 		h.log.Warn("slack interaction refused", "reason", err)
@@ -209,6 +307,28 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, custom
 		h.log.Error("request failed", "path", r.URL.Path, "error", err)
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error; nothing was accepted"})
 	}
+}
+
+// MaxWebhookBody is the largest webhook body (Slack, Stripe) the edge reads;
+// a larger one is answered 413. It equals the Slack parser's own limit.
+const MaxWebhookBody = 64 << 10
+
+// readWebhookBody reads r's body up to MaxWebhookBody. A larger body is
+// answered 413, an unreadable one 400; then ok is false.
+func (h *handler) readWebhookBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		h.log.Info("webhook refused", "path", r.URL.Path, "reason", "body too large", "limit", tooLarge.Limit)
+		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: fmt.Sprintf("body: is larger than %d bytes", tooLarge.Limit), Field: "body"})
+		return nil, false
+	case err != nil:
+		h.log.Info("webhook refused", "path", r.URL.Path, "reason", "body unreadable", "error", err)
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "body: could not be read: " + err.Error(), Field: "body"})
+		return nil, false
+	}
+	return body, true
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -3,11 +3,13 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/journeyshq/journeys/api"
+	"github.com/journeyshq/journeys/integrations/slack"
 	"github.com/journeyshq/journeys/signals"
 	"github.com/journeyshq/journeys/signals/sender"
 	"github.com/journeyshq/journeys/workflows"
@@ -41,15 +44,69 @@ func (u untouchable) AnswerAlert(context.Context, string, workflows.AlertRespons
 	return workflows.Alert{}, nil
 }
 
+// recorder is a Journeys that keeps the events it is sent and answers
+// with err.
+type recorder struct {
+	mu     sync.Mutex
+	events []signals.Event
+	err    error
+}
+
+func (r *recorder) Send(_ context.Context, ev signals.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, ev)
+	return r.err
+}
+
+func (r *recorder) State(_ context.Context, id string) (workflows.State, error) {
+	return workflows.State{CustomerID: id}, r.err
+}
+
+func (r *recorder) AnswerAlert(context.Context, string, workflows.AlertResponse) (workflows.Alert, error) {
+	return workflows.Alert{}, r.err
+}
+
+func (r *recorder) sent() []signals.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]signals.Event(nil), r.events...)
+}
+
 type errorResponse struct {
 	Error string `json:"error"`
 	Field string `json:"field"`
 }
 
+// testToken is the bearer token newHandler configures and do sends.
+const testToken = "test-token-4f9c2a7e1b"
+
+// newHandler returns the edge with opts, configured with testToken when
+// opts has no tokens.
+func newHandler(t *testing.T, j api.Journeys, opts api.Options) http.Handler {
+	t.Helper()
+	if opts.Tokens == nil {
+		opts.Tokens = []string{testToken}
+	}
+	h, err := api.New(j, opts)
+	require.NoError(t, err)
+	return h
+}
+
+// do sends a request authorized with testToken.
 func do(t *testing.T, h http.Handler, method, path, body string) (*httptest.ResponseRecorder, errorResponse) {
 	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	return serve(t, h, req)
+}
+
+// serve serves req and decodes the error body of a 4xx or 5xx, checking
+// that it is JSON.
+func serve(t *testing.T, h http.Handler, req *http.Request) (*httptest.ResponseRecorder, errorResponse) {
+	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
+	h.ServeHTTP(rec, req)
 	var e errorResponse
 	if rec.Code >= 400 {
 		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &e), "error bodies are JSON: %s", rec.Body)
@@ -59,7 +116,7 @@ func do(t *testing.T, h http.Handler, method, path, body string) (*httptest.Resp
 }
 
 func TestPostEventRejectsBadInputWith400NamingTheField(t *testing.T) {
-	h := api.New(untouchable{t}, api.Options{})
+	h := newHandler(t, untouchable{t}, api.Options{})
 	cases := map[string]struct{ body, field string }{
 		"malformed JSON":     {`{"event_id":"e1",`, "body"},
 		"missing field":      {`{"customer_id":"c-1","type":"login"}`, "event_id"},
@@ -82,14 +139,14 @@ func TestPostEventRejectsBadInputWith400NamingTheField(t *testing.T) {
 }
 
 func TestGetCustomerRejectsABadID(t *testing.T) {
-	rec, e := do(t, api.New(untouchable{t}, api.Options{}), http.MethodGet, "/v1/customers/a%20b", "")
+	rec, e := do(t, newHandler(t, untouchable{t}, api.Options{}), http.MethodGet, "/v1/customers/a%20b", "")
 	assert.Equal(t, http.StatusBadRequest, rec.Code)
 	assert.Equal(t, "customer_id", e.Field)
 }
 
 func TestWrongMethodIs405(t *testing.T) {
 	rec := httptest.NewRecorder()
-	api.New(untouchable{t}, api.Options{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/events", nil))
+	newHandler(t, untouchable{t}, api.Options{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/events", nil))
 	assert.Equal(t, http.StatusMethodNotAllowed, rec.Code)
 }
 
@@ -104,7 +161,7 @@ func TestTemporalUnreachableIs503(t *testing.T) {
 	c, err := client.NewLazyClient(client.Options{HostPort: addr, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 	require.NoError(t, err)
 	defer c.Close()
-	h := api.New(sender.New(c), api.Options{Timeout: 500 * time.Millisecond})
+	h := newHandler(t, sender.New(c), api.Options{Timeout: 500 * time.Millisecond})
 
 	start := time.Now()
 	rec, e := do(t, h, http.MethodPost, "/v1/events", `{"event_id":"e1","customer_id":"c-1","type":"login"}`)
@@ -115,4 +172,42 @@ func TestTemporalUnreachableIs503(t *testing.T) {
 
 	rec, _ = do(t, h, http.MethodGet, "/v1/customers/c-1", "")
 	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+}
+
+// slackAnswers is an AlertAnswers that checks the body it is given and
+// acknowledges the request as no answer.
+type slackAnswers struct {
+	t      *testing.T
+	want   string
+	parsed int
+}
+
+func (s *slackAnswers) ParseAnswer(r *http.Request) (api.AlertAnswer, error) {
+	s.parsed++
+	body, err := io.ReadAll(r.Body)
+	require.NoError(s.t, err)
+	assert.Equal(s.t, s.want, string(body), "the parser gets the body as sent")
+	return api.AlertAnswer{}, api.ErrNotAnAnswer
+}
+
+func (s *slackAnswers) Reply(context.Context, string, string) error { return nil }
+
+func TestSlackWebhookBodyOverTheLimitIs413(t *testing.T) {
+	sl := &slackAnswers{t: t, want: "payload=" + strings.Repeat("x", api.MaxWebhookBody-len("payload="))}
+	h := newHandler(t, untouchable{t}, api.Options{Slack: sl})
+
+	rec, _ := serve(t, h, httptest.NewRequest(http.MethodPost, "/webhooks/slack/interactions", strings.NewReader(sl.want)))
+	assert.Equal(t, http.StatusOK, rec.Code, "a body of exactly the limit is read and passed on")
+	assert.Equal(t, 1, sl.parsed)
+
+	rec, e := serve(t, h, httptest.NewRequest(http.MethodPost, "/webhooks/slack/interactions", strings.NewReader(sl.want+"x")))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
+	assert.Equal(t, "body", e.Field)
+	assert.Equal(t, 1, sl.parsed, "an oversized body never reaches the parser")
+}
+
+// The edge's webhook limit is the Slack parser's: a body the edge passes on
+// is never refused by the parser for its size.
+func TestWebhookLimitIsTheSlackParsersLimit(t *testing.T) {
+	assert.Equal(t, slack.MaxInteractionBody, api.MaxWebhookBody)
 }

@@ -336,8 +336,9 @@ func Default() Playbook {
 			WelcomeBackEmail: "welcome_back",
 			ReactivateTo:     "adoption",
 		},
-		HighValueMRR: 200000, // $2,000 a month
-		Alerts:       Alerts{SLADays: 2, BusinessDays: true, SnoozeDays: 3, EscalationAlert: "escalation"},
+		HighValueMRR:             200000, // $2,000 a month
+		ContinueAsNewAfterEvents: 500,
+		Alerts:                   Alerts{SLADays: 2, BusinessDays: true, SnoozeDays: 3, EscalationAlert: "escalation"},
 	}
 }
 

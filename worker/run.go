@@ -98,10 +98,24 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	if err != nil {
 		return fmt.Errorf("events API: %w", err)
 	}
-	httpSrv := &http.Server{
-		Handler:           api.New(sender.New(c), api.Options{Logger: logger, Slack: ch.slack}),
-		ReadHeaderTimeout: 10 * time.Second,
+	tokens, err := api.TokensFromEnv(getenv)
+	if err != nil {
+		return err
 	}
+	if len(tokens) == 0 && cfg.Dev {
+		tokens = []string{api.DevToken} // documented, for this machine only
+	}
+	if len(tokens) == 0 {
+		return fmt.Errorf("events API: set %s to the bearer tokens backends use (several, comma-separated, for rotation)", api.EnvTokens)
+	}
+	handler, err := api.New(sender.New(c), api.Options{
+		Logger: logger, Slack: ch.slack, Tokens: tokens,
+		StripeWebhookSecret: getenv(api.EnvStripeWebhookSecret),
+	})
+	if err != nil {
+		return fmt.Errorf("events API: %w", err)
+	}
+	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
 	stack.push(func() error {
@@ -132,6 +146,11 @@ func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr strin
 	}
 	fmt.Fprintf(out, "  Worker           task queue %s, playbook %s (a journey day lasts %s)\n", workflows.TaskQueue, pb.Name, pb.DayLength.D())
 	fmt.Fprintf(out, "  Events API       http://%s  (POST /v1/events, GET /v1/customers/{id})\n", httpAddr)
+	if cfg.Dev && (cfg.Getenv == nil || cfg.Getenv(api.EnvTokens) == "") {
+		fmt.Fprintf(out, "  API token        Authorization: Bearer %s  (dev only; set %s for real tokens)\n", api.DevToken, api.EnvTokens)
+	} else {
+		fmt.Fprintf(out, "  API tokens       from %s\n", api.EnvTokens)
+	}
 	var outboxed []string
 	for _, d := range drivers {
 		label := "Channel " + d[0]

@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/journeyshq/journeys/api"
 	"github.com/journeyshq/journeys/integrations/outbox"
 	"github.com/journeyshq/journeys/internal/devserver"
 	"github.com/journeyshq/journeys/workflows"
@@ -205,7 +206,11 @@ func startWorker(t *testing.T, cfg config) (*syncBuffer, func()) {
 
 func post(t *testing.T, base, body string) (int, string) {
 	t.Helper()
-	resp, err := http.Post(base+"/v1/events", "application/json", strings.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, base+"/v1/events", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+api.DevToken)
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -214,7 +219,10 @@ func post(t *testing.T, base, body string) (int, string) {
 
 func getState(t *testing.T, base, customer string) workflows.State {
 	t.Helper()
-	resp, err := http.Get(base + "/v1/customers/" + customer)
+	req, err := http.NewRequest(http.MethodGet, base+"/v1/customers/"+customer, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+api.DevToken)
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)

@@ -1,0 +1,280 @@
+// Package codec encrypts Temporal payloads so that customer PII (emails,
+// phone numbers, names) carried in workflow inputs, signals, activity
+// inputs/results, query results and failure messages is stored in Temporal
+// only as AES-256-GCM ciphertext.
+//
+// Keys come from JOURNEYS_CODEC_KEYS (see KeysFromEnv) or, for a local dev
+// server, from a key file (see LoadOrCreateDevKeys). DataConverter and
+// FailureConverter go into client.Options; a worker created from that client
+// uses them too. Handler is a codec server for the Temporal UI and CLI.
+package codec
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// EnvKeys is the environment variable KeysFromEnv reads.
+const EnvKeys = "JOURNEYS_CODEC_KEYS"
+
+// KeySize is the length of an AES-256 key in bytes.
+const KeySize = 32
+
+// DevKeyID is the key ID LoadOrCreateDevKeys gives a key it creates.
+const DevKeyID = "dev"
+
+var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
+// key is one named AES-256-GCM key. The raw material is not kept: only the
+// AEAD built from it, so nothing in Keys can be printed as key bytes.
+type key struct {
+	id   string
+	aead cipher.AEAD
+}
+
+// Keys is an ordered key set: the first key encrypts, every key decrypts.
+// Build one with ParseKeys, KeysFromEnv or LoadOrCreateDevKeys; the zero
+// value holds no keys and cannot encrypt or decrypt. Printing a Keys (%v,
+// %+v, %#v) shows only the key IDs.
+type Keys struct {
+	keys []key
+}
+
+// ParseKeys parses a key list in the JOURNEYS_CODEC_KEYS format:
+// comma-separated entries "<keyID>:<base64 of 32 bytes>", the first of which
+// encrypts. Key IDs are 1-32 characters of [A-Za-z0-9_-] and unique.
+// Whitespace around entries is ignored. Standard and URL-safe base64 are
+// accepted, with or without padding. Errors give the entry's 1-based position
+// (and its key ID once that has been checked) but never key material.
+func ParseKeys(s string) (Keys, error) {
+	return parseKeys(s, "key list")
+}
+
+func parseKeys(s, source string) (Keys, error) {
+	if strings.TrimSpace(s) == "" {
+		return Keys{}, fmt.Errorf("codec: %s: no keys", source)
+	}
+	entries := strings.Split(s, ",")
+	ks := Keys{keys: make([]key, 0, len(entries))}
+	seen := make(map[string]int, len(entries))
+	for i, entry := range entries {
+		pos := i + 1
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			return Keys{}, fmt.Errorf("codec: %s: entry %d is empty", source, pos)
+		}
+		id, material, found := strings.Cut(entry, ":")
+		if !found {
+			return Keys{}, fmt.Errorf("codec: %s: entry %d: want <keyID>:<base64 key>", source, pos)
+		}
+		id = strings.TrimSpace(id)
+		if !keyIDPattern.MatchString(id) {
+			// The ID may be mistyped key material: do not quote it.
+			return Keys{}, fmt.Errorf("codec: %s: entry %d: key ID must be 1-32 characters of A-Z a-z 0-9 _ -", source, pos)
+		}
+		if prev, dup := seen[id]; dup {
+			return Keys{}, fmt.Errorf("codec: %s: entry %d: key ID %q already used by entry %d", source, pos, id, prev)
+		}
+		seen[id] = pos
+		raw, err := decodeBase64(strings.TrimSpace(material))
+		if err != nil {
+			return Keys{}, fmt.Errorf("codec: %s: entry %d (key ID %q): key is not valid base64", source, pos, id)
+		}
+		if len(raw) != KeySize {
+			return Keys{}, fmt.Errorf("codec: %s: entry %d (key ID %q): key is %d bytes, want %d (AES-256)", source, pos, id, len(raw), KeySize)
+		}
+		k, err := newKey(id, raw)
+		clear(raw)
+		if err != nil {
+			return Keys{}, fmt.Errorf("codec: %s: entry %d (key ID %q): %w", source, pos, id, err)
+		}
+		ks.keys = append(ks.keys, k)
+	}
+	return ks, nil
+}
+
+// KeysFromEnv reads JOURNEYS_CODEC_KEYS through getenv (os.Getenv in
+// production, a map in tests). Unset or blank, it returns ok=false and no
+// error, and the caller decides whether running without encryption is
+// acceptable. Set but unusable is an error naming the variable and the
+// entry's position.
+func KeysFromEnv(getenv func(string) string) (Keys, bool, error) {
+	v := getenv(EnvKeys)
+	if strings.TrimSpace(v) == "" {
+		return Keys{}, false, nil
+	}
+	ks, err := parseKeys(v, EnvKeys)
+	if err != nil {
+		return Keys{}, false, err
+	}
+	return ks, true, nil
+}
+
+// GenerateKey returns one JOURNEYS_CODEC_KEYS entry "<id>:<base64>" holding a
+// fresh random 32-byte key. To rotate, put the new entry first and keep the
+// old ones after it until no history still needs them.
+func GenerateKey(id string) (string, error) {
+	if !keyIDPattern.MatchString(id) {
+		return "", fmt.Errorf("codec: key ID %q must be 1-32 characters of A-Z a-z 0-9 _ -", id)
+	}
+	raw := make([]byte, KeySize)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("codec: generate key: %w", err)
+	}
+	entry := id + ":" + base64.StdEncoding.EncodeToString(raw)
+	clear(raw)
+	return entry, nil
+}
+
+// LoadOrCreateDevKeys returns the keys in the file at path, creating it first
+// (mode 0600, parent directories 0700) with one fresh key whose ID is
+// DevKeyID if it does not exist. The file holds the JOURNEYS_CODEC_KEYS
+// format, so a dev server's encrypted histories stay readable across
+// restarts. Concurrent callers agree on one key: the file is published
+// atomically and never overwritten. Meant for local development only.
+func LoadOrCreateDevKeys(path string) (Keys, error) {
+	ks, err := readKeyFile(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return ks, err
+	}
+	entry, err := GenerateKey(DevKeyID)
+	if err != nil {
+		return Keys{}, err
+	}
+	if err := createExclusive(path, []byte(entry+"\n")); err != nil {
+		if !errors.Is(err, fs.ErrExist) {
+			return Keys{}, fmt.Errorf("codec: create dev key file %s: %w", path, err)
+		}
+		// Lost a race with another process: use the key it wrote.
+	}
+	return readKeyFile(path)
+}
+
+func readKeyFile(path string) (Keys, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Keys{}, fmt.Errorf("codec: read key file: %w", err)
+	}
+	ks, err := parseKeys(string(b), "key file "+path)
+	clear(b)
+	return ks, err
+}
+
+// createExclusive writes data to path only if path does not exist, without a
+// window in which another reader could see a partly written file: it writes a
+// temporary file in the same directory and hard-links it into place (link
+// fails if the target exists). Where hard links are unsupported it falls back
+// to O_EXCL creation.
+func createExclusive(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmpName := tmp.Name()
+	defer os.Remove(tmpName)
+	// CreateTemp already uses 0600; Chmod guards against odd umask handling.
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	err = os.Link(tmpName, path)
+	if err == nil || errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func newKey(id string, raw []byte) (key, error) {
+	block, err := aes.NewCipher(raw)
+	if err != nil {
+		return key{}, err
+	}
+	// Seal prepends a random 12-byte nonce; Open expects it there.
+	aead, err := cipher.NewGCMWithRandomNonce(block)
+	if err != nil {
+		return key{}, err
+	}
+	return key{id: id, aead: aead}, nil
+}
+
+func decodeBase64(s string) ([]byte, error) {
+	var firstErr error
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		b, err := enc.DecodeString(s)
+		if err == nil {
+			return b, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return nil, firstErr
+}
+
+// Len is the number of keys.
+func (ks Keys) Len() int { return len(ks.keys) }
+
+// IDs lists the key IDs, the encrypting key first.
+func (ks Keys) IDs() []string {
+	ids := make([]string, len(ks.keys))
+	for i, k := range ks.keys {
+		ids[i] = k.id
+	}
+	return ids
+}
+
+// EncryptionKeyID is the ID of the key new payloads are encrypted with, or ""
+// for an empty key set.
+func (ks Keys) EncryptionKeyID() string {
+	if len(ks.keys) == 0 {
+		return ""
+	}
+	return ks.keys[0].id
+}
+
+// String shows the key IDs only, e.g. "codec.Keys[B A]".
+func (ks Keys) String() string { return fmt.Sprintf("codec.Keys%v", ks.IDs()) }
+
+// GoString is String, so %#v does not dump key state either.
+func (ks Keys) GoString() string { return ks.String() }
+
+func (ks Keys) lookup(id string) (key, bool) {
+	for _, k := range ks.keys {
+		if k.id == id {
+			return k, true
+		}
+	}
+	return key{}, false
+}
