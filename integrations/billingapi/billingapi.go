@@ -132,21 +132,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("%s%s %w", errPrefix, EnvURL, err)
 	}
 	c := &Client{base: base, token: cfg.Token, timeout: cfg.Timeout, now: time.Now}
-	// A clone, not http.DefaultTransport itself: the pool and settings are
-	// this driver's own and no package global is touched.
-	var transport http.RoundTripper
-	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
-		transport = dt.Clone()
-	} else {
-		transport = &http.Transport{Proxy: http.ProxyFromEnvironment}
-	}
-	c.http = &http.Client{
-		Transport: transport,
-		Timeout:   cfg.Timeout,
-		// A redirect is an answer, not something to follow: net/http would
-		// turn the POST into a GET and drop its body.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	c.http = vendorhttp.NewClient(vendorhttp.Transport(), cfg.Timeout)
 	for _, o := range opts {
 		o(c)
 	}
@@ -207,7 +193,7 @@ func (c *Client) act(ctx context.Context, action string, a messages.AccountActio
 	body := request{CustomerID: a.CustomerID, InvoiceID: a.InvoiceID, Reason: a.Reason}
 	ans, err := c.call(ctx, c.actionURL(a.CustomerID, action), key, body)
 	if err != nil {
-		return messages.Receipt{}, messages.Transient(wrap(c.transportError(ctx, err)), 0)
+		return messages.Receipt{}, messages.Transient(wrap(vendorhttp.TransportError(ctx, err, c.timeout)), 0)
 	}
 	switch s := ans.status; {
 	case s >= 200 && s < 300:
@@ -230,15 +216,8 @@ func (c *Client) act(ctx context.Context, action string, a messages.AccountActio
 func (c *Client) actionURL(customerID, action string) *url.URL {
 	u := *c.base
 	u.Path = strings.TrimSuffix(c.base.Path, "/") + AccountsPath + "/" + customerID + "/" + action
-	u.RawPath = strings.TrimSuffix(c.base.EscapedPath(), "/") + AccountsPath + "/" + escapeSegment(customerID) + "/" + action
+	u.RawPath = strings.TrimSuffix(c.base.EscapedPath(), "/") + AccountsPath + "/" + vendorhttp.EscapeSegment(customerID) + "/" + action
 	return &u
-}
-
-// escapeSegment escapes s for one path segment. url.PathEscape leaves '+'
-// alone, which is valid in a path, but a server that decodes it as a space
-// would act on the wrong account, so it is escaped too.
-func escapeSegment(s string) string {
-	return strings.ReplaceAll(url.PathEscape(s), "+", "%2B")
 }
 
 // answer is what the API said to one call.
@@ -278,24 +257,6 @@ func (c *Client) call(ctx context.Context, u *url.URL, key string, body any) (an
 	// Draining what is left (within reason) lets the connection be reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorAnswer))
 	return answer{status: resp.StatusCode, header: resp.Header, body: rb, readErr: err}, nil
-}
-
-// transportError describes a call that got no answer: refused connection,
-// reset, the client timeout, or the caller's context ending.
-func (c *Client) transportError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("request abandoned: %w", ctx.Err())
-	}
-	// A *url.Error's text quotes the method and URL; its cause is what
-	// matters.
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if ue.Timeout() {
-			return fmt.Errorf("no answer within %s: %w", c.timeout, ue.Err)
-		}
-		err = ue.Err
-	}
-	return fmt.Errorf("request failed: %w", err)
 }
 
 // classify turns an answer other than 2xx and 409 into the messages error

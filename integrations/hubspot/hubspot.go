@@ -169,21 +169,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("%s%s %w", errPrefix, EnvBaseURL, err)
 	}
 	c := &Client{base: base, token: cfg.AccessToken, prefix: cfg.PropertyPrefix, timeout: cfg.Timeout, now: time.Now}
-	// A clone, not http.DefaultTransport itself: the pool and settings are
-	// this driver's own and no package global is touched.
-	var transport http.RoundTripper
-	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
-		transport = dt.Clone()
-	} else {
-		transport = &http.Transport{Proxy: http.ProxyFromEnvironment}
-	}
-	c.http = &http.Client{
-		Transport: transport,
-		Timeout:   cfg.Timeout,
-		// A redirect is an answer, not something to follow: net/http would
-		// turn the PATCH into a GET, and HubSpot's API does not redirect.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	c.http = vendorhttp.NewClient(vendorhttp.Transport(), cfg.Timeout)
 	for _, o := range opts {
 		o(c)
 	}
@@ -248,7 +234,7 @@ func (c *Client) UpdateContact(ctx context.Context, u messages.CRMUpdate) (messa
 	}
 	ans, err := c.call(ctx, method, c.contactURL(email), body)
 	if err != nil {
-		return messages.Receipt{}, messages.Transient(wrap(op, c.transportError(ctx, err)), 0)
+		return messages.Receipt{}, messages.Transient(wrap(op, vendorhttp.TransportError(ctx, err, c.timeout)), 0)
 	}
 	if !ans.ok() {
 		return messages.Receipt{}, c.classify(ans, op, email, wrap)
@@ -283,7 +269,7 @@ func (c *Client) UpdateContact(ctx context.Context, u messages.CRMUpdate) (messa
 	}
 	ans, err = c.call(ctx, http.MethodPost, c.apiURL(NotesPath, NotesPath, ""), note)
 	if err != nil {
-		return messages.Receipt{}, messages.Transient(wrap(opCreateNote, c.transportError(ctx, err)), 0)
+		return messages.Receipt{}, messages.Transient(wrap(opCreateNote, vendorhttp.TransportError(ctx, err, c.timeout)), 0)
 	}
 	if !ans.ok() {
 		return messages.Receipt{}, c.classify(ans, opCreateNote, email, wrap)
@@ -304,7 +290,7 @@ func (c *Client) UpdateContact(ctx context.Context, u messages.CRMUpdate) (messa
 
 // contactURL addresses the contact with email, by its email property.
 func (c *Client) contactURL(email string) *url.URL {
-	return c.apiURL(ContactsPath+"/"+email, ContactsPath+"/"+escapeSegment(email), "idProperty=email")
+	return c.apiURL(ContactsPath+"/"+email, ContactsPath+"/"+vendorhttp.EscapeSegment(email), "idProperty=email")
 }
 
 // apiURL is c.base with path (rawPath escaped) appended and query set.
@@ -314,14 +300,6 @@ func (c *Client) apiURL(path, rawPath, query string) *url.URL {
 	u.RawPath = strings.TrimSuffix(c.base.EscapedPath(), "/") + rawPath
 	u.RawQuery = query
 	return &u
-}
-
-// escapeSegment escapes s for one path segment. url.PathEscape leaves '+'
-// alone, which is valid in a path, but a server that decodes it as a space
-// would look up the wrong contact (ana+trial@… is a common address), so it
-// is escaped too.
-func escapeSegment(s string) string {
-	return strings.ReplaceAll(url.PathEscape(s), "+", "%2B")
 }
 
 // answer is what HubSpot said to one call.
@@ -370,24 +348,6 @@ func (c *Client) call(ctx context.Context, method string, u *url.URL, body any) 
 	// Draining what is left (within reason) lets the connection be reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorAnswer))
 	return answer{status: resp.StatusCode, header: resp.Header, body: b, readErr: err}, nil
-}
-
-// transportError describes a call that got no answer: refused connection,
-// reset, the client timeout, or the caller's context ending.
-func (c *Client) transportError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("request abandoned: %w", ctx.Err())
-	}
-	// A *url.Error's text quotes the method and URL, and the URL holds the
-	// contact's email address; its cause is what matters.
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if ue.Timeout() {
-			return fmt.Errorf("no answer within %s: %w", c.timeout, ue.Err)
-		}
-		err = ue.Err
-	}
-	return fmt.Errorf("request failed: %w", err)
 }
 
 // classify turns a non-2xx answer to op into the messages error kinds.
@@ -496,7 +456,7 @@ var escapeHTML = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Rep
 // scrub replaces the contact's email address in s, ignoring case and in
 // its escaped forms too, and shortens s to maxMessageLen bytes.
 func scrub(s, email string) string {
-	olds := []string{email, url.PathEscape(email), escapeSegment(email), url.QueryEscape(email)}
+	olds := []string{email, url.PathEscape(email), vendorhttp.EscapeSegment(email), url.QueryEscape(email)}
 	// Longest first, so a form that contains another is replaced whole.
 	sort.Slice(olds, func(i, j int) bool { return len(olds[i]) > len(olds[j]) })
 	for _, old := range olds {

@@ -135,21 +135,9 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.replyTo = mail.NewEmail(rt.Name, rt.Address)
 	}
-	// A clone, not http.DefaultTransport itself: the pool and settings are
-	// this driver's own and no package global is touched.
-	var transport http.RoundTripper
-	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
-		transport = dt.Clone()
-	} else {
-		transport = &http.Transport{Proxy: http.ProxyFromEnvironment}
-	}
-	c.rest = &rest.Client{HTTPClient: &http.Client{
-		Transport: transport,
-		Timeout:   cfg.Timeout,
-		// A redirect is an answer, not something to follow: net/http would
-		// turn the POST into a GET, and send the key to another host.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	// A redirect is an answer, not something to follow: net/http would turn
+	// the POST into a GET, and send the key to another host.
+	c.rest = &rest.Client{HTTPClient: vendorhttp.NewClient(vendorhttp.Transport(), cfg.Timeout)}
 	return c, nil
 }
 

@@ -138,23 +138,10 @@ func New(cfg Config) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	// A clone, not http.DefaultTransport itself: its pool and settings are
-	// this driver's own and no package global is touched.
-	var transport http.RoundTripper
-	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
-		transport = dt.Clone()
-	} else {
-		transport = &http.Transport{Proxy: http.ProxyFromEnvironment}
-	}
-	hc := &http.Client{
-		Transport: transport,
-		// The SDK sets no deadline of its own; this bounds every call,
-		// connection to last byte, whatever the caller's ctx says.
-		Timeout: cfg.Timeout,
-		// The token travels in the request body: a redirect is an answer
-		// to report, not something to follow with it.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	// The SDK sets no deadline of its own, so the client bounds every call;
+	// the token travels in the request body, so a redirect is an answer to
+	// report, not something to follow with it.
+	hc := vendorhttp.NewClient(vendorhttp.Transport(), cfg.Timeout)
 	api := slackapi.New(cfg.BotToken,
 		slackapi.OptionAPIURL(cfg.APIURL),
 		slackapi.OptionHTTPClient(hc),

@@ -106,13 +106,7 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.target = u
 	}
-	// A clone, not http.DefaultTransport itself: its pool and settings are
-	// this driver's own and no package global is touched.
-	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
-		c.base = dt.Clone()
-	} else {
-		c.base = &http.Transport{Proxy: http.ProxyFromEnvironment}
-	}
+	c.base = vendorhttp.Transport()
 	return c, nil
 }
 
@@ -140,13 +134,9 @@ func (c *Client) SendSMS(ctx context.Context, s messages.SMS) (messages.Receipt,
 	rt := &callTransport{base: c.base, target: c.target, ctx: ctx}
 	sdk := &twclient.Client{
 		Credentials: twclient.NewCredentials(c.cfg.AccountSID, c.cfg.AuthToken),
-		HTTPClient: &http.Client{
-			Transport: rt,
-			Timeout:   c.timeout,
-			// As the SDK's default client: a redirect is an answer, not
-			// something to follow with our credentials.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		// As the SDK's default client: a redirect is an answer, not
+		// something to follow with our credentials.
+		HTTPClient: vendorhttp.NewClient(rt, c.timeout),
 	}
 	sdk.SetAccountSid(c.cfg.AccountSID)
 	// One SDK service per call keeps the transport's records to this call;

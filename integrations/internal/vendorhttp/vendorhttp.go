@@ -4,7 +4,9 @@
 package vendorhttp
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -117,4 +119,51 @@ func Shorten(s string, n int) string {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+// Transport is a clone of http.DefaultTransport, not the global itself, so a
+// driver's connection pool and settings are its own.
+func Transport() http.RoundTripper {
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		return dt.Clone()
+	}
+	return &http.Transport{Proxy: http.ProxyFromEnvironment}
+}
+
+// NewClient is a vendor API client over rt whose every call, connection to
+// last byte, ends within timeout, and which does not follow redirects: a
+// redirect is an answer to report, since net/http would turn a POST into a
+// GET and could carry credentials to another host.
+func NewClient(rt http.RoundTripper, timeout time.Duration) *http.Client {
+	return &http.Client{
+		Transport:     rt,
+		Timeout:       timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// EscapeSegment escapes s for one URL path segment. url.PathEscape leaves
+// '+' alone, which is valid in a path, but a server that decodes it as a
+// space would act on another resource (ana+trial@… is a common address),
+// so it is escaped too.
+func EscapeSegment(s string) string {
+	return strings.ReplaceAll(url.PathEscape(s), "+", "%2B")
+}
+
+// TransportError describes a call that got no answer: refused connection,
+// reset, the client's timeout, or the caller's context ending. A
+// *url.Error's text quotes the method and URL, which may hold customer data
+// (an email address in the path), so only its cause is kept.
+func TransportError(ctx context.Context, err error, timeout time.Duration) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("request abandoned: %w", ctx.Err())
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if ue.Timeout() {
+			return fmt.Errorf("no answer within %s: %w", timeout, ue.Err)
+		}
+		err = ue.Err
+	}
+	return fmt.Errorf("request failed: %w", err)
 }

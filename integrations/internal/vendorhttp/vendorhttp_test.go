@@ -47,3 +47,16 @@ func TestReplaceFoldAndShorten(t *testing.T) {
 	assert.Equal(t, "na…", vendorhttp.Shorten("naïve text", 3), "byte 3 is inside ï: cut before it")
 	assert.Equal(t, "short", vendorhttp.Shorten("short", 10))
 }
+
+func TestEscapeSegment(t *testing.T) {
+	for in, want := range map[string]string{
+		"c-1":                   "c-1",
+		"ana+trial@example.com": "ana%2Btrial@example.com",
+		"a/b":                   "a%2Fb",
+		"with space":            "with%20space",
+	} {
+		if got := vendorhttp.EscapeSegment(in); got != want {
+			t.Errorf("EscapeSegment(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
