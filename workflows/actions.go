@@ -123,18 +123,20 @@ func (r *journey) dispatchAlert(step, template, csm string, opts ...dataOpt) str
 // stage later is a new record rather than a duplicate.
 func (r *journey) recordStageInCRM(from Stage, why string) {
 	step := fmt.Sprintf("stage.%d.%s", r.st.Counters.StageChanges, r.st.Stage)
-	update := messages.CRMUpdate{
-		Meta:  r.meta(step, "", messages.ChannelCRM),
-		Email: r.st.Profile.Email,
-		Properties: map[string]string{
-			"lifecycle_stage": string(r.st.Stage),
-			"health_tier":     r.st.HealthTier,
-			"plan":            r.st.Profile.Plan,
-		},
-		Note: fmt.Sprintf("Journey stage %s → %s: %s", from, r.st.Stage, why),
+	props := map[string]string{
+		"lifecycle_stage": string(r.st.Stage),
+		"health_tier":     r.st.HealthTier,
+		"plan":            r.st.Profile.Plan,
 	}
-	r.lifecycleProperties(update.Properties)
-	r.dispatch(messages.ChannelCRM, step, fmt.Sprintf("record stage %s in the CRM", r.st.Stage), crmOptions, acts.UpdateCRM, activities.UpdateCRMInput{Update: update})
+	r.lifecycleProperties(props)
+	r.updateCRM(step, fmt.Sprintf("record stage %s in the CRM", r.st.Stage), props,
+		fmt.Sprintf("Journey stage %s → %s: %s", from, r.st.Stage, why))
+}
+
+// updateCRM records props and note on the customer's CRM contact.
+func (r *journey) updateCRM(step, summary string, props map[string]string, note string) {
+	update := messages.CRMUpdate{Meta: r.meta(step, "", messages.ChannelCRM), Email: r.st.Profile.Email, Properties: props, Note: note}
+	r.dispatch(messages.ChannelCRM, step, summary, crmOptions, acts.UpdateCRM, activities.UpdateCRMInput{Update: update})
 }
 
 // lifecycleProperties adds the health score and MRR to a CRM record.
@@ -151,18 +153,14 @@ func (r *journey) lifecycleProperties(p map[string]string) {
 // owners see it where they work.
 func (r *journey) recordAlertInCRM(a Alert) {
 	step := a.Step + ".crm"
-	update := messages.CRMUpdate{
-		Meta:  r.meta(step, "", messages.ChannelCRM),
-		Email: r.st.Profile.Email,
-		Properties: map[string]string{
-			"last_alert":    a.Template,
-			"last_alert_at": a.RaisedAt.UTC().Format(time.RFC3339),
-			"health_tier":   r.st.HealthTier,
-		},
-		Note: fmt.Sprintf("CSM alert %s raised (%s); health tier %s", a.Template, a.Step, orNone(r.st.HealthTier)),
+	props := map[string]string{
+		"last_alert":    a.Template,
+		"last_alert_at": a.RaisedAt.UTC().Format(time.RFC3339),
+		"health_tier":   r.st.HealthTier,
 	}
-	r.lifecycleProperties(update.Properties)
-	r.dispatch(messages.ChannelCRM, step, fmt.Sprintf("record the %s alert in the CRM", a.Template), crmOptions, acts.UpdateCRM, activities.UpdateCRMInput{Update: update})
+	r.lifecycleProperties(props)
+	r.updateCRM(step, fmt.Sprintf("record the %s alert in the CRM", a.Template), props,
+		fmt.Sprintf("CSM alert %s raised (%s); health tier %s", a.Template, a.Step, orNone(r.st.HealthTier)))
 }
 
 // dispatch runs an activity in its own workflow goroutine, so that a slow

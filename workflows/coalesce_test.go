@@ -18,6 +18,7 @@ import (
 // journey's login count and the logins still held back at the edge at the
 // end (they travel with the customer's next login).
 func loginYear(t *testing.T, logins []time.Duration, interval time.Duration) (history, counted, held int) {
+	t.Helper()
 	pb := playbook.Default()
 	pb.Alerts.SLADays = 0
 	h := newHarness(t, pb)
@@ -35,10 +36,13 @@ func loginYear(t *testing.T, logins []time.Duration, interval time.Duration) (hi
 		}
 	}
 	st := h.run(365 * day)
+	largest := 0
 	for _, r := range h.runs {
 		history += r.historyBound()
+		largest = max(largest, r.historyBound())
 		assert.LessOrEqual(t, r.historyBound(), maxHistory)
 	}
+	t.Logf("interval %s: %d runs, the largest at most %d history events", interval, len(h.runs), largest)
 	return history, st.Counters.Logins, held
 }
 

@@ -137,11 +137,7 @@ func (r *journey) accountAction(step, action, invoiceID, reason string) {
 		fn, verb, status = acts.RestoreAccount, "restore", "active"
 	}
 	r.dispatch(messages.ChannelBilling, step, fmt.Sprintf("%s the account in the billing system (%s)", verb, reason), crmOptions, fn, activities.AccountActionInput{Action: act})
-	update := messages.CRMUpdate{
-		Meta:       r.meta(step+".crm", "", messages.ChannelCRM),
-		Email:      r.st.Profile.Email,
-		Properties: map[string]string{"account_status": status, "health_score": itoa(r.st.HealthScore)},
-		Note:       fmt.Sprintf("Account %s: %s", status, reason),
-	}
-	r.dispatch(messages.ChannelCRM, step+".crm", fmt.Sprintf("record account %s in the CRM", status), crmOptions, acts.UpdateCRM, activities.UpdateCRMInput{Update: update})
+	r.updateCRM(step+".crm", fmt.Sprintf("record account %s in the CRM", status),
+		map[string]string{"account_status": status, "health_score": itoa(r.st.HealthScore)},
+		fmt.Sprintf("Account %s: %s", status, reason))
 }

@@ -127,12 +127,7 @@ func (r *journey) progress() string {
 }
 
 // journeyDay is the current day of the journey clock, day 0 being signup.
-func (r *journey) journeyDay() int {
-	if r.pb.DayLength <= 0 {
-		return 0 // no playbook could be read; never divide by zero in a journey
-	}
-	return int(workflow.Now(r.ctx).Sub(r.st.StartedAt) / r.pb.DayLength.D())
-}
+func (r *journey) journeyDay() int { return r.daysSince(r.st.StartedAt) }
 
 func describeStep(s playbook.Step) string {
 	var parts []string
