@@ -28,14 +28,20 @@ const DevToken = "journeys-dev-token-not-a-secret"
 // dev mode, an error otherwise). Errors name the variable and the token's
 // position, never its value.
 func TokensFromEnv(getenv func(string) string) ([]string, error) {
-	v := getenv(EnvTokens)
-	if v == "" {
+	return ParseTokens(EnvTokens, getenv(EnvTokens))
+}
+
+// ParseTokens parses the comma-separated bearer tokens in the value of the
+// environment variable name, with TokensFromEnv's rules; the worker reads
+// the codec server's tokens with it too. Empty, it returns none.
+func ParseTokens(name, value string) ([]string, error) {
+	if value == "" {
 		return nil, nil
 	}
-	tokens := strings.Split(v, ",")
+	tokens := strings.Split(value, ",")
 	for i, t := range tokens {
 		if err := checkToken(t); err != nil {
-			return nil, fmt.Errorf("%s: token %d of %d %v (tokens are comma-separated, without spaces)", EnvTokens, i+1, len(tokens), err)
+			return nil, fmt.Errorf("%s: token %d of %d %v (tokens are comma-separated, without spaces)", name, i+1, len(tokens), err)
 		}
 	}
 	return tokens, nil

@@ -106,6 +106,14 @@ func DataConverter(keys Keys) converter.DataConverter {
 	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), NewCodec(keys))
 }
 
+// Converters returns DataConverter(keys) and the FailureConverter over it:
+// what client.Options.DataConverter and FailureConverter take on every
+// client, worker and starter of the namespace.
+func Converters(keys Keys) (converter.DataConverter, converter.FailureConverter) {
+	dc := DataConverter(keys)
+	return dc, FailureConverter(dc)
+}
+
 // FailureConverter returns the SDK's default failure converter using dc and
 // with EncodeCommonAttributes set, so failure messages and stack traces are
 // moved into an encoded payload (encrypted when dc is DataConverter(keys))

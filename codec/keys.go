@@ -159,6 +159,15 @@ func LoadOrCreateDevKeys(path string) (Keys, error) {
 	return readKeyFile(path)
 }
 
+// DevKeyFile is the key file a dev worker keeps under its data directory;
+// the starter run from the same directory reads it.
+func DevKeyFile(dataDir string) string { return filepath.Join(dataDir, "codec.key") }
+
+// LoadDevKeys reads a key file that LoadOrCreateDevKeys wrote, and never
+// creates one: a client that made its own key could not read what the
+// worker encrypted. A missing file is an error wrapping fs.ErrNotExist.
+func LoadDevKeys(path string) (Keys, error) { return readKeyFile(path) }
+
 func readKeyFile(path string) (Keys, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

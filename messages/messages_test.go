@@ -72,3 +72,19 @@ func TestEmailHTMLIsEscapedAndFollowsTheText(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, sms, "html", "only email has an HTML part")
 }
+
+func TestMaskAddress(t *testing.T) {
+	for in, want := range map[string]string{
+		"ana@example.com":  "a…@example.com",
+		"élise@example.fr": "é…@example.fr",
+		"@example.com":     "…@example.com",
+		"+15551234567":     "+1…67",
+		"+1234":            "+1234",
+		"#csm-team":        "#csm-team",
+		"c-1":              "c-1",
+	} {
+		if got := messages.MaskAddress(in); got != want {
+			t.Errorf("MaskAddress(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

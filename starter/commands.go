@@ -14,6 +14,7 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/journeyshq/journeys/codec"
 	"github.com/journeyshq/journeys/signals"
 	"github.com/journeyshq/journeys/signals/sender"
 	"github.com/journeyshq/journeys/workflows"
@@ -23,8 +24,10 @@ import (
 const (
 	defaultAddress   = "127.0.0.1:7233"
 	defaultNamespace = "default"
+	defaultDataDir   = ".data"
 	envAddress       = "TEMPORAL_ADDRESS"
 	envNamespace     = "TEMPORAL_NAMESPACE"
+	envDataDir       = "JOURNEYS_DATA_DIR"
 )
 
 // callTimeout bounds one Send or State call, so a server that accepts the
@@ -95,8 +98,10 @@ func (a *app) run(args []string) int {
 		err = a.event(rest)
 	case "status":
 		err = a.status(rest)
+	case "codec-key":
+		err = a.codecKey(rest)
 	default:
-		err = usagef("", "unknown command %q (commands: signup, event, status, help)", cmd)
+		err = usagef("", "unknown command %q (commands: signup, event, status, codec-key, help)", cmd)
 	}
 	return a.exit(err)
 }
@@ -143,8 +148,10 @@ func (a *app) help(args []string) error {
 	case "status":
 		_, err := parseStatus([]string{"-h"}, a.getenv)
 		return err
+	case "codec-key":
+		return a.codecKey([]string{"-h"})
 	}
-	return usagef("", "unknown command %q (commands: signup, event, status, help)", args[0])
+	return usagef("", "unknown command %q (commands: signup, event, status, codec-key, help)", args[0])
 }
 
 func (a *app) defaults() eventDefaults {
@@ -236,10 +243,16 @@ func explain(err error, conn connSettings, customerID string) error {
 	return &userError{msg: msg, cause: err}
 }
 
-// connSettings says which Temporal server and namespace to talk to.
+// connSettings says which Temporal server and namespace to talk to, and
+// where the payload keys are.
 type connSettings struct {
 	Address   string
 	Namespace string
+	// CodecKeys is $JOURNEYS_CODEC_KEYS; a secret, so never a flag.
+	CodecKeys string
+	// DataDir is where a dev worker keeps its generated key, read when
+	// CodecKeys is empty.
+	DataDir string
 }
 
 // addConnFlags registers --address and --namespace on fs, defaulting to the
@@ -250,6 +263,9 @@ func addConnFlags(fs *flag.FlagSet, getenv func(string) string) *connSettings {
 		"Temporal frontend `HOST:PORT`; $"+envAddress+" when set")
 	fs.StringVar(&c.Namespace, "namespace", envOr(getenv, envNamespace, defaultNamespace),
 		"Temporal `NAMESPACE`; $"+envNamespace+" when set")
+	fs.StringVar(&c.DataDir, "data-dir", envOr(getenv, envDataDir, defaultDataDir),
+		"the dev worker's data `DIR`, whose codec.key is used when $"+codec.EnvKeys+" is unset; $"+envDataDir+" when set")
+	c.CodecKeys = getenv(codec.EnvKeys)
 	return c
 }
 
@@ -676,13 +692,15 @@ Usage:
   starter event  --customer ID --type TYPE [--data key=value ... | --json OBJECT]
                  [--event-id ID] [--at TIME]
   starter status [--json] CUSTOMER-ID      (or --customer ID)
+  starter codec-key [--id ID]
   starter help [COMMAND]
 
 Commands:
-  signup   start a customer's journey with a signed_up event
-  event    send an event of any type below
-  status   print a customer's journey: stage, profile, counters, timeline
-  help     print this text, or a command's flags
+  signup     start a customer's journey with a signed_up event
+  event      send an event of any type below
+  status     print a customer's journey: stage, profile, counters, timeline
+  codec-key  print a new JOURNEYS_CODEC_KEYS entry (a fresh AES-256 key)
+  help       print this text, or a command's flags
 
 Event types (` + eventTypesDoc + ` lists each one's data fields and limits):
 ` + typeList("  ") + `
@@ -697,10 +715,13 @@ Event flags:
 Every command also takes:
   --address HOST:PORT   Temporal frontend (default $TEMPORAL_ADDRESS or 127.0.0.1:7233)
   --namespace NAME      Temporal namespace (default $TEMPORAL_NAMESPACE or default)
+  --data-dir DIR        the dev worker's data directory (default $JOURNEYS_DATA_DIR or .data)
 
 Environment:
   TEMPORAL_ADDRESS     Temporal frontend host:port
   TEMPORAL_NAMESPACE   Temporal namespace
+  JOURNEYS_CODEC_KEYS  the payload keys the worker has; unset, the dev
+                       worker's <data-dir>/codec.key is used
 
 Examples:
   starter signup --customer c-1 --email ana@example.com --phone +15551234567 --plan pro --tz America/New_York

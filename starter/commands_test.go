@@ -228,16 +228,16 @@ func TestParseStatusCustomer(t *testing.T) {
 }
 
 func TestConnectionSettingsFromEnvAndFlags(t *testing.T) {
-	env := mapEnv(map[string]string{envAddress: "temporal.internal:7233", envNamespace: "journeys"})
+	env := mapEnv(map[string]string{envAddress: "temporal.internal:7233", envNamespace: "journeys", envDataDir: "/var/lib/journeys", "JOURNEYS_CODEC_KEYS": "k1:secret"})
 	tests := []struct {
 		name string
 		env  func(string) string
 		args []string
 		want connSettings
 	}{
-		{"defaults", noEnv, nil, connSettings{Address: "127.0.0.1:7233", Namespace: "default"}},
-		{"env", env, nil, connSettings{Address: "temporal.internal:7233", Namespace: "journeys"}},
-		{"flags beat env", env, []string{"--address", "localhost:7000", "--namespace", "staging"}, connSettings{Address: "localhost:7000", Namespace: "staging"}},
+		{"defaults", noEnv, nil, connSettings{Address: "127.0.0.1:7233", Namespace: "default", DataDir: ".data"}},
+		{"env", env, nil, connSettings{Address: "temporal.internal:7233", Namespace: "journeys", DataDir: "/var/lib/journeys", CodecKeys: "k1:secret"}},
+		{"flags beat env", env, []string{"--address", "localhost:7000", "--namespace", "staging", "--data-dir", "d"}, connSettings{Address: "localhost:7000", Namespace: "staging", DataDir: "d", CodecKeys: "k1:secret"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

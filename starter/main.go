@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/journeyshq/journeys/codec"
 	"github.com/journeyshq/journeys/signals/sender"
 )
 
@@ -49,9 +50,16 @@ const dialTimeout = 3 * time.Second
 // and the function that closes it. A failure to connect is reported as
 // sender.ErrUnavailable so it gets the same advice as a failed call.
 func dialTemporal(conn connSettings) (journeys, func(), error) {
+	keys, err := payloadKeys(conn)
+	if err != nil {
+		return nil, nil, err
+	}
+	dc, fc := codec.Converters(keys)
 	c, err := client.Dial(client.Options{
-		HostPort:  conn.Address,
-		Namespace: conn.Namespace,
+		HostPort:         conn.Address,
+		Namespace:        conn.Namespace,
+		DataConverter:    dc,
+		FailureConverter: fc,
 		// The SDK's default logger writes connection retries to stderr,
 		// drowning the one line of advice the user needs.
 		Logger:            sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)),

@@ -128,7 +128,7 @@ func TestSignupSendsAndConfirms(t *testing.T) {
 	if len(fake.sent) != 1 || fake.sent[0].Type != signals.SignedUp || fake.sent[0].CustomerID != "c-1" {
 		t.Fatalf("sent = %+v, want one signed_up for c-1", fake.sent)
 	}
-	if len(ta.conns) != 1 || ta.conns[0] != (connSettings{Address: "temporal:7233", Namespace: "default"}) {
+	if len(ta.conns) != 1 || ta.conns[0] != (connSettings{Address: "temporal:7233", Namespace: "default", DataDir: ".data"}) {
 		t.Errorf("connections = %+v, want one to temporal:7233/default", ta.conns)
 	}
 	if ta.closed != 1 {

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -37,6 +38,10 @@ Channels, each configured only by the environment (see README):
 A channel without credentials uses the outbox: one line per message on stdout
 and one JSON line in <data-dir>/outbox.jsonl.
 Send ledger: PostgreSQL at JOURNEYS_DATABASE_URL, else <data-dir>/ledger.db.
+Payloads in Temporal are encrypted with JOURNEYS_CODEC_KEYS (required without
+--dev; with --dev a key is made once in <data-dir>/codec.key). The codec server
+at <http-addr>/codec takes the bearer tokens in JOURNEYS_CODEC_TOKENS and browser
+origins in JOURNEYS_CODEC_ORIGINS.
 `
 
 func main() {
@@ -65,8 +70,34 @@ type config struct {
 	TemporalAddr string
 	Namespace    string
 	UIAddr       string
+	// LogLevel is the least severe level logged; default warn with --dev,
+	// info without.
+	LogLevel string
 	// Getenv reads the vendor credentials and the ledger's database URL.
 	Getenv func(string) string
+}
+
+// getenv reads the environment through Getenv; nil reads nothing.
+func (c config) getenv(name string) string {
+	if c.Getenv == nil {
+		return ""
+	}
+	return c.Getenv(name)
+}
+
+// logLevel is LogLevel as a slog.Level.
+func (c config) logLevel() (slog.Level, error) {
+	if c.LogLevel == "" {
+		if c.Dev {
+			return slog.LevelWarn, nil
+		}
+		return slog.LevelInfo, nil
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
 }
 
 // parseConfig reads flags over environment variables over defaults.
@@ -92,11 +123,15 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		fs.PrintDefaults()
 		fmt.Fprint(out, envHelp)
 	}
+	fs.StringVar(&cfg.LogLevel, "log-level", env("JOURNEYS_LOG_LEVEL", ""), "debug, info, warn or error (default warn with --dev, else info) [JOURNEYS_LOG_LEVEL]")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	if _, err := cfg.logLevel(); err != nil {
+		return config{}, err
 	}
 	return cfg, nil
 }

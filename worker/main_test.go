@@ -11,7 +11,7 @@ import (
 )
 
 func TestConfigFlagsOverEnvOverDefaults(t *testing.T) {
-	env := map[string]string{"TEMPORAL_ADDRESS": "temporal:7233", "TEMPORAL_NAMESPACE": "prod", "JOURNEYS_HTTP_ADDR": "0.0.0.0:9000"}
+	env := map[string]string{"TEMPORAL_ADDRESS": "temporal:7233", "TEMPORAL_NAMESPACE": "prod", "JOURNEYS_HTTP_ADDR": "0.0.0.0:9000", "JOURNEYS_LOG_LEVEL": "debug"}
 	cfg, err := parseConfig([]string{"--namespace", "staging"}, func(k string) string { return env[k] }, &bytes.Buffer{})
 	require.NoError(t, err)
 	require.NotNil(t, cfg.Getenv, "run reads vendor credentials through it")
@@ -19,7 +19,7 @@ func TestConfigFlagsOverEnvOverDefaults(t *testing.T) {
 	cfg.Getenv = nil
 	assert.Equal(t, config{
 		TemporalAddr: "temporal:7233", Namespace: "staging", HTTPAddr: "0.0.0.0:9000",
-		DataDir: ".data", UIAddr: "127.0.0.1:8233",
+		DataDir: ".data", UIAddr: "127.0.0.1:8233", LogLevel: "debug",
 	}, cfg)
 
 	cfg, err = parseConfig([]string{"--dev", "--playbook", "playbooks/demo.yaml"}, func(string) string { return "" }, &bytes.Buffer{})
@@ -34,7 +34,8 @@ func TestHelpListsFlagsAndEnv(t *testing.T) {
 	var out bytes.Buffer
 	_, err := parseConfig([]string{"--help"}, func(string) string { return "" }, &out)
 	assert.True(t, errors.Is(err, flag.ErrHelp))
-	for _, want := range []string{"--dev", "-playbook", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "JOURNEYS_HTTP_ADDR", "JOURNEYS_DATA_DIR", "outbox.jsonl"} {
+	for _, want := range []string{"--dev", "-playbook", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "JOURNEYS_HTTP_ADDR", "JOURNEYS_DATA_DIR", "outbox.jsonl",
+		"JOURNEYS_LOG_LEVEL", "JOURNEYS_CODEC_KEYS", "JOURNEYS_CODEC_TOKENS", "JOURNEYS_CODEC_ORIGINS"} {
 		assert.Contains(t, out.String(), want)
 	}
 }
@@ -44,4 +45,6 @@ func TestBadArgs(t *testing.T) {
 	assert.Error(t, err)
 	_, err = parseConfig([]string{"dev"}, func(string) string { return "" }, &bytes.Buffer{})
 	assert.ErrorContains(t, err, `unexpected argument "dev"`)
+	_, err = parseConfig([]string{"--log-level", "loud"}, func(string) string { return "" }, &bytes.Buffer{})
+	assert.ErrorContains(t, err, `log level "loud": want debug, info, warn or error`)
 }

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/journeyshq/journeys/api"
+	"github.com/journeyshq/journeys/codec"
 	"github.com/journeyshq/journeys/integrations/outbox"
 	"github.com/journeyshq/journeys/internal/devserver"
 	"github.com/journeyshq/journeys/internal/searchattr"
@@ -40,6 +41,24 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	var stack stopper
 	defer func() { err = errors.Join(err, stack.stopAll()) }()
 
+	// Listen before anything starts: a taken port fails at once, and the
+	// embedded UI needs the codec server's address, which is on this
+	// listener.
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("events API: %w", err)
+	}
+	stack.push(func() error { ln.Close(); return nil })
+	httpAddr := ln.Addr().String()
+	keys, keySource, err := payloadKeys(cfg)
+	if err != nil {
+		return err
+	}
+	codecHandler, err := codecServer(cfg, keys, httpAddr)
+	if err != nil {
+		return err
+	}
+
 	if cfg.Dev {
 		srv, err := devserver.Start(ctx, devserver.Options{
 			DataDir:          cfg.DataDir,
@@ -47,6 +66,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 			UIAddr:           cfg.UIAddr,
 			Namespace:        cfg.Namespace,
 			SearchAttributes: workflows.SearchAttributes(),
+			CodecEndpoint:    "http://" + httpAddr + "/codec",
 		})
 		if err != nil {
 			return err
@@ -54,10 +74,15 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		stack.push(srv.Stop)
 	}
 
+	// Every payload this client writes (workflow inputs, signals, activity
+	// inputs and results, query answers, failure messages) is encrypted.
+	dc, fc := codec.Converters(keys)
 	c, err := client.DialContext(ctx, client.Options{
-		HostPort:  cfg.TemporalAddr,
-		Namespace: cfg.Namespace,
-		Logger:    sdklog.NewStructuredLogger(logger),
+		HostPort:         cfg.TemporalAddr,
+		Namespace:        cfg.Namespace,
+		Logger:           sdklog.NewStructuredLogger(logger),
+		DataConverter:    dc,
+		FailureConverter: fc,
 	})
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.TemporalAddr, cfg.Namespace, err)
@@ -75,11 +100,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	}
 	stack.push(box.Close)
 
-	getenv := cfg.Getenv
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
-	ch, err := newChannels(ctx, getenv, cfg.DataDir, box)
+	ch, err := newChannels(ctx, cfg.getenv, cfg.DataDir, box)
 	if err != nil {
 		return err
 	}
@@ -94,11 +115,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	}
 	stack.push(func() error { w.Stop(); return nil })
 
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("events API: %w", err)
-	}
-	tokens, err := api.TokensFromEnv(getenv)
+	tokens, err := api.TokensFromEnv(cfg.getenv)
 	if err != nil {
 		return err
 	}
@@ -110,12 +127,15 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	}
 	handler, err := api.New(sender.New(c), api.Options{
 		Logger: logger, Slack: ch.slack, Tokens: tokens,
-		StripeWebhookSecret: getenv(api.EnvStripeWebhookSecret),
+		StripeWebhookSecret: cfg.getenv(api.EnvStripeWebhookSecret),
 	})
 	if err != nil {
 		return fmt.Errorf("events API: %w", err)
 	}
-	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/codec/", codecHandler)
+	mux.Handle("/", handler)
+	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
 	stack.push(func() error {
@@ -124,7 +144,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		return httpSrv.Shutdown(ctx)
 	})
 
-	printBanner(stdout, cfg, pb, ln.Addr().String(), ch.drivers)
+	printBanner(stdout, cfg, pb, httpAddr, keySource, ch.drivers)
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(stdout, "stopping…")
@@ -134,7 +154,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	}
 }
 
-func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr string, drivers [][2]string) {
+func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr, keySource string, drivers [][2]string) {
 	fmt.Fprintln(out, "journeys is running")
 	if cfg.Dev {
 		fmt.Fprintf(out, "  Temporal server  %s  (namespace %s, data %s)\n", cfg.TemporalAddr, cfg.Namespace, devserver.DBFile(cfg.DataDir))
@@ -146,11 +166,12 @@ func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr strin
 	}
 	fmt.Fprintf(out, "  Worker           task queue %s, playbook %s (a journey day lasts %s)\n", workflows.TaskQueue, pb.Name, pb.DayLength.D())
 	fmt.Fprintf(out, "  Events API       http://%s  (POST /v1/events, GET /v1/customers/{id})\n", httpAddr)
-	if cfg.Dev && (cfg.Getenv == nil || cfg.Getenv(api.EnvTokens) == "") {
+	if cfg.Dev && cfg.getenv(api.EnvTokens) == "" {
 		fmt.Fprintf(out, "  API token        Authorization: Bearer %s  (dev only; set %s for real tokens)\n", api.DevToken, api.EnvTokens)
 	} else {
 		fmt.Fprintf(out, "  API tokens       from %s\n", api.EnvTokens)
 	}
+	fmt.Fprintf(out, "  Payloads         encrypted (AES-256-GCM, keys from %s); codec server http://%s/codec\n", keySource, httpAddr)
 	var outboxed []string
 	for _, d := range drivers {
 		label := "Channel " + d[0]
@@ -169,10 +190,12 @@ func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr strin
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {
+	level, _ := cfg.logLevel() // parseConfig has checked it
+	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Dev {
-		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		return slog.New(slog.NewTextHandler(w, opts))
 	}
-	return slog.New(slog.NewJSONHandler(w, nil))
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 // stopper stops what was started, newest first.

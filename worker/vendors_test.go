@@ -42,8 +42,10 @@ func TestVendorsEndToEnd(t *testing.T) {
 		Dev: true, PlaybookPath: "testdata/fast.yaml", DataDir: t.TempDir(),
 		HTTPAddr: freeAddr(t), TemporalAddr: freeAddr(t), Namespace: "default", UIAddr: "off",
 		Getenv: func(k string) string { return env[k] },
+		// Everything the worker can log, to show none of it is PII.
+		LogLevel: "debug",
 	}
-	stdout, _ := startWorker(t, cfg)
+	stdout, logs, _ := startWorkerLogged(t, cfg)
 	for _, want := range []string{"Channel email    sendgrid", "Channel sms      twilio", "Channel alert    slack", "Channel crm      hubspot"} {
 		assert.Contains(t, stdout.String(), want)
 	}
@@ -136,6 +138,11 @@ func TestVendorsEndToEnd(t *testing.T) {
 	for k, n := range delivered {
 		assert.Equal(t, 1, n, "delivered twice: %s", k)
 	}
+
+	// A run with a rate limit, retries, every vendor and a refused webhook
+	// logged plenty at debug level, and none of it is the customer's.
+	assert.NotEmpty(t, logs.String())
+	assertNoPII(t, cfg, stdout.String()+logs.String(), "ana@example.com", "+15551234567", "Ana Lima")
 }
 
 // fakeVendors answers like SendGrid, Twilio, Slack and HubSpot, on one

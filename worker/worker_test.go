@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,13 +17,17 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/journeyshq/journeys/api"
+	"github.com/journeyshq/journeys/codec"
 	"github.com/journeyshq/journeys/integrations/outbox"
 	"github.com/journeyshq/journeys/internal/devserver"
 	"github.com/journeyshq/journeys/workflows"
@@ -44,7 +50,7 @@ func TestDevModeEndToEnd(t *testing.T) {
 	api := "http://" + cfg.HTTPAddr
 	outboxFile := cfg.DataDir + "/outbox.jsonl"
 
-	stdout, stop := startWorker(t, cfg)
+	stdout, logs, stop := startWorkerLogged(t, cfg)
 	assert.Contains(t, stdout.String(), "Temporal Web UI  http://"+cfg.UIAddr)
 
 	resp, err := http.Get("http://" + cfg.UIAddr + "/")
@@ -67,7 +73,7 @@ func TestDevModeEndToEnd(t *testing.T) {
 	assert.Equal(t, "Welcome to Acme, Ana", welcome.Subject)
 	assert.Equal(t, "c-1", welcome.CustomerID)
 	assert.NotEmpty(t, welcome.IdempotencyKey)
-	assert.Contains(t, stdout.String(), `outbox email → ana@example.com [welcome] "Welcome to Acme, Ana"`)
+	assert.Contains(t, stdout.String(), `outbox email → a…@example.com [welcome] "Welcome to Acme, Ana"`)
 
 	for i, m := range []string{"first_project", "invited_teammate", "connected_integration"} {
 		code, body := post(t, api, fmt.Sprintf(`{"event_id":"m-%d","customer_id":"c-1","type":"milestone_reached","data":{"milestone":%q}}`, i, m))
@@ -91,11 +97,23 @@ func TestDevModeEndToEnd(t *testing.T) {
 		return err == nil && len(resp.Executions) == 1 && resp.Executions[0].Execution.WorkflowId == "customer:c-1"
 	}, 20*time.Second, 200*time.Millisecond)
 
-	// Every timer and activity says in plain words what it waits for or does.
-	summaries := historySummaries(t, c, "customer:c-1")
+	// Customer PII is stored in Temporal only encrypted, and the codec
+	// server the embedded UI is configured with shows it to the operator.
+	checkEncryptedAtRest(t, c, cfg, "customer:c-1", "ana@example.com", "+15551234567")
+
+	// Every timer and activity says in plain words what it waits for or does
+	// (summaries are payloads too: they decrypt with the worker's keys).
+	keys, err := codec.LoadDevKeys(codec.DevKeyFile(cfg.DataDir))
+	require.NoError(t, err)
+	dc, _ := codec.Converters(keys)
+	summaries := historySummaries(t, c, dc, "customer:c-1")
 	assert.Contains(t, summaries, "TimerStarted: wait until day 1 for activation, else send getting_started email")
 	assert.Contains(t, summaries, "ActivityTaskScheduled: send welcome email to the customer (onboarding.welcome)")
 	assert.Contains(t, summaries, "ActivityTaskScheduled: record stage adoption in the CRM")
+
+	// The console and the logs show what happened without the customer's
+	// contact details.
+	assertNoPII(t, cfg, stdout.String()+logs.String(), "ana@example.com", "+15551234567")
 
 	// A restart on the same data keeps the journey, and sends nothing twice.
 	stop()
@@ -122,13 +140,13 @@ func TestDevModeEndToEnd(t *testing.T) {
 // historySummaries lists "EVENT_TYPE: summary" for every timer and activity
 // in the histories of all the workflow's runs (a journey continues as new
 // at each stage boundary), failing on one without a summary.
-func historySummaries(t *testing.T, c client.Client, workflowID string) []string {
+func historySummaries(t *testing.T, c client.Client, dc converter.DataConverter, workflowID string) []string {
 	t.Helper()
 	var out []string
 	// From the current run back: each run's start names the run before.
 	for runID, more := "", true; more; {
 		var summaries []string
-		summaries, runID = runSummaries(t, c, workflowID, runID)
+		summaries, runID = runSummaries(t, c, dc, workflowID, runID)
 		out = append(summaries, out...)
 		more = runID != ""
 	}
@@ -137,7 +155,7 @@ func historySummaries(t *testing.T, c client.Client, workflowID string) []string
 
 // runSummaries lists the summaries of one run and returns the ID of the
 // run it continued, if any.
-func runSummaries(t *testing.T, c client.Client, workflowID, runID string) ([]string, string) {
+func runSummaries(t *testing.T, c client.Client, dc converter.DataConverter, workflowID, runID string) ([]string, string) {
 	t.Helper()
 	var out []string
 	var previous string
@@ -152,7 +170,7 @@ func runSummaries(t *testing.T, c client.Client, workflowID, runID string) ([]st
 		case enums.EVENT_TYPE_TIMER_STARTED, enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 			var summary string
 			if p := ev.GetUserMetadata().GetSummary(); p != nil {
-				require.NoError(t, converter.GetDefaultDataConverter().FromPayload(p, &summary))
+				require.NoError(t, dc.FromPayload(p, &summary))
 			}
 			require.NotEmpty(t, summary, "event %d (%s) has no summary", ev.GetEventId(), ev.GetEventType())
 			out = append(out, ev.GetEventType().String()+": "+summary)
@@ -161,14 +179,94 @@ func runSummaries(t *testing.T, c client.Client, workflowID, runID string) ([]st
 	return out, previous
 }
 
+// assertNoPII fails if output, or the embedded Temporal server's log, holds
+// any of pii.
+func assertNoPII(t *testing.T, cfg config, output string, pii ...string) {
+	t.Helper()
+	serverLog, err := os.ReadFile(filepath.Join(cfg.DataDir, "temporal-server.log"))
+	require.NoError(t, err)
+	for _, s := range pii {
+		for _, line := range strings.Split(output, "\n") {
+			assert.NotContains(t, line, s, "the worker's output")
+		}
+		assert.NotContains(t, string(serverLog), s, "the Temporal server's log")
+	}
+}
+
+// checkEncryptedAtRest reads the first run's history as Temporal stores it
+// and checks that none of pii appears in it, that the signals are encrypted
+// payloads, and that the codec endpoint the UI advertises decrypts them for
+// a browser on the UI's origin.
+func checkEncryptedAtRest(t *testing.T, c client.Client, cfg config, workflowID string, pii ...string) {
+	t.Helper()
+	var stored []byte
+	var signal *commonpb.Payload
+	// Every run of the chain, from the current one back to the first,
+	// whose first signal is the signup.
+	for runID, more := "", true; more; more = runID != "" {
+		it := c.GetWorkflowHistory(context.Background(), workflowID, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		runID = ""
+		for it.HasNext() {
+			ev, err := it.Next()
+			require.NoError(t, err)
+			b, err := proto.Marshal(ev)
+			require.NoError(t, err)
+			stored = append(stored, b...)
+			if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
+				runID = a.GetContinuedExecutionRunId()
+				signal = nil
+			}
+			if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil && signal == nil {
+				signal = a.GetInput().GetPayloads()[0]
+			}
+		}
+	}
+	for _, s := range pii {
+		assert.NotContains(t, string(stored), s, "stored in clear text in the history")
+	}
+	require.NotNil(t, signal, "the history has a signal")
+	assert.Equal(t, codec.EncodingEncrypted, string(signal.GetMetadata()["encoding"]))
+
+	resp, err := http.Get("http://" + cfg.UIAddr + "/api/v1/settings")
+	require.NoError(t, err)
+	var settings struct{ Codec struct{ Endpoint string } }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&settings))
+	resp.Body.Close()
+	require.Equal(t, "http://"+cfg.HTTPAddr+"/codec", settings.Codec.Endpoint, "the UI is configured with the codec server")
+
+	body, err := protojson.Marshal(&commonpb.Payloads{Payloads: []*commonpb.Payload{signal}})
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, settings.Codec.Endpoint+"/decode", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", "http://"+cfg.UIAddr)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "http://"+cfg.UIAddr, resp.Header.Get("Access-Control-Allow-Origin"))
+	var decoded commonpb.Payloads
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, protojson.Unmarshal(b, &decoded))
+	assert.Contains(t, string(decoded.GetPayloads()[0].GetData()), pii[0], "the operator sees the decrypted signal")
+}
+
 // startWorker runs the worker as main does, until the returned stop is
 // called; it returns once the events API answers.
 func startWorker(t *testing.T, cfg config) (*syncBuffer, func()) {
 	t.Helper()
+	out, _, stop := startWorkerLogged(t, cfg)
+	return out, stop
+}
+
+// startWorkerLogged is startWorker that also returns the worker's logs.
+func startWorkerLogged(t *testing.T, cfg config) (stdout, logs *syncBuffer, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out, logs := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, out, io.Discard) }()
+	go func() { done <- run(ctx, cfg, out, logs) }()
 	require.Eventually(t, func() bool {
 		select {
 		case err := <-done:
@@ -184,7 +282,7 @@ func startWorker(t *testing.T, cfg config) (*syncBuffer, func()) {
 		return resp.StatusCode == http.StatusOK
 	}, 60*time.Second, 50*time.Millisecond, "the worker did not come up")
 	var once sync.Once
-	stop := func() {
+	stop = func() {
 		once.Do(func() {
 			cancel()
 			select {
@@ -201,7 +299,7 @@ func startWorker(t *testing.T, cfg config) (*syncBuffer, func()) {
 		t.Fatalf("worker exited at start: %v\n%s", err, out.String())
 	default:
 	}
-	return out, stop
+	return out, logs, stop
 }
 
 func post(t *testing.T, base, body string) (int, string) {

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/journeyshq/journeys/messages"
 )
@@ -149,7 +150,9 @@ func (o *Outbox) write(r Record, m messages.Meta) (messages.Receipt, error) {
 	return messages.Receipt{ID: r.ID}, nil
 }
 
-// String is the record as one readable line.
+// String is the record as one readable console line. The console is a log:
+// it shows addresses masked, and of a message only its subject or length,
+// never its body (outbox.jsonl holds the whole record).
 func (r Record) String() string {
 	var what string
 	switch r.Channel {
@@ -167,7 +170,7 @@ func (r Record) String() string {
 		}
 		what = strings.Join(props, " ")
 		if r.Body != "" {
-			what += fmt.Sprintf(" note=%q", r.Body)
+			what += fmt.Sprintf(" note=(%d chars)", utf8.RuneCountInString(r.Body))
 		}
 	case messages.ChannelBilling:
 		what = r.Action
@@ -176,13 +179,13 @@ func (r Record) String() string {
 		}
 		what += fmt.Sprintf(" reason=%q", r.Body)
 	default:
-		what = fmt.Sprintf("%q", r.Body)
+		what = fmt.Sprintf("(%d chars)", utf8.RuneCountInString(r.Body))
 	}
 	tmpl := ""
 	if r.Template != "" {
 		tmpl = " [" + r.Template + "]"
 	}
-	return fmt.Sprintf("outbox %-5s → %s%s %s (%s %s)", r.Channel, r.To, tmpl, what, r.CustomerID, r.Step)
+	return fmt.Sprintf("outbox %-5s → %s%s %s (%s %s)", r.Channel, messages.MaskAddress(r.To), tmpl, what, r.CustomerID, r.Step)
 }
 
 // ReadFile reads every record of an outbox file.

@@ -31,7 +31,7 @@ func TestWritesOneReadableLineAndOneJSONRecord(t *testing.T) {
 	rcpt, err := o.SendEmail(context.Background(), email("k1"))
 	require.NoError(t, err)
 	assert.False(t, rcpt.Duplicate)
-	assert.Equal(t, "outbox email → ana@example.com [welcome] \"Welcome\" (c-1 onboarding.welcome)\n", console.String())
+	assert.Equal(t, "outbox email → a…@example.com [welcome] \"Welcome\" (c-1 onboarding.welcome)\n", console.String())
 
 	records, err := outbox.ReadFile(path)
 	require.NoError(t, err)
@@ -195,4 +195,37 @@ func TestAccountActionWithoutKeyIsRefused(t *testing.T) {
 	records, err := outbox.ReadFile(path)
 	require.NoError(t, err)
 	assert.Empty(t, records)
+}
+
+// The console is a log: no phone number, email address or message body.
+// The file keeps them, as the vendor would.
+func TestConsoleLinesHoldNoContactDetailsOrBodies(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outbox.jsonl")
+	var console bytes.Buffer
+	o, err := outbox.Open(path, &console)
+	require.NoError(t, err)
+	defer o.Close()
+	ctx := context.Background()
+	meta := func(key string) messages.Meta {
+		return messages.Meta{CustomerID: "c-1", Step: "dunning.day3", Template: "payment_failed", IdempotencyKey: key}
+	}
+	_, err = o.SendSMS(ctx, messages.SMS{Meta: meta("s1"), To: "+15551234567", Text: "Acme: your card was declined"})
+	require.NoError(t, err)
+	_, err = o.AlertCSM(ctx, messages.Alert{Meta: meta("a1"), Text: "Ana Lima (ana@example.com) has not paid"})
+	require.NoError(t, err)
+	_, err = o.UpdateContact(ctx, messages.CRMUpdate{Meta: meta("c1"), Email: "ana@example.com", Note: "called ana@example.com", Properties: map[string]string{"journey_stage": "adoption"}})
+	require.NoError(t, err)
+
+	out := console.String()
+	for _, secret := range []string{"+15551234567", "ana@example.com", "declined", "has not paid"} {
+		assert.NotContains(t, out, secret)
+	}
+	assert.Contains(t, out, "outbox sms   → +1…67 [payment_failed] (28 chars)")
+	assert.Contains(t, out, "outbox crm   → a…@example.com [payment_failed] journey_stage=adoption note=(22 chars)")
+
+	records, err := outbox.ReadFile(path)
+	require.NoError(t, err)
+	require.Len(t, records, 3)
+	assert.Equal(t, "+15551234567", records[0].To)
+	assert.Equal(t, "Acme: your card was declined", records[0].Body)
 }
