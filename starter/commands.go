@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 
 	"github.com/journeyshq/journeys/codec"
 	"github.com/journeyshq/journeys/signals"
@@ -51,6 +52,9 @@ type app struct {
 	// connect returns the journeys client for conn and a function that
 	// releases it.
 	connect func(conn connSettings) (journeys, func(), error)
+	// dial returns a Temporal client, for the commands that need more than
+	// a journeys (history export).
+	dial func(conn connSettings) (client.Client, error)
 }
 
 // usageError is a mistake on the command line. It exits 2 and points at the
@@ -100,8 +104,10 @@ func (a *app) run(args []string) int {
 		err = a.status(rest)
 	case "codec-key":
 		err = a.codecKey(rest)
+	case "history":
+		err = a.history(rest)
 	default:
-		err = usagef("", "unknown command %q (commands: signup, event, status, codec-key, help)", cmd)
+		err = usagef("", "unknown command %q (commands: signup, event, status, history, codec-key, help)", cmd)
 	}
 	return a.exit(err)
 }
@@ -150,8 +156,10 @@ func (a *app) help(args []string) error {
 		return err
 	case "codec-key":
 		return a.codecKey([]string{"-h"})
+	case "history":
+		return &helpRequest{text: exportUsage}
 	}
-	return usagef("", "unknown command %q (commands: signup, event, status, codec-key, help)", args[0])
+	return usagef("", "unknown command %q (commands: signup, event, status, history, codec-key, help)", args[0])
 }
 
 func (a *app) defaults() eventDefaults {
@@ -692,6 +700,8 @@ Usage:
   starter event  --customer ID --type TYPE [--data key=value ... | --json OBJECT]
                  [--event-id ID] [--at TIME]
   starter status [--json] CUSTOMER-ID      (or --customer ID)
+  starter history export --customer ID --out FILE [--all-runs]
+  starter history export --query QUERY --out-dir DIR
   starter codec-key [--id ID]
   starter help [COMMAND]
 
@@ -699,6 +709,7 @@ Commands:
   signup     start a customer's journey with a signed_up event
   event      send an event of any type below
   status     print a customer's journey: stage, profile, counters, timeline
+  history    export journeys' histories as JSON, for the replay test
   codec-key  print a new JOURNEYS_CODEC_KEYS entry (a fresh AES-256 key)
   help       print this text, or a command's flags
 

@@ -37,6 +37,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		now:     time.Now,
 		newID:   uuid.NewString,
 		connect: dialTemporal,
+		dial:    dialClient,
 	}
 	return a.run(args)
 }
@@ -50,9 +51,19 @@ const dialTimeout = 3 * time.Second
 // and the function that closes it. A failure to connect is reported as
 // sender.ErrUnavailable so it gets the same advice as a failed call.
 func dialTemporal(conn connSettings) (journeys, func(), error) {
-	keys, err := payloadKeys(conn)
+	c, err := dialClient(conn)
 	if err != nil {
 		return nil, nil, err
+	}
+	return sender.New(c), c.Close, nil
+}
+
+// dialClient connects a Temporal client that encrypts and decrypts payloads
+// with the worker's keys.
+func dialClient(conn connSettings) (client.Client, error) {
+	keys, err := payloadKeys(conn)
+	if err != nil {
+		return nil, err
 	}
 	dc, fc := codec.Converters(keys)
 	c, err := client.Dial(client.Options{
@@ -66,7 +77,7 @@ func dialTemporal(conn connSettings) (journeys, func(), error) {
 		ConnectionOptions: client.ConnectionOptions{GetSystemInfoTimeout: dialTimeout},
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to Temporal at %s: %w: %v", conn.Address, sender.ErrUnavailable, err)
+		return nil, fmt.Errorf("connect to Temporal at %s: %w: %v", conn.Address, sender.ErrUnavailable, err)
 	}
-	return sender.New(c), c.Close, nil
+	return c, nil
 }

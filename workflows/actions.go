@@ -285,6 +285,8 @@ func (r *journey) lifecycleData(d *messages.Data) {
 // topFeatures lists the n most used features, readable, most used first.
 func topFeatures(counts map[string]int, n int) []string {
 	names := make([]string, 0, len(counts))
+	// The order of the map does not matter: names is sorted next.
+	//workflowcheck:ignore
 	for f := range counts {
 		names = append(names, f)
 	}

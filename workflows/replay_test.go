@@ -4,10 +4,13 @@ import (
 	"log/slog"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/journeyshq/journeys/playbook"
 	"github.com/journeyshq/journeys/workflows"
@@ -26,13 +29,58 @@ func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/histories/*.json")
 	require.NoError(t, err)
 	require.NotEmpty(t, files, "no recorded histories to replay")
+	j := &workflows.Journeys{Playbook: playbook.Default()}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			replayer := worker.NewWorkflowReplayer()
-			j := &workflows.Journeys{Playbook: playbook.Default()}
-			replayer.RegisterWorkflowWithOptions(j.CustomerJourney, workflows.RegisterOptions)
-			logger := sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))
-			require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(logger, file), "replay of %s", file)
+			require.NoError(t, replay(j.CustomerJourney, file), "replay of %s", file)
+		})
+	}
+}
+
+// replay replays the history in file against journey registered as
+// CustomerJourney.
+func replay(journey func(workflow.Context, workflows.Input) (workflows.Result, error), file string) error {
+	replayer := worker.NewWorkflowReplayer()
+	replayer.RegisterWorkflowWithOptions(journey, workflows.RegisterOptions)
+	logger := sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))
+	return replayer.ReplayWorkflowHistoryFromJSONFile(logger, file)
+}
+
+// TestReplayGateCatchesAnUnguardedChange shows that the gate above works: a
+// copy of the journey with one incompatible change (a timer before
+// everything else, as a new "wait a minute before the welcome" would add)
+// fails the replay of every recorded history, naming the diverging event;
+// the same change behind workflow.GetVersion replays them all.
+func TestReplayGateCatchesAnUnguardedChange(t *testing.T) {
+	files, err := filepath.Glob("testdata/histories/*.json")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	j := &workflows.Journeys{Playbook: playbook.Default()}
+
+	unguarded := func(ctx workflow.Context, in workflows.Input) (workflows.Result, error) {
+		if err := workflow.Sleep(ctx, time.Minute); err != nil {
+			return workflows.Result{}, err
+		}
+		return j.CustomerJourney(ctx, in)
+	}
+	guarded := func(ctx workflow.Context, in workflows.Input) (workflows.Result, error) {
+		// Histories recorded before the change have no marker for this
+		// change ID, so they take the old path; new runs take the new one.
+		if workflow.GetVersion(ctx, "wait-before-welcome", workflow.DefaultVersion, 1) == 1 {
+			if err := workflow.Sleep(ctx, time.Minute); err != nil {
+				return workflows.Result{}, err
+			}
+		}
+		return j.CustomerJourney(ctx, in)
+	}
+
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			err := replay(unguarded, file)
+			require.Error(t, err, "the unguarded change replayed %s", file)
+			assert.Contains(t, err.Error(), "nondeterministic")
+			assert.Regexp(t, `history event position \d+`, err.Error(), "the error names the event where replay diverged")
+			assert.NoError(t, replay(guarded, file), "the guarded change must replay %s", file)
 		})
 	}
 }
