@@ -106,7 +106,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	}
 	stack.push(ch.ledger.Close)
 
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	w := worker.New(c, workflows.TaskQueue, workflows.WorkerOptions())
 	journeys := &workflows.Journeys{Playbook: pb}
 	w.RegisterWorkflowWithOptions(journeys.CustomerJourney, workflows.RegisterOptions)
 	w.RegisterActivity(ch.acts)
