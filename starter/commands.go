@@ -106,8 +106,10 @@ func (a *app) run(args []string) int {
 		err = a.codecKey(rest)
 	case "history":
 		err = a.history(rest)
+	case "simulate":
+		err = a.simulate(rest)
 	default:
-		err = usagef("", "unknown command %q (commands: signup, event, status, history, codec-key, help)", cmd)
+		err = usagef("", "unknown command %q (commands: signup, event, status, history, simulate, codec-key, help)", cmd)
 	}
 	return a.exit(err)
 }
@@ -158,8 +160,10 @@ func (a *app) help(args []string) error {
 		return a.codecKey([]string{"-h"})
 	case "history":
 		return &helpRequest{text: exportUsage}
+	case "simulate":
+		return a.simulate([]string{"-h"})
 	}
-	return usagef("", "unknown command %q (commands: signup, event, status, history, codec-key, help)", args[0])
+	return usagef("", "unknown command %q (commands: signup, event, status, history, simulate, codec-key, help)", args[0])
 }
 
 func (a *app) defaults() eventDefaults {
@@ -702,6 +706,8 @@ Usage:
   starter status [--json] CUSTOMER-ID      (or --customer ID)
   starter history export --customer ID --out FILE [--all-runs]
   starter history export --query QUERY --out-dir DIR
+  starter simulate --events SCRIPT [--profile FILE] [--playbook FILE]
+                   [--start DATE] [--json] [--all]
   starter codec-key [--id ID]
   starter help [COMMAND]
 
@@ -710,6 +716,8 @@ Commands:
   event      send an event of any type below
   status     print a customer's journey: stage, profile, counters, timeline
   history    export journeys' histories as JSON, for the replay test
+  simulate   run a scripted customer's journey offline, in simulated time,
+             and print what they would receive (no Temporal needed)
   codec-key  print a new JOURNEYS_CODEC_KEYS entry (a fresh AES-256 key)
   help       print this text, or a command's flags
 

@@ -17,13 +17,13 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/journeyshq/journeys/activities"
 	"github.com/journeyshq/journeys/integrations/outbox"
 	"github.com/journeyshq/journeys/messages"
 	"github.com/journeyshq/journeys/playbook"
 	"github.com/journeyshq/journeys/signals"
+	"github.com/journeyshq/journeys/sim"
 	"github.com/journeyshq/journeys/workflows"
 )
 
@@ -46,18 +46,19 @@ func (c call) String() string {
 
 // harness runs one customer's journey in the time-skipping test
 // environment with the real activities on the outbox driver, recording every
-// activity start. A journey that continues as new goes on in a fresh
-// environment from the moment it handed over, with the carried input, so a
-// test sees the whole journey across runs.
+// activity start. The simulator's engine (package sim) runs the journey: a
+// journey that continues as new goes on in a fresh environment from the
+// moment it handed over, with the carried input, so a test sees the whole
+// journey across runs.
 type harness struct {
 	t       *testing.T
-	env     *testsuite.TestWorkflowEnvironment
+	eng     *sim.Engine
 	journey *workflows.Journeys
 	acts    *activities.Activities
 	outbox  string
-	// origin is when the journey's first run starts; offsets count from it.
-	origin  time.Time
-	actions []*action
+	// env is the current run's environment, for actions that signal, query
+	// or update the journey themselves.
+	env *testsuite.TestWorkflowEnvironment
 
 	mu     sync.Mutex
 	calls  []call
@@ -65,26 +66,15 @@ type harness struct {
 	result *workflows.Result
 	runs   []runStats
 	cur    *runStats
-	// sent are the signal actions delivered, in order.
-	sent []*action
-}
-
-// action is something the test does at an offset: an event, a query...
-type action struct {
-	at     time.Duration
-	fn     func()
-	done   bool
-	signal bool
 }
 
 // runStats describes one run of the journey and counts what its history
 // holds, as an upper bound (see historyBound).
 type runStats struct {
-	From, To                                  time.Duration
-	Signals, Updates                          int
+	*sim.RunInfo
+	Updates                                   int
 	TimersStarted, TimersFired, TimersCancels int
 	Activities                                int
-	ContinuedAsNew                            bool
 }
 
 // historyBound is an upper bound on the number of events in the run's
@@ -103,7 +93,7 @@ func (s runStats) historyBound() int {
 
 func newHarness(t *testing.T, pb playbook.Playbook, drivers ...func(*activities.Activities)) *harness {
 	t.Helper()
-	h := &harness{t: t, journey: &workflows.Journeys{Playbook: pb}, origin: start}
+	h := &harness{t: t, journey: &workflows.Journeys{Playbook: pb}}
 	h.outbox = filepath.Join(t.TempDir(), "outbox.jsonl")
 	ob, err := outbox.Open(h.outbox, nil)
 	require.NoError(t, err)
@@ -112,18 +102,17 @@ func newHarness(t *testing.T, pb playbook.Playbook, drivers ...func(*activities.
 	for _, d := range drivers {
 		d(h.acts)
 	}
-	h.newEnv(0)
+	h.eng = sim.NewEngine(sim.EngineConfig{
+		Journeys: h.journey, Activities: h.acts, CustomerID: "c-1", Origin: start, OnRun: h.onRun,
+	})
 	return h
 }
 
-// newEnv makes the test environment of a run starting at offset from.
-func (h *harness) newEnv(from time.Duration) {
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	env.SetStartTime(h.origin.Add(from))
-	env.RegisterWorkflowWithOptions(h.journey.CustomerJourney, workflows.RegisterOptions)
-	env.RegisterActivity(h.acts)
-	h.runs = append(h.runs, runStats{From: from})
+// onRun records the activities and timers of the run whose environment env
+// is about to start.
+func (h *harness) onRun(env *testsuite.TestWorkflowEnvironment, run *sim.RunInfo) {
+	h.env = env
+	h.runs = append(h.runs, runStats{RunInfo: run})
 	h.cur = &h.runs[len(h.runs)-1]
 	cur := h.cur
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
@@ -150,93 +139,27 @@ func (h *harness) newEnv(from time.Duration) {
 	env.SetOnTimerScheduledListener(func(string, time.Duration) { cur.TimersStarted++ })
 	env.SetOnTimerFiredListener(func(string) { cur.TimersFired++ })
 	env.SetOnTimerCanceledListener(func(string) { cur.TimersCancels++ })
-	h.env = env
 }
 
 // setStart moves the journey's first run to origin.
-func (h *harness) setStart(origin time.Time) {
-	h.origin = origin
-	h.env.SetStartTime(origin)
-}
+func (h *harness) setStart(origin time.Time) { h.eng.SetOrigin(origin) }
 
 // at schedules fn at offset d from the start of the journey.
-func (h *harness) at(d time.Duration, fn func()) {
-	h.actions = append(h.actions, &action{at: d, fn: fn})
-}
+func (h *harness) at(d time.Duration, fn func()) { h.eng.At(d, fn) }
 
 // signal sends ev at offset d.
-func (h *harness) signal(d time.Duration, ev signals.Event) {
-	a := &action{at: d, signal: true}
-	a.fn = func() {
-		h.cur.Signals++
-		h.sent = append(h.sent, a)
-		h.env.SignalWorkflow(signals.SignalName, ev)
-	}
-	h.actions = append(h.actions, a)
-}
+func (h *harness) signal(d time.Duration, ev signals.Event) { h.eng.Signal(d, ev) }
 
 func (h *harness) event(d time.Duration, id string, typ signals.Type, p signals.Payload) {
-	ev, err := signals.NewEvent(id, "c-1", typ, h.origin.Add(d), p)
+	ev, err := signals.NewEvent(id, "c-1", typ, h.eng.Origin().Add(d), p)
 	require.NoError(h.t, err)
 	h.signal(d, ev)
 }
 
-// schedule registers the actions not done yet with the run's environment.
-// It registers one callback at a time, for the earliest time left, which
-// runs every action of that time and registers the next: the environment
-// holds at most a thousand callbacks, and a journey of years has more.
-func (h *harness) schedule(from time.Duration) {
-	var pending []*action
-	for _, a := range h.actions {
-		if !a.done {
-			pending = append(pending, a)
-		}
-	}
-	slices.SortStableFunc(pending, func(a, b *action) int { return int(a.at - b.at) })
-	var next func(i int)
-	next = func(i int) {
-		if i >= len(pending) {
-			return
-		}
-		when := pending[i].at
-		h.env.RegisterDelayedCallback(func() {
-			j := i
-			for ; j < len(pending) && pending[j].at == when; j++ {
-				// A run that has handed over takes nothing more; on a real
-				// server the event would reach the next run, and here the
-				// next environment delivers it.
-				if h.env.IsWorkflowCompleted() {
-					return
-				}
-				pending[j].done = true
-				pending[j].fn()
-			}
-			next(j)
-		}, max(0, when-h.env.Now().Sub(h.origin)))
-	}
-	next(0)
-}
-
-// redeliverDropped sends again, in the next run, the signals the test
-// environment delivered to a run after its last workflow task had decided
-// to hand over. A real server fails such a task and runs it again with the
-// signal; the test environment drops the signal instead.
-func (h *harness) redeliverDropped(c workflows.Counters) {
-	processed := c.EventsApplied + c.EventsDuplicate + c.EventsRejected
-	for len(h.sent) > processed {
-		last := h.sent[len(h.sent)-1]
-		last.done = false
-		h.sent = h.sent[:len(h.sent)-1]
-		h.cur.Signals--
-	}
-}
-
 // query reads the journey's state.
 func (h *harness) query() workflows.State {
-	v, err := h.env.QueryWorkflow(workflows.QueryState)
+	st, err := h.eng.Query()
 	require.NoError(h.t, err)
-	var st workflows.State
-	require.NoError(h.t, v.Get(&st))
 	return st
 }
 
@@ -244,37 +167,10 @@ func (h *harness) query() workflows.State {
 // queries the state and cancels the journey. A journey that completes
 // earlier ends the run with its result (h.result).
 func (h *harness) run(until time.Duration) workflows.State {
-	in := workflows.Input{CustomerID: "c-1"}
-	from := time.Duration(0)
-	for {
-		h.schedule(from)
-		h.env.RegisterDelayedCallback(func() {
-			h.state = h.query()
-			h.env.CancelWorkflow()
-		}, until-from)
-		h.env.ExecuteWorkflow(workflows.WorkflowType, in)
-		require.True(h.t, h.env.IsWorkflowCompleted())
-		h.cur.To = h.env.Now().Sub(h.origin)
-		err := h.env.GetWorkflowError()
-		var can *workflow.ContinueAsNewError
-		if errors.As(err, &can) {
-			h.cur.ContinuedAsNew = true
-			in = workflows.Input{}
-			require.NoError(h.t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &in))
-			h.redeliverDropped(in.Carry.State.Counters)
-			from = h.cur.To
-			h.newEnv(from)
-			continue
-		}
-		if err == nil {
-			var res workflows.Result
-			require.NoError(h.t, h.env.GetWorkflowResult(&res))
-			h.result, h.state = &res, res.State
-			return h.state
-		}
-		require.Contains(h.t, err.Error(), "canceled", "the journey should only end because the test canceled it")
-		return h.state
-	}
+	out, err := h.eng.Run(until)
+	require.NoError(h.t, err, "the journey should only end because the test canceled it")
+	h.result, h.state = out.Result, out.State
+	return h.state
 }
 
 // sends lists the calls as "offset activity step template→to", by time;
