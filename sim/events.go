@@ -269,7 +269,7 @@ func (b *builder) jsonValue(t reflect.Type, v Value) (json.RawMessage, error) {
 	case t.Kind() == reflect.String, v.Quoted:
 		return json.Marshal(v.Text)
 	}
-	return dataValue(v.Text), nil
+	return signals.Literal(v.Text), nil
 }
 
 // parseTime reads "day N" (journey days from the start) or an RFC 3339 time.
@@ -286,20 +286,6 @@ func (b *builder) parseTime(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf(`want "day N" or an RFC 3339 time such as 2026-03-01T09:00:00Z, got %q`, s)
 	}
 	return t, nil
-}
-
-// dataValue is s as a JSON value: numbers, true, false and null as
-// themselves, anything else as a string. It is starter's --data rule
-// (starter/commands.go jsonValue), which a library cannot import.
-func dataValue(s string) json.RawMessage {
-	if s != "" && s == strings.TrimSpace(s) && json.Valid([]byte(s)) {
-		switch c := s[0]; {
-		case c == '-' || (c >= '0' && c <= '9'), c == 't', c == 'f', c == 'n':
-			return json.RawMessage(s)
-		}
-	}
-	quoted, _ := json.Marshal(s) // a Go string always encodes
-	return quoted
 }
 
 // payloadFields maps the JSON names of t's payload fields to their types.

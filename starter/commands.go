@@ -548,22 +548,8 @@ func (d dataFlag) Set(s string) error {
 	case d[key] != nil:
 		return fmt.Errorf("key %q given twice", key)
 	}
-	d[key] = jsonValue(value)
+	d[key] = signals.Literal(value)
 	return nil
-}
-
-// jsonValue is s as a JSON value: numbers, true, false and null as
-// themselves so "--data seats=5" sends 5, anything else as a string so
-// "--data zip=007" keeps its zeros.
-func jsonValue(s string) json.RawMessage {
-	if s != "" && s == strings.TrimSpace(s) && json.Valid([]byte(s)) {
-		switch c := s[0]; {
-		case c == '-' || (c >= '0' && c <= '9'), c == 't', c == 'f', c == 'n':
-			return json.RawMessage(s)
-		}
-	}
-	quoted, _ := json.Marshal(s) // a Go string always encodes
-	return quoted
 }
 
 // timeFlag is an RFC 3339 timestamp flag; zero when not given.
