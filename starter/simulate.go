@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -26,11 +27,16 @@ type simulateCmd struct {
 	start    time.Time
 	json     bool
 	all      bool
+	// cohort is set by --cohort: simulate generated customers instead of
+	// one script.
+	cohort *sim.CohortOptions
+	chart  string
 }
 
 var simulateHelp = commandHelp{
-	name:     "simulate",
-	synopsis: "starter simulate --events SCRIPT [--profile FILE] [--playbook FILE] [--start DATE] [--json] [profile flags]",
+	name: "simulate",
+	synopsis: "starter simulate --events SCRIPT [--profile FILE] [--playbook FILE] [--start DATE] [--json] [profile flags]\n" +
+		"       starter simulate --cohort N [--years Y] [--seed S] [--playbook FILE] [--chart OUT.svg] [--json] [behaviour flags]",
 	about: "Simulate one customer's journey without Temporal: the real journey workflow\n" +
 		"and activities run in the SDK's time-skipping test environment, with the\n" +
 		"outbox driver, and the timeline of what the customer and their CSM would\n" +
@@ -53,7 +59,16 @@ var simulateHelp = commandHelp{
 		"read as YAML (events: [{day: 2, type: login, data: {...}}]).\n\n" +
 		"The profile comes from --profile (YAML: customer_id, name, email, phone,\n" +
 		"sms_consent, plan, seats, mrr, currency, timezone, csm), then the flags;\n" +
-		"anything unset keeps the default customer's value.",
+		"anything unset keeps the default customer's value.\n\n" +
+		"With --cohort N, N generated customers sign up over the first four weeks\n" +
+		"and are followed for --years: each one's events are drawn from the\n" +
+		"behaviour flags by a generator seeded with (--seed, customer index), so a\n" +
+		"seed always gives the same numbers, and each runs through the real\n" +
+		"workflow in its own test environment, on every core. The report gives\n" +
+		"messages per customer by channel and class, suppressions, CSM alerts per\n" +
+		"100 customers, dunnings, saves, churns and win-backs, an upper bound on the\n" +
+		"history events per customer-year and the speed; --chart writes an SVG of\n" +
+		"the customers by stage, week by week.",
 }
 
 // simulate runs "starter simulate".
@@ -61,6 +76,9 @@ func (a *app) simulate(args []string) error {
 	cmd, err := parseSimulate(args, a.now())
 	if err != nil {
 		return err
+	}
+	if cmd.cohort != nil {
+		return a.simulateCohort(cmd)
 	}
 	res, err := sim.Run(context.Background(), sim.Options{
 		Playbook: cmd.playbook, Profile: cmd.profile, Script: cmd.script, Start: cmd.start,
@@ -77,6 +95,60 @@ func (a *app) simulate(args []string) error {
 		return err
 	}
 	return res.WriteText(a.stdout, sim.TextOptions{All: cmd.all})
+}
+
+// simulateCohort runs "starter simulate --cohort".
+func (a *app) simulateCohort(cmd simulateCmd) error {
+	rep, err := sim.RunCohort(context.Background(), *cmd.cohort)
+	if err != nil {
+		return err
+	}
+	if cmd.chart != "" {
+		if err := writeChart(cmd.chart, rep); err != nil {
+			return err
+		}
+	}
+	if cmd.json {
+		data, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encode the cohort report as JSON: %w", err)
+		}
+		_, err = fmt.Fprintf(a.stdout, "%s\n", data)
+		return err
+	}
+	if err := rep.WriteText(a.stdout); err != nil {
+		return err
+	}
+	if cmd.chart != "" {
+		_, err = fmt.Fprintf(a.stdout, "chart        %s\n", cmd.chart)
+	}
+	return err
+}
+
+// writeChart writes the report's stage chart to path.
+func writeChart(path string, rep sim.CohortReport) (err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("chart: %w", err)
+	}
+	defer func() {
+		if cerr := f.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("chart: %w", cerr)
+		}
+	}()
+	return rep.WriteChart(f)
+}
+
+// behaviourFlags are the cohort's behaviour knobs.
+func behaviourFlags(fs *flag.FlagSet, b *sim.Behaviour) {
+	fs.Float64Var(&b.Activation, "activation", b.Activation, "cohort: share of customers who activate in their first week")
+	fs.Float64Var(&b.LoginEveryDays, "login-every", b.LoginEveryDays, "cohort: mean `DAYS` between an active customer's logins (at most one a day)")
+	fs.Float64Var(&b.PaymentFailure, "payment-failure", b.PaymentFailure, "cohort: chance per month that a payment fails")
+	fs.Float64Var(&b.Recovery, "recovery", b.Recovery, "cohort: chance a failed payment is paid within the grace; otherwise the subscription ends")
+	fs.Float64Var(&b.Cancellation, "cancellation", b.Cancellation, "cohort: chance per month of a cancellation request (doubled for customers who never activated)")
+	fs.Float64Var(&b.Save, "save", b.Save, "cohort: chance a cancellation request is withdrawn")
+	fs.Float64Var(&b.Reactivation, "reactivation", b.Reactivation, "cohort: chance a churned customer reactivates during the win-back")
+	fs.Float64Var(&b.NPSResponse, "nps-response", b.NPSResponse, "cohort: chance a customer answers an NPS survey")
 }
 
 // profileFlags are the flags that override the profile's fields; only the
@@ -147,6 +219,12 @@ func parseSimulate(args []string, now time.Time) (simulateCmd, error) {
 	fs.BoolVar(&cmd.json, "json", false, "print the whole result (entries, summary, final state) as JSON")
 	fs.BoolVar(&cmd.all, "all", false, "also print logins, CRM records and hand-overs to new runs")
 	pf.register(fs)
+	co := sim.CohortOptions{Behaviour: sim.DefaultBehaviour(), SignupDays: sim.DefaultSignupDays}
+	fs.IntVar(&co.Customers, "cohort", 0, "simulate `N` generated customers instead of --events")
+	fs.Float64Var(&co.Years, "years", 1, "cohort: `YEARS` to follow the cohort for")
+	fs.Uint64Var(&co.Seed, "seed", 1, "cohort: `SEED` of the customers' behaviour")
+	fs.StringVar(&cmd.chart, "chart", "", "cohort: write the customers by stage, weekly, as an SVG `FILE`")
+	behaviourFlags(fs, &co.Behaviour)
 
 	if err := parseNoArgs(fs, args, simulateHelp); err != nil {
 		var help *helpRequest
@@ -154,6 +232,9 @@ func parseSimulate(args []string, now time.Time) (simulateCmd, error) {
 			return simulateCmd{}, &helpRequest{text: simulateUsage(fs)}
 		}
 		return simulateCmd{}, err
+	}
+	if co.Customers != 0 || cmd.chart != "" {
+		return parseCohort(cmd, co, eventsPath, playbookPath, start, now)
 	}
 	if eventsPath == "" {
 		return simulateCmd{}, usagef(name, "--events is required: a script of the customer's events (see 'starter help simulate')")
@@ -176,6 +257,31 @@ func parseSimulate(args []string, now time.Time) (simulateCmd, error) {
 	if cmd.start, err = parseStart(start, now, loc); err != nil {
 		return simulateCmd{}, usagef(name, "--start: %v", err)
 	}
+	return cmd, nil
+}
+
+// parseCohort finishes reading a --cohort command line.
+func parseCohort(cmd simulateCmd, co sim.CohortOptions, eventsPath, playbookPath, start string, now time.Time) (simulateCmd, error) {
+	const name = "simulate"
+	switch {
+	case co.Customers < 1:
+		return simulateCmd{}, usagef(name, "--cohort wants a number of customers of 1 or more, got %d", co.Customers)
+	case eventsPath != "":
+		return simulateCmd{}, usagef(name, "--events and --cohort do not go together: a cohort's events are generated")
+	case !(co.Years > 0) || co.Years*365 > sim.MaxDays:
+		return simulateCmd{}, usagef(name, "--years wants more than 0 and at most %g, got %v", float64(sim.MaxDays)/365, co.Years)
+	}
+	if err := co.Behaviour.Validate(); err != nil {
+		return simulateCmd{}, usagef(name, "%v", err)
+	}
+	var err error
+	if co.Playbook, err = loadPlaybook(playbookPath); err != nil {
+		return simulateCmd{}, err
+	}
+	if co.Start, err = parseStart(start, now, time.UTC); err != nil {
+		return simulateCmd{}, usagef(name, "--start: %v", err)
+	}
+	cmd.cohort = &co
 	return cmd, nil
 }
 
@@ -225,6 +331,7 @@ func simulateUsage(fs *flag.FlagSet) string {
 	b.WriteString("\nExamples:\n" +
 		"  starter simulate --events sim/testdata/two-years.txt\n" +
 		"  starter simulate --events sim/testdata/two-years.txt --profile sim/testdata/profile.yaml --start 2026-01-05\n" +
-		"  starter simulate --events my.txt --tz Europe/Lisbon --phone '' --playbook playbooks/demo.yaml --json\n")
+		"  starter simulate --events my.txt --tz Europe/Lisbon --phone '' --playbook playbooks/demo.yaml --json\n" +
+		"  starter simulate --cohort 200 --years 1 --seed 7 --chart cohort.svg\n")
 	return b.String()
 }

@@ -163,3 +163,34 @@ func TestParseStart(t *testing.T) {
 		t.Error("parseStart accepted 05/01/2026")
 	}
 }
+
+func TestSimulateCohortPrintsTheReportAndWritesTheChart(t *testing.T) {
+	chart := filepath.Join(t.TempDir(), "cohort.svg")
+	code, stdout, stderr := simulateApp("simulate", "--cohort", "4", "--years", "0.1", "--seed", "3", "--chart", chart, "--activation", "1")
+	if code != 0 {
+		t.Fatalf("exit code %d, stderr %q", code, stderr)
+	}
+	for _, want := range []string{"cohort       4 customers", "messages ", "CSM alerts ", "dunning ", "history ", "customer-years/s", "chart        " + chart} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	svg, err := os.ReadFile(chart)
+	if err != nil || !strings.Contains(string(svg), `data-stage="adoption"`) {
+		t.Errorf("chart: %v\n%s", err, svg)
+	}
+}
+
+func TestSimulateCohortRejectsBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--cohort", "0", "--chart", "x.svg"},
+		{"--cohort", "2", "--events", "sim/testdata/two-years.txt"},
+		{"--cohort", "2", "--years", "0"},
+		{"--cohort", "2", "--recovery", "2"},
+	} {
+		code, _, stderr := simulateApp(append([]string{"simulate"}, args...)...)
+		if code == 0 || stderr == "" {
+			t.Errorf("%v: exit code %d, stderr %q", args, code, stderr)
+		}
+	}
+}

@@ -1,0 +1,738 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/journeyshq/journeys/activities"
+	"github.com/journeyshq/journeys/messages"
+	"github.com/journeyshq/journeys/playbook"
+	"github.com/journeyshq/journeys/signals"
+	"github.com/journeyshq/journeys/workflows"
+)
+
+// Behaviour is how a cohort's generated customers behave. Rates are
+// probabilities; "per month" rates are spread over the days of a 30-day
+// month as a constant daily hazard.
+type Behaviour struct {
+	// Activation is the share of customers who reach the three activation
+	// milestones in their first week.
+	Activation float64 `json:"activation"`
+	// LoginEveryDays is the mean number of days between logins of an
+	// active customer; a customer who did not activate logs in a third as
+	// often for a month, then a tenth as often.
+	LoginEveryDays float64 `json:"login_every_days"`
+	// PaymentFailure is the chance per month that a payment fails, and
+	// Recovery the chance that a failed payment is paid within the dunning
+	// grace; an unrecovered one ends the subscription two weeks after the
+	// suspension.
+	PaymentFailure float64 `json:"payment_failure"`
+	Recovery       float64 `json:"recovery"`
+	// Cancellation is the chance per month that a customer asks to cancel
+	// (twice that for one who never activated), and Save the chance that
+	// they withdraw the request; otherwise the subscription ends 1-4 weeks
+	// later.
+	Cancellation float64 `json:"cancellation"`
+	Save         float64 `json:"save"`
+	// Reactivation is the chance that a churned customer comes back within
+	// the win-back window.
+	Reactivation float64 `json:"reactivation"`
+	// NPSResponse is the chance that a customer answers an NPS survey.
+	NPSResponse float64 `json:"nps_response"`
+}
+
+// DefaultBehaviour is a plausible B2B SaaS cohort.
+func DefaultBehaviour() Behaviour {
+	return Behaviour{
+		Activation: 0.7, LoginEveryDays: 2, PaymentFailure: 0.03, Recovery: 0.6,
+		Cancellation: 0.02, Save: 0.3, Reactivation: 0.15, NPSResponse: 0.3,
+	}
+}
+
+// Validate checks that rates are probabilities and logins happen.
+func (b Behaviour) Validate() error {
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{
+		{"activation", b.Activation}, {"payment failure", b.PaymentFailure}, {"recovery", b.Recovery},
+		{"cancellation", b.Cancellation}, {"save", b.Save}, {"reactivation", b.Reactivation}, {"NPS response", b.NPSResponse},
+	} {
+		if math.IsNaN(r.v) || r.v < 0 || r.v > 1 {
+			return fmt.Errorf("the %s rate must be between 0 and 1, got %v", r.name, r.v)
+		}
+	}
+	if !(b.LoginEveryDays >= 1) || math.IsInf(b.LoginEveryDays, 0) {
+		return fmt.Errorf("the mean days between logins must be 1 or more, got %v", b.LoginEveryDays)
+	}
+	return nil
+}
+
+// CohortOptions is what RunCohort simulates.
+type CohortOptions struct {
+	Customers int
+	// Years is how long the cohort is followed from Start, in journey days
+	// of 365 per year; customers sign up over its first SignupDays.
+	Years      float64
+	Seed       uint64
+	Playbook   playbook.Playbook
+	Start      time.Time
+	Behaviour  Behaviour
+	SignupDays int
+	// Workers run customers in parallel; 0 is runtime.GOMAXPROCS(0).
+	Workers int
+}
+
+// DefaultSignupDays spreads a cohort's signups over its first four weeks.
+const DefaultSignupDays = 28
+
+// Stages a cohort report counts customers in, in chart order.
+var cohortStages = []workflows.Stage{
+	workflows.StageOnboarding, workflows.StageAdoption, workflows.StageRenewal,
+	workflows.StageCancelling, workflows.StageChurned,
+}
+
+// CohortReport sums a cohort up. Per-customer figures divide by the
+// customers; per-customer-year figures by the journey time simulated
+// (from each signup to the end).
+type CohortReport struct {
+	Customers     int       `json:"customers"`
+	Years         float64   `json:"years"`
+	Seed          uint64    `json:"seed"`
+	Playbook      string    `json:"playbook"`
+	Behaviour     Behaviour `json:"behaviour"`
+	CustomerYears float64   `json:"customer_years"`
+	// Messages counts what the customers received by channel (email, sms)
+	// and by class (transactional, lifecycle, marketing; see StepClass).
+	Messages        map[string]int `json:"messages"`
+	MessagesByClass map[string]int `json:"messages_by_class"`
+	// Suppressed counts sends the journey decided against because of their
+	// class (marketing during dunning). The workflow has no frequency caps
+	// or quiet hours, so nothing is capped or deferred for them.
+	Suppressed  int `json:"suppressed"`
+	Alerts      int `json:"csm_alerts"`
+	Escalations int `json:"escalations"`
+	// Lifecycle outcomes, from the journeys' counters.
+	Dunnings      int `json:"dunnings"`
+	Recovered     int `json:"dunnings_recovered"`
+	Suspensions   int `json:"suspensions"`
+	Cancellations int `json:"cancellation_requests"`
+	Saves         int `json:"saves"`
+	Churns        int `json:"churns"`
+	Reactivations int `json:"reactivations"`
+	Renewals      int `json:"renewals"`
+	NPSResponses  int `json:"nps_responses"`
+	// Completed counts journeys that ended on their own (the win-back ran
+	// out) before the end of the cohort.
+	Completed int `json:"completed"`
+	Events    int `json:"events_sent"`
+	Runs      int `json:"runs"`
+	// HistoryBound is an upper bound on the history events of all runs
+	// (see runStats.historyBound in the workflow tests).
+	HistoryBound int `json:"history_bound"`
+	// FinalStages counts the customers by stage at the end.
+	FinalStages map[workflows.Stage]int `json:"final_stages"`
+	// Weekly counts the customers signed up by stage at the start of each
+	// week from Start.
+	Weekly []WeekSample `json:"weekly"`
+	// Elapsed is the wall-clock run time.
+	Elapsed time.Duration `json:"elapsed_ns"`
+	Workers int           `json:"workers"`
+}
+
+// WeekSample is the cohort at one moment.
+type WeekSample struct {
+	Week   int                     `json:"week"`
+	Stages map[workflows.Stage]int `json:"stages"`
+}
+
+// PerCustomer divides n by the customers.
+func (r CohortReport) PerCustomer(n int) float64 { return ratio(float64(n), float64(r.Customers)) }
+
+// PerCustomerYear divides n by the customer-years simulated.
+func (r CohortReport) PerCustomerYear(n int) float64 { return ratio(float64(n), r.CustomerYears) }
+
+// Rate is the customer-years simulated per second of wall-clock time.
+func (r CohortReport) Rate() float64 { return ratio(r.CustomerYears, r.Elapsed.Seconds()) }
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// StepClass is the message class of a send by its step key, as the
+// workflow classes it (workflows/lifecycle.go's class): the class is not in
+// the send itself, so this mirrors which step keys go out under which class.
+//
+//	dunning.*                       transactional (payment)
+//	adoption.*, expansion.*, nps.*  marketing (nudges, upsell, NPS)
+//	winback.N.welcome_back          lifecycle; other winback.* marketing
+//	onboarding.*, renewal.*, cancel.* and the rest: lifecycle
+func StepClass(step string) string {
+	first, _, _ := strings.Cut(step, ".")
+	switch first {
+	case "dunning":
+		return "transactional"
+	case "adoption", "expansion", "nps":
+		return "marketing"
+	case "winback":
+		if strings.HasSuffix(step, ".welcome_back") {
+			return "lifecycle"
+		}
+		return "marketing"
+	}
+	return "lifecycle"
+}
+
+// RunCohort simulates o.Customers generated customers, each through the
+// real journey in its own test environment, on o.Workers goroutines. The
+// report depends on the options only, not on the scheduling: each
+// customer's behaviour comes from a generator seeded by (Seed, index), and
+// the results are summed in index order.
+func RunCohort(ctx context.Context, o CohortOptions) (CohortReport, error) {
+	if err := o.check(); err != nil {
+		return CohortReport{}, fmt.Errorf("cohort: %w", err)
+	}
+	workers := o.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	began := time.Now()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	results := make([]customerResult, o.Customers)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				res, err := o.runCustomer(ctx, i)
+				if err != nil {
+					cancel(fmt.Errorf("customer %d: %w", i, err))
+					continue
+				}
+				results[i] = res
+			}
+		})
+	}
+feed:
+	for i := range o.Customers {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return CohortReport{}, fmt.Errorf("cohort: %w", err)
+	}
+	rep := o.sum(results)
+	rep.Elapsed, rep.Workers = time.Since(began), workers
+	return rep, nil
+}
+
+func (o CohortOptions) check() error {
+	switch {
+	case o.Customers < 1:
+		return fmt.Errorf("want at least one customer, got %d", o.Customers)
+	case !(o.Years > 0) || o.Years*365 > MaxDays:
+		return fmt.Errorf("want a number of years above 0 and at most %d days, got %v", MaxDays, o.Years)
+	case o.Start.IsZero():
+		return errors.New("no start time")
+	case o.SignupDays < 0:
+		return fmt.Errorf("signup days must not be negative, got %d", o.SignupDays)
+	}
+	if err := o.Behaviour.Validate(); err != nil {
+		return err
+	}
+	return o.Playbook.Validate()
+}
+
+// days is the cohort's length in journey days.
+func (o CohortOptions) days() float64 { return o.Years * 365 }
+
+// weeks is the number of weekly samples: week 0 to the last full week.
+func (o CohortOptions) weeks() int { return int(o.days()/7) + 1 }
+
+// stageChange is a stage the customer entered, at an offset from the
+// cohort's start.
+type stageChange struct {
+	at    time.Duration
+	stage workflows.Stage
+}
+
+// customerResult is what one simulated customer adds to the report.
+type customerResult struct {
+	signup   time.Duration // from the cohort's start
+	days     float64       // journey days simulated
+	state    workflows.State
+	done     bool
+	events   int
+	runs     int
+	history  int
+	sends    map[string]int // by channel
+	byClass  map[string]int
+	alerts   int
+	changes  []stageChange
+	finalStg workflows.Stage
+}
+
+// runCustomer simulates customer i.
+func (o CohortOptions) runCustomer(ctx context.Context, i int) (customerResult, error) {
+	rng := rand.New(rand.NewPCG(o.Seed, uint64(i)))
+	signupDay := 0.0
+	if o.SignupDays > 0 {
+		signupDay = float64(rng.IntN(o.SignupDays)) + 0.1*rng.Float64()
+	}
+	signup := time.Duration(signupDay * float64(o.Playbook.DayLength.D()))
+	prof := cohortProfile(rng, i)
+	days := o.days() - signupDay
+	script := o.Behaviour.script(rng, days)
+	start := o.Start.Add(signup)
+	planned, end, err := script.Events(prof, o.Playbook, start)
+	if err != nil {
+		return customerResult{}, fmt.Errorf("build the events: %w", err)
+	}
+	col := &collector{origin: signup, sends: map[string]int{}, byClass: map[string]int{}}
+	drv := &countingDriver{col: col}
+	eng := NewEngine(EngineConfig{
+		Journeys:   &workflows.Journeys{Playbook: o.Playbook},
+		Activities: &activities.Activities{Email: drv, SMS: drv, Alerts: drv, CRM: drv, Billing: drv},
+		CustomerID: prof.CustomerID,
+		Origin:     start,
+		Logger:     discardLogger,
+		OnRun:      col.onRun,
+	})
+	stop := func() {
+		if ctx.Err() != nil {
+			eng.Env().CancelWorkflow()
+		}
+	}
+	for _, p := range planned {
+		eng.Signal(p.Event.OccurredAt.Sub(start), p.Event)
+	}
+	// Only a cancellation check every 30 days: no state reads, which would
+	// cost more than the journey (the stages come from the CRM records).
+	for d := o.Playbook.Day(30); d < end.Sub(start); d += o.Playbook.Day(30) {
+		eng.At(d, stop)
+	}
+	out, err := eng.Run(end.Sub(start))
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return customerResult{}, ctxErr
+	}
+	if err != nil {
+		return customerResult{}, err
+	}
+	res := customerResult{
+		signup: signup, days: days, state: out.State, done: out.Result != nil,
+		sends: col.sends, byClass: col.byClass, alerts: col.alerts, changes: col.changes,
+		finalStg: out.State.Stage,
+	}
+	for _, run := range col.runs {
+		res.events += run.Signals
+		res.history += run.historyBound()
+	}
+	res.runs = len(col.runs)
+	return res, nil
+}
+
+// discardLogger silences the test environments, which log every timer.
+var discardLogger = sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))
+
+// runStats counts what a run's history holds, as the workflow tests'
+// harness does (workflows/journey_test.go).
+type runStats struct {
+	*RunInfo
+	timersStarted, timersFired, timersCanceled, activities int
+}
+
+// historyBound is an upper bound on the events of the run's history, the
+// workflow tests' runStats.historyBound without updates (a cohort sends
+// none): the start, every signal with its own workflow task, every timer
+// started and fired or canceled, every activity scheduled, started and
+// completed with its own workflow task, and at every workflow task a
+// search-attribute upsert and a marker, plus the closing event. The test
+// environment keeps no history to count.
+func (s runStats) historyBound() int {
+	const task = 3 // scheduled, started, completed
+	tasks := 1 + s.Signals + s.timersFired + s.activities
+	return 1 + s.Signals + s.timersStarted + s.timersFired + s.timersCanceled +
+		s.activities*3 + tasks*(task+2) + 1
+}
+
+// collector gathers one customer's counts. Activities may run on their own
+// goroutines, hence the lock.
+type collector struct {
+	mu      sync.Mutex
+	origin  time.Duration // the signup, from the cohort's start
+	runs    []*runStats
+	sends   map[string]int
+	byClass map[string]int
+	alerts  int
+	changes []stageChange
+}
+
+func (c *collector) onRun(env *testsuite.TestWorkflowEnvironment, run *RunInfo) {
+	rs := &runStats{RunInfo: run}
+	c.runs = append(c.runs, rs)
+	start := env.Now()
+	env.SetOnTimerScheduledListener(func(string, time.Duration) { rs.timersStarted++ })
+	env.SetOnTimerFiredListener(func(string) { rs.timersFired++ })
+	env.SetOnTimerCanceledListener(func(string) { rs.timersCanceled++ })
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		rs.activities++
+		if info.ActivityType.Name != "UpdateCRM" {
+			return
+		}
+		// The journey records every stage change in the CRM, at the
+		// moment of the change: the stages over time, without reading
+		// the state.
+		var in struct {
+			Update struct {
+				Properties map[string]string `json:"properties"`
+			} `json:"update"`
+		}
+		if args.Get(&in) != nil {
+			return
+		}
+		if stg := in.Update.Properties["lifecycle_stage"]; stg != "" {
+			at := c.origin + run.From + env.Now().Sub(start)
+			if n := len(c.changes); n == 0 || c.changes[n-1].stage != workflows.Stage(stg) {
+				c.changes = append(c.changes, stageChange{at: at, stage: workflows.Stage(stg)})
+			}
+		}
+	})
+}
+
+// countingDriver delivers every send by counting it: the cohort needs the
+// numbers, not the messages, and files would cost time.
+type countingDriver struct{ col *collector }
+
+func (d *countingDriver) count(ch messages.Channel, m messages.Meta) (messages.Receipt, error) {
+	d.col.mu.Lock()
+	defer d.col.mu.Unlock()
+	switch ch {
+	case messages.ChannelEmail, messages.ChannelSMS:
+		d.col.sends[string(ch)]++
+		d.col.byClass[StepClass(m.Step)]++
+	case messages.ChannelAlert:
+		d.col.alerts++
+	}
+	return messages.Receipt{ID: m.IdempotencyKey}, nil
+}
+
+func (d *countingDriver) SendEmail(_ context.Context, e messages.Email) (messages.Receipt, error) {
+	return d.count(messages.ChannelEmail, e.Meta)
+}
+
+func (d *countingDriver) SendSMS(_ context.Context, s messages.SMS) (messages.Receipt, error) {
+	return d.count(messages.ChannelSMS, s.Meta)
+}
+
+func (d *countingDriver) AlertCSM(_ context.Context, a messages.Alert) (messages.Receipt, error) {
+	return d.count(messages.ChannelAlert, a.Meta)
+}
+
+func (d *countingDriver) UpdateContact(_ context.Context, u messages.CRMUpdate) (messages.Receipt, error) {
+	return d.count(messages.ChannelCRM, u.Meta)
+}
+
+func (d *countingDriver) SuspendAccount(_ context.Context, a messages.AccountAction) (messages.Receipt, error) {
+	return d.count(messages.ChannelBilling, a.Meta)
+}
+
+func (d *countingDriver) RestoreAccount(_ context.Context, a messages.AccountAction) (messages.Receipt, error) {
+	return d.count(messages.ChannelBilling, a.Meta)
+}
+
+// sum adds the customers up in index order.
+func (o CohortOptions) sum(results []customerResult) CohortReport {
+	rep := CohortReport{
+		Customers: o.Customers, Years: o.Years, Seed: o.Seed, Playbook: o.Playbook.Name, Behaviour: o.Behaviour,
+		Messages: map[string]int{}, MessagesByClass: map[string]int{}, FinalStages: map[workflows.Stage]int{},
+	}
+	for _, ch := range []messages.Channel{messages.ChannelEmail, messages.ChannelSMS} {
+		rep.Messages[string(ch)] = 0
+	}
+	for _, c := range []string{"transactional", "lifecycle", "marketing"} {
+		rep.MessagesByClass[c] = 0
+	}
+	week := o.Playbook.Day(7)
+	rep.Weekly = make([]WeekSample, o.weeks())
+	for w := range rep.Weekly {
+		rep.Weekly[w] = WeekSample{Week: w, Stages: map[workflows.Stage]int{}}
+	}
+	for _, r := range results {
+		rep.CustomerYears += r.days / 365
+		for k, v := range r.sends {
+			rep.Messages[k] += v
+		}
+		for k, v := range r.byClass {
+			rep.MessagesByClass[k] += v
+		}
+		c := r.state.Counters
+		rep.Alerts += r.alerts
+		rep.Escalations += c.Escalations
+		rep.Suppressed += c.SendsSuppressed
+		rep.Dunnings += c.Dunnings
+		rep.Recovered += c.DunningRecovered
+		rep.Suspensions += c.Suspensions
+		rep.Cancellations += c.Cancellations
+		rep.Saves += c.Saves
+		rep.Churns += c.Churns
+		rep.Reactivations += c.Reactivations
+		rep.Renewals += c.Renewals
+		rep.NPSResponses += c.NPSResponses
+		rep.Events += r.events
+		rep.Runs += r.runs
+		rep.HistoryBound += r.history
+		rep.FinalStages[r.finalStg]++
+		if r.done {
+			rep.Completed++
+		}
+		// The stage at each week's start is the last one entered by then.
+		k := 0
+		for w := range rep.Weekly {
+			at := time.Duration(w) * week
+			for k < len(r.changes) && r.changes[k].at <= at {
+				k++
+			}
+			if k > 0 {
+				rep.Weekly[w].Stages[r.changes[k-1].stage]++
+			}
+		}
+	}
+	return rep
+}
+
+// cohortPlans are the plans customers pick from; business is high-value
+// on the default playbook (its alerts and CSM steps show).
+var cohortPlans = []struct {
+	name  string
+	seats int
+	mrr   int64
+	share float64
+}{
+	{"starter", 3, 4900, 0.5},
+	{"pro", 10, 49900, 0.35},
+	{"business", 40, 250000, 0.15},
+}
+
+var cohortZones = []string{
+	"America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/London",
+	"Europe/Lisbon", "Europe/Berlin", "Asia/Tokyo", "Australia/Sydney",
+}
+
+// cohortProfile is customer i: a plan, a time zone, a phone for most and
+// consent to texts for some.
+func cohortProfile(rng *rand.Rand, i int) Profile {
+	id := "cohort-" + strconv.Itoa(i+1)
+	p := Profile{
+		CustomerID: id, Name: "Customer " + strconv.Itoa(i+1), Email: id + "@example.com",
+		Currency: "USD", Timezone: cohortZones[rng.IntN(len(cohortZones))],
+		CSM: "U0CSM" + strconv.Itoa(1+rng.IntN(5)),
+	}
+	x := rng.Float64()
+	for _, pl := range cohortPlans {
+		p.Plan, p.Seats, p.MRR = pl.name, pl.seats, pl.mrr
+		if x -= pl.share; x < 0 {
+			break
+		}
+	}
+	if rng.Float64() < 0.7 {
+		p.Phone = fmt.Sprintf("+1555%07d", rng.IntN(10_000_000))
+		p.SMSConsent = rng.Float64() < 0.6
+	}
+	return p
+}
+
+// cancelReasons are the cancellation reasons, the first three with a save
+// offer on the default playbook.
+var cancelReasons = []string{"price", "missing_feature", "not_using", "switching", "other"}
+
+// script generates a customer's events over days journey days from the
+// signup, day by day: at most one login a day (the edge coalesces a day's
+// logins), a usage snapshot a month, and the lifecycle's events as their
+// rates draw them.
+func (b Behaviour) script(rng *rand.Rand, days float64) Script {
+	var s Script
+	add := func(day float64, typ signals.Type, arg string, fields ...Field) {
+		day = math.Round(day*1000) / 1000
+		if day >= days || day < 0 {
+			return
+		}
+		// The line number makes the event's ID: each must be its own, or
+		// the journey drops the rest as redeliveries.
+		l := Line{Num: len(s.Lines) + 1, When: When{Day: day}, Type: typ, Fields: fields}
+		if arg != "" {
+			l.Arg = &Value{Text: arg}
+		}
+		s.Lines = append(s.Lines, l)
+	}
+	field := func(k string, v int) Field { return Field{Key: k, Value: Value{Text: strconv.Itoa(v)}} }
+	end := When{Day: days}
+	s.End = &end
+
+	activated := rng.Float64() < b.Activation
+	if activated {
+		for _, m := range []string{"first_project", "invited_teammate", "connected_integration"} {
+			add(0.05+rng.Float64()*6, signals.MilestoneReached, m)
+		}
+	} else if rng.Float64() < 0.5 {
+		add(rng.Float64()*5, signals.MilestoneReached, "first_project")
+	}
+	annual := rng.Float64() < 0.4
+	if annual {
+		add(30.2, signals.RenewalScheduled, "")
+	}
+	baseActions := 40 + rng.IntN(200)
+	cancelDaily := 1 - math.Pow(1-b.Cancellation, 1.0/30)
+	if !activated {
+		cancelDaily = 1 - math.Pow(1-min(1, 2*b.Cancellation), 1.0/30)
+	}
+	failMonthly := b.PaymentFailure
+
+	// The customer's state as the days go by.
+	churned := false
+	busyUntil := 0.0 // a cancellation or dunning in progress: no new one
+	winBackUntil := -1.0
+	for d := 0; float64(d) < days; d++ {
+		day := float64(d)
+		if churned {
+			if winBackUntil >= 0 && day == winBackUntil {
+				add(day+0.4, signals.Reactivated, "")
+				churned, winBackUntil, busyUntil = false, -1, day+1
+			}
+			continue
+		}
+		// Logins: at most one a day, at a daytime hour of the journey day.
+		rate := 1 / b.LoginEveryDays
+		switch {
+		case !activated && d < 30:
+			rate /= 3
+		case !activated:
+			rate /= 10
+		}
+		if d > 0 && rng.Float64() < rate {
+			add(day+0.3+0.3*rng.Float64(), signals.Login, "")
+		}
+		if d > 0 && d%30 == 14 && activated {
+			actions := max(1, int(float64(baseActions)*(0.6+0.8*rng.Float64())))
+			add(day+0.7, signals.UsageSnapshot, "", field("key_actions", actions), field("active_users", 1+rng.IntN(5)))
+		}
+		if d >= 30 && (d-30)%90 == 0 && rng.Float64() < b.NPSResponse {
+			score := rng.IntN(11)
+			if activated {
+				score = 5 + rng.IntN(6)
+			}
+			add(day+1.5+rng.Float64(), signals.NPSResponse, strconv.Itoa(score))
+		}
+		if annual && d == 365 && day > busyUntil {
+			add(day+0.1, signals.PaymentSucceeded, "")
+			add(day+1.1, signals.RenewalScheduled, "")
+		}
+		if day <= busyUntil {
+			continue
+		}
+		if d > 0 && d%30 == 0 && rng.Float64() < failMonthly {
+			add(day+0.25, signals.PaymentFailed, "")
+			if rng.Float64() < b.Recovery {
+				// Paid within the dunning's 10-day grace.
+				paid := day + 0.5 + rng.Float64()*9
+				add(paid, signals.PaymentSucceeded, "")
+				busyUntil = paid
+			} else {
+				// Suspended on day 10; the subscription ends two weeks on.
+				at := day + 24.5
+				add(at, signals.SubscriptionCanceled, "")
+				if at < days {
+					churned, winBackUntil = true, b.reactivation(rng, at)
+				}
+				busyUntil = at
+			}
+			continue
+		}
+		if rng.Float64() < cancelDaily {
+			at := day + 0.45
+			add(at, signals.CancellationRequested, cancelReasons[rng.IntN(len(cancelReasons))])
+			if rng.Float64() < b.Save {
+				busyUntil = at + 1 + rng.Float64()*6
+				add(busyUntil, signals.CancellationWithdrawn, "")
+				continue
+			}
+			endAt := at + 7 + rng.Float64()*21
+			add(endAt, signals.SubscriptionCanceled, "")
+			busyUntil = endAt
+			if endAt < days {
+				churned, winBackUntil = true, b.reactivation(rng, endAt)
+			}
+		}
+	}
+	return s
+}
+
+// reactivation is the day a customer churned on day churn comes back, or
+// -1: within the win-back's first 110 days, so before it runs out.
+func (b Behaviour) reactivation(rng *rand.Rand, churn float64) float64 {
+	if rng.Float64() >= b.Reactivation {
+		return -1
+	}
+	return math.Ceil(churn) + float64(20+rng.IntN(90))
+}
+
+// WriteText prints the report for people.
+func (r CohortReport) WriteText(w io.Writer) error {
+	var b strings.Builder
+	pc := r.PerCustomer
+	fmt.Fprintf(&b, "cohort       %d customers followed for %g years from the first signup, seed %d, playbook %s\n", r.Customers, r.Years, r.Seed, r.Playbook)
+	fmt.Fprintf(&b, "behaviour    activation %.2f, a login every %g days, payment failure %.3f/month (recovery %.2f), cancellation %.3f/month (save %.2f), reactivation %.2f, NPS response %.2f\n",
+		r.Behaviour.Activation, r.Behaviour.LoginEveryDays, r.Behaviour.PaymentFailure, r.Behaviour.Recovery,
+		r.Behaviour.Cancellation, r.Behaviour.Save, r.Behaviour.Reactivation, r.Behaviour.NPSResponse)
+	fmt.Fprintf(&b, "simulated    %.1f customer-years, %d events, %d runs\n", r.CustomerYears, r.Events, r.Runs)
+	fmt.Fprintf(&b, "messages     %.2f per customer: %.2f email, %.2f sms\n",
+		pc(r.Messages["email"]+r.Messages["sms"]), pc(r.Messages["email"]), pc(r.Messages["sms"]))
+	fmt.Fprintf(&b, "  by class   %.2f transactional, %.2f lifecycle, %.2f marketing per customer\n",
+		pc(r.MessagesByClass["transactional"]), pc(r.MessagesByClass["lifecycle"]), pc(r.MessagesByClass["marketing"]))
+	fmt.Fprintf(&b, "suppressed   %d (%.2f per customer; marketing during dunning); capped 0, deferred 0 (the playbook has no caps or quiet hours)\n",
+		r.Suppressed, pc(r.Suppressed))
+	fmt.Fprintf(&b, "CSM alerts   %.1f per 100 customers, %.1f escalations per 100\n", 100*pc(r.Alerts), 100*pc(r.Escalations))
+	fmt.Fprintf(&b, "dunning      %d started, %d recovered, %d suspended\n", r.Dunnings, r.Recovered, r.Suspensions)
+	fmt.Fprintf(&b, "cancelling   %d requests, %d saved (withdrawn), %d churns, %d win-backs (reactivated), %d journeys completed\n",
+		r.Cancellations, r.Saves, r.Churns, r.Reactivations, r.Completed)
+	fmt.Fprintf(&b, "renewals     %d paid; NPS responses %d\n", r.Renewals, r.NPSResponses)
+	var final []string
+	for _, s := range append([]workflows.Stage{workflows.StageNew}, cohortStages...) {
+		if n := r.FinalStages[s]; n > 0 {
+			final = append(final, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	fmt.Fprintf(&b, "final stage  %s\n", strings.Join(final, ", "))
+	fmt.Fprintf(&b, "history      ≤ %.0f events per customer-year (upper bound: signals, timers, activities and per-task marker and upsert)\n",
+		r.PerCustomerYear(r.HistoryBound))
+	fmt.Fprintf(&b, "run time     %s on %d workers: %.1f customer-years/s\n", r.Elapsed.Round(time.Millisecond), r.Workers, r.Rate())
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write the report: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,202 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/journeyshq/journeys/playbook"
+	"github.com/journeyshq/journeys/workflows"
+)
+
+func cohortOptions(customers int, years float64, seed uint64) CohortOptions {
+	return CohortOptions{
+		Customers: customers, Years: years, Seed: seed, Playbook: playbook.Default(),
+		Start:     time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC),
+		Behaviour: DefaultBehaviour(), SignupDays: DefaultSignupDays,
+	}
+}
+
+// numbers are the report's figures that do not depend on the wall clock.
+func numbers(r CohortReport) CohortReport {
+	r.Elapsed, r.Workers = 0, 0
+	return r
+}
+
+func TestCohortIsReproducibleAndConsistent(t *testing.T) {
+	o := cohortOptions(20, 0.5, 7)
+	first, err := RunCohort(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same seed on one worker: the scheduling must not matter.
+	o.Workers = 1
+	again, err := RunCohort(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := reportText(t, numbers(first)), reportText(t, numbers(again)); a != b {
+		t.Errorf("the same seed gave different reports:\n%s\n%s", a, b)
+	}
+	o.Seed = 8
+	other, err := RunCohort(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reportText(t, numbers(first)) == reportText(t, numbers(other)) {
+		t.Errorf("seeds 7 and 8 gave the same report:\n%s", reportText(t, numbers(first)))
+	}
+
+	r := first
+	if r.Customers != 20 || r.CustomerYears <= 0 || r.CustomerYears > 20*0.5 {
+		t.Errorf("customers %d, customer-years %v", r.Customers, r.CustomerYears)
+	}
+	if r.Recovered > r.Dunnings || r.Suspensions > r.Dunnings {
+		t.Errorf("%d dunnings, %d recovered, %d suspended", r.Dunnings, r.Recovered, r.Suspensions)
+	}
+	if r.Saves > r.Cancellations || r.Reactivations > r.Churns {
+		t.Errorf("%d cancellations, %d saves, %d churns, %d reactivations", r.Cancellations, r.Saves, r.Churns, r.Reactivations)
+	}
+	total := 0
+	for _, n := range r.Messages {
+		total += n
+	}
+	classes := 0
+	for _, n := range r.MessagesByClass {
+		classes += n
+	}
+	if total == 0 || total != classes {
+		t.Errorf("%d messages by channel, %d by class", total, classes)
+	}
+	if r.Messages["email"] < 2*r.Customers {
+		t.Errorf("%d emails for %d customers: every customer gets a welcome and a getting-started email", r.Messages["email"], r.Customers)
+	}
+	if r.Events < r.Customers || r.Runs < r.Customers || r.HistoryBound <= r.Events {
+		t.Errorf("%d events, %d runs, history bound %d", r.Events, r.Runs, r.HistoryBound)
+	}
+	final := 0
+	for _, n := range r.FinalStages {
+		final += n
+	}
+	if final != r.Customers {
+		t.Errorf("final stages count %d customers, want %d", final, r.Customers)
+	}
+	if len(r.Weekly) != 27 {
+		t.Fatalf("%d weekly samples, want 27", len(r.Weekly))
+	}
+	for _, w := range r.Weekly {
+		n := 0
+		for _, c := range w.Stages {
+			n += c
+		}
+		if n > r.Customers {
+			t.Errorf("week %d counts %d customers", w.Week, n)
+		}
+	}
+	last := r.Weekly[len(r.Weekly)-1].Stages
+	if last[workflows.StageAdoption] == 0 || r.Weekly[0].Stages[workflows.StageAdoption] != 0 {
+		t.Errorf("adoption by week 0 %d, by the end %d", r.Weekly[0].Stages[workflows.StageAdoption], last[workflows.StageAdoption])
+	}
+}
+
+func reportText(t *testing.T, r CohortReport) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func TestCohortChartIsWellFormedSVGWithTheStages(t *testing.T) {
+	rep, err := RunCohort(context.Background(), cohortOptions(6, 0.2, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := rep.WriteChart(&b); err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(&b)
+	stages := map[string]bool{}
+	root := ""
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the chart is not well-formed XML: %v", err)
+		}
+		el, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		if root == "" {
+			root = el.Name.Local
+		}
+		for _, a := range el.Attr {
+			if a.Name.Local == "data-stage" {
+				stages[a.Value] = true
+			}
+		}
+	}
+	if root != "svg" {
+		t.Errorf("the root element is %q", root)
+	}
+	for _, s := range cohortStages {
+		if !stages[string(s)] {
+			t.Errorf("no series for stage %s", s)
+		}
+	}
+}
+
+func TestCohortRejectsBadOptions(t *testing.T) {
+	o := cohortOptions(0, 1, 1)
+	if _, err := RunCohort(context.Background(), o); err == nil || !strings.Contains(err.Error(), "customer") {
+		t.Errorf("0 customers: %v", err)
+	}
+	o = cohortOptions(1, 1, 1)
+	o.Behaviour.Recovery = 1.5
+	if _, err := RunCohort(context.Background(), o); err == nil || !strings.Contains(err.Error(), "recovery") {
+		t.Errorf("recovery 1.5: %v", err)
+	}
+}
+
+func TestStepClassMirrorsTheWorkflowsClasses(t *testing.T) {
+	for step, want := range map[string]string{
+		"onboarding.welcome":     "lifecycle",
+		"onboarding.r2.nudge":    "lifecycle",
+		"renewal.1.reminder":     "lifecycle",
+		"cancel.1.save_offer":    "lifecycle",
+		"dunning.2.reminder":     "transactional",
+		"dunning.1.recovered":    "transactional",
+		"adoption.quiet.1.email": "marketing",
+		"nps.survey.3":           "marketing",
+		"expansion.1.email":      "marketing",
+		"winback.1.offer":        "marketing",
+		"winback.1.welcome_back": "lifecycle",
+	} {
+		if got := StepClass(step); got != want {
+			t.Errorf("StepClass(%q) = %s, want %s", step, got, want)
+		}
+	}
+}
+
+// BenchmarkCohort runs a small cohort, for profiling:
+//
+//	go test ./sim -run '^$' -bench Cohort -benchtime 1x -cpuprofile cpu.out
+func BenchmarkCohort(b *testing.B) {
+	for b.Loop() {
+		rep, err := RunCohort(context.Background(), cohortOptions(50, 1, 7))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(rep.Rate(), "customer-years/s")
+	}
+}
