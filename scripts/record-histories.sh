@@ -3,7 +3,12 @@
 # the embedded Temporal server with the demo playbook (a day lasts 10 s),
 # then exports every run of each journey with `starter history export`.
 #
-#   scripts/record-histories.sh [OUT_DIR]    # default workflows/testdata/histories
+#   scripts/record-histories.sh [OUT_DIR [PREFIX]]
+#
+# OUT_DIR defaults to workflows/testdata/histories and PREFIX to
+# rec-<today>, so a new recording adds files next to the older ones
+# instead of replacing them: older histories are what prove that a change
+# still replays the journeys already in flight.
 #
 # It takes about three minutes. It uses its own data directory and ports, so
 # a dev worker may keep running. Record before a workflow change, then keep
@@ -11,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-workflows/testdata/histories}
+prefix=${2:-rec-$(date -u +%Y%m%d)}
 mkdir -p "$out"
 work=$(mktemp -d)
 
@@ -77,5 +83,5 @@ s event --customer rec-dunning --type payment_succeeded --data invoice_id=in_1
 sleep 35
 echo "t=150 s: exporting"
 for c in rec-activated rec-never-activated rec-adoption rec-dunning rec-renewal rec-churned rec-reactivated; do
-  "$work/starter" history export --customer "$c" --all-runs --out "$out/$c.json"
+  "$work/starter" history export --customer "$c" --all-runs --out "$out/$prefix-${c#rec-}.json"
 done
