@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/journeyshq/journeys/codec"
+	"github.com/journeyshq/journeys/internal/temporalconn"
 	"github.com/journeyshq/journeys/signals"
 	"github.com/journeyshq/journeys/signals/sender"
 	"github.com/journeyshq/journeys/workflows"
@@ -265,6 +266,9 @@ type connSettings struct {
 	// DataDir is where a dev worker keeps its generated key, read when
 	// CodecKeys is empty.
 	DataDir string
+	// Security is TLS and the API key, from TEMPORAL_TLS_* and
+	// TEMPORAL_API_KEY; secrets and file paths, so never flags.
+	Security temporalconn.Security
 }
 
 // addConnFlags registers --address and --namespace on fs, defaulting to the
@@ -278,6 +282,7 @@ func addConnFlags(fs *flag.FlagSet, getenv func(string) string) *connSettings {
 	fs.StringVar(&c.DataDir, "data-dir", envOr(getenv, envDataDir, defaultDataDir),
 		"the dev worker's data `DIR`, whose codec.key is used when $"+codec.EnvKeys+" is unset; $"+envDataDir+" when set")
 	c.CodecKeys = getenv(codec.EnvKeys)
+	c.Security = temporalconn.Read(getenv)
 	return c
 }
 
@@ -727,6 +732,8 @@ Environment:
   TEMPORAL_NAMESPACE   Temporal namespace
   JOURNEYS_CODEC_KEYS  the payload keys the worker has; unset, the dev
                        worker's <data-dir>/codec.key is used
+  TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA, TEMPORAL_TLS_SERVER_NAME,
+  TEMPORAL_API_KEY     mTLS or a Temporal Cloud API key, as for the worker
 
 Examples:
   starter signup --customer c-1 --email ana@example.com --phone +15551234567 --plan pro --tz America/New_York

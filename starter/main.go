@@ -66,7 +66,7 @@ func dialClient(conn connSettings) (client.Client, error) {
 		return nil, err
 	}
 	dc, fc := codec.Converters(keys)
-	c, err := client.Dial(client.Options{
+	opts := client.Options{
 		HostPort:         conn.Address,
 		Namespace:        conn.Namespace,
 		DataConverter:    dc,
@@ -75,7 +75,11 @@ func dialClient(conn connSettings) (client.Client, error) {
 		// drowning the one line of advice the user needs.
 		Logger:            sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
 		ConnectionOptions: client.ConnectionOptions{GetSystemInfoTimeout: dialTimeout},
-	})
+	}
+	if err := conn.Security.Apply(&opts); err != nil {
+		return nil, err
+	}
+	c, err := client.Dial(opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s: %w: %v", conn.Address, sender.ErrUnavailable, err)
 	}

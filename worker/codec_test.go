@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/journeyshq/journeys/codec"
+	"github.com/journeyshq/journeys/internal/temporalconn"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -113,4 +116,20 @@ func TestCodecServerAccess(t *testing.T) {
 	}
 	_, err = codecServer(config{Getenv: envOf(map[string]string{envCodecTokens: "short"})}, keys, "127.0.0.1:8080")
 	assert.ErrorContains(t, err, envCodecTokens)
+}
+
+// Connection settings are checked before anything connects: a bad one stops
+// the worker at start with the variable named.
+func TestTemporalSecurityIsCheckedAtStart(t *testing.T) {
+	base := func(env map[string]string, dev bool) config {
+		return config{Dev: dev, DataDir: t.TempDir(), HTTPAddr: freeAddr(t), TemporalAddr: freeAddr(t), UIAddr: "off", Getenv: envOf(env)}
+	}
+	err := run(context.Background(), base(map[string]string{"TEMPORAL_API_KEY": "cloud-key"}, true), io.Discard, io.Discard)
+	assert.ErrorIs(t, err, temporalconn.ErrDevServer)
+
+	entry, err := codec.GenerateKey("k1")
+	require.NoError(t, err)
+	prod := base(map[string]string{codec.EnvKeys: entry, "TEMPORAL_TLS_CERT": "/nonexistent/client.pem"}, false)
+	err = run(context.Background(), prod, io.Discard, io.Discard)
+	assert.ErrorContains(t, err, "TEMPORAL_TLS_CERT is set but TEMPORAL_TLS_KEY is not")
 }

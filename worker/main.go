@@ -38,6 +38,8 @@ Channels, each configured only by the environment (see README):
 A channel without credentials uses the outbox: one line per message on stdout
 and one JSON line in <data-dir>/outbox.jsonl.
 Send ledger: PostgreSQL at JOURNEYS_DATABASE_URL, else <data-dir>/ledger.db.
+Temporal over TLS: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY (mTLS client certificate),
+TEMPORAL_TLS_CA, TEMPORAL_TLS_SERVER_NAME; Temporal Cloud by API key: TEMPORAL_API_KEY.
 Payloads in Temporal are encrypted with JOURNEYS_CODEC_KEYS (required without
 --dev; with --dev a key is made once in <data-dir>/codec.key). The codec server
 at <http-addr>/codec takes the bearer tokens in JOURNEYS_CODEC_TOKENS and browser

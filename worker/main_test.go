@@ -35,7 +35,8 @@ func TestHelpListsFlagsAndEnv(t *testing.T) {
 	_, err := parseConfig([]string{"--help"}, func(string) string { return "" }, &out)
 	assert.True(t, errors.Is(err, flag.ErrHelp))
 	for _, want := range []string{"--dev", "-playbook", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "JOURNEYS_HTTP_ADDR", "JOURNEYS_DATA_DIR", "outbox.jsonl",
-		"JOURNEYS_LOG_LEVEL", "JOURNEYS_CODEC_KEYS", "JOURNEYS_CODEC_TOKENS", "JOURNEYS_CODEC_ORIGINS"} {
+		"JOURNEYS_LOG_LEVEL", "JOURNEYS_CODEC_KEYS", "JOURNEYS_CODEC_TOKENS", "JOURNEYS_CODEC_ORIGINS",
+		"TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_CA", "TEMPORAL_TLS_SERVER_NAME", "TEMPORAL_API_KEY"} {
 		assert.Contains(t, out.String(), want)
 	}
 }

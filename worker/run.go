@@ -21,6 +21,7 @@ import (
 	"github.com/journeyshq/journeys/integrations/outbox"
 	"github.com/journeyshq/journeys/internal/devserver"
 	"github.com/journeyshq/journeys/internal/searchattr"
+	"github.com/journeyshq/journeys/internal/temporalconn"
 	"github.com/journeyshq/journeys/playbook"
 	"github.com/journeyshq/journeys/signals/sender"
 	"github.com/journeyshq/journeys/workflows"
@@ -59,6 +60,14 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		return err
 	}
 
+	security, err := temporalconn.FromEnv(cfg.getenv)
+	if err != nil {
+		return err
+	}
+	if cfg.Dev && security.Enabled() {
+		return temporalconn.ErrDevServer
+	}
+
 	if cfg.Dev {
 		srv, err := devserver.Start(ctx, devserver.Options{
 			DataDir:          cfg.DataDir,
@@ -77,13 +86,17 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	// Every payload this client writes (workflow inputs, signals, activity
 	// inputs and results, query answers, failure messages) is encrypted.
 	dc, fc := codec.Converters(keys)
-	c, err := client.DialContext(ctx, client.Options{
+	opts := client.Options{
 		HostPort:         cfg.TemporalAddr,
 		Namespace:        cfg.Namespace,
 		Logger:           sdklog.NewStructuredLogger(logger),
 		DataConverter:    dc,
 		FailureConverter: fc,
-	})
+	}
+	if err := security.Apply(&opts); err != nil {
+		return err
+	}
+	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.TemporalAddr, cfg.Namespace, err)
 	}
