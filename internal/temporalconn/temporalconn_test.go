@@ -1,21 +1,30 @@
 package temporalconn
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 )
 
 // writeCert writes a self-signed certificate and its key as PEM files.
@@ -27,6 +36,9 @@ func writeCert(t *testing.T, dir string) (certFile, keyFile string) {
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "journeys-worker"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		// One certificate serves as CA, server and client in these tests.
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		DNSNames:    []string{"localhost"},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	require.NoError(t, err)
@@ -102,3 +114,80 @@ func TestInvalidSettingsNameTheVariable(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectsOverMutualTLSWithAnAPIKey dials a gRPC server that, like a
+// Temporal frontend behind mTLS, refuses clients without a certificate it
+// trusts, and checks that the SDK client built from the settings connects,
+// presents the certificate and sends the API key.
+func TestConnectsOverMutualTLSWithAnAPIKey(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := writeCert(t, dir)
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	require.NoError(t, err)
+	caPEM, err := os.ReadFile(certFile)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(caPEM))
+
+	fe := &frontend{}
+	srv := grpc.NewServer(
+		grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{pair}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert})),
+		grpc.UnaryInterceptor(fe.record),
+	)
+	workflowservice.RegisterWorkflowServiceServer(srv, fe)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Stop()
+
+	dial := func(m map[string]string) error {
+		opts := client.Options{HostPort: ln.Addr().String(), Namespace: "default",
+			ConnectionOptions: client.ConnectionOptions{GetSystemInfoTimeout: 5 * time.Second}}
+		if err := Read(env(m)).Apply(&opts); err != nil {
+			return err
+		}
+		c, err := client.Dial(opts)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	require.NoError(t, dial(map[string]string{
+		EnvTLSCert: certFile, EnvTLSKey: keyFile, EnvTLSCA: certFile, EnvTLSServerName: "localhost", EnvAPIKey: "cloud-api-key",
+	}))
+	assert.Equal(t, "journeys-worker", fe.peerCN(), "the client certificate was presented")
+	assert.Equal(t, "Bearer cloud-api-key", fe.authorization(), "the API key was sent")
+
+	assert.Error(t, dial(map[string]string{EnvTLSCA: certFile, EnvTLSServerName: "localhost"}), "without a client certificate the server refuses")
+	assert.Error(t, dial(nil), "plain gRPC does not reach a TLS server")
+}
+
+// frontend answers GetSystemInfo, the call the SDK makes when it dials,
+// and records who called.
+type frontend struct {
+	workflowservice.UnimplementedWorkflowServiceServer
+	mu   sync.Mutex
+	cn   string
+	auth string
+}
+
+func (f *frontend) GetSystemInfo(context.Context, *workflowservice.GetSystemInfoRequest) (*workflowservice.GetSystemInfoResponse, error) {
+	return &workflowservice.GetSystemInfoResponse{}, nil
+}
+
+func (f *frontend) record(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+	f.mu.Lock()
+	if p, ok := peer.FromContext(ctx); ok {
+		if info, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(info.State.PeerCertificates) > 0 {
+			f.cn = info.State.PeerCertificates[0].Subject.CommonName
+		}
+	}
+	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get("authorization")) > 0 {
+		f.auth = md.Get("authorization")[0]
+	}
+	f.mu.Unlock()
+	return next(ctx, req)
+}
+
+func (f *frontend) peerCN() string        { f.mu.Lock(); defer f.mu.Unlock(); return f.cn }
+func (f *frontend) authorization() string { f.mu.Lock(); defer f.mu.Unlock(); return f.auth }
