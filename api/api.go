@@ -7,7 +7,8 @@
 //	GET  /v1/customers/{id}           200 state,    400 bad id,  401 no/bad token, 404 no journey, 503 Temporal down
 //	POST /webhooks/slack/interactions 200 applied,  401 bad signature, 400 unusable, 404 not configured, 413 too large
 //	POST /webhooks/stripe             200 accepted or ignored, 400 invalid, 401 bad signature, 404 not configured, 413 too large, 503 Temporal down
-//	GET  /healthz                     200, open
+//	GET  /healthz                     200, open: the process is up
+//	GET  /readyz                      200 ready, 503 not (Options.Ready says why), open
 //
 // The /v1 routes need "Authorization: Bearer <token>" with one of
 // Options.Tokens (see auth.go); the webhooks are authenticated by their
@@ -91,6 +92,10 @@ type Options struct {
 	// and counted into the next forwarded one. 0 means
 	// DefaultCoalesceInterval; negative forwards every login.
 	CoalesceLogins time.Duration
+	// Ready, when set, serves GET /readyz: nil means this process can take
+	// traffic (Temporal reachable, worker polling); an error says why not.
+	// It gets a context bounded to a few seconds.
+	Ready func(ctx context.Context) error
 }
 
 type handler struct {
@@ -141,8 +146,23 @@ func New(j Journeys, opts Options) (http.Handler, error) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	if opts.Ready != nil {
+		mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+			defer cancel()
+			if err := opts.Ready(ctx); err != nil {
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+				return
+			}
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		})
+	}
 	return mux, nil
 }
+
+// readyTimeout bounds a readiness check: a load balancer polls often and
+// must get an answer before its own timeout.
+const readyTimeout = 3 * time.Second
 
 // errorBody is every error response.
 type errorBody struct {

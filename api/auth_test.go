@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -144,4 +146,29 @@ func TestTokensFromEnv(t *testing.T) {
 			assert.NotContains(t, err.Error(), secondToken, "the error never shows a token")
 		})
 	}
+}
+
+// Readiness is what a load balancer polls: open, and 503 with the reason
+// while the process cannot take traffic.
+func TestReadyzAnswersWhatReadySays(t *testing.T) {
+	h := newHandler(t, untouchable{t}, api.Options{})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	assert.Equal(t, http.StatusNotFound, rec.Code, "no readiness check configured")
+
+	var down error
+	h = newHandler(t, untouchable{t}, api.Options{Ready: func(ctx context.Context) error {
+		if _, ok := ctx.Deadline(); !ok {
+			return errors.New("no deadline on the check")
+		}
+		return down
+	}})
+	rec, _ = serve(t, h, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.JSONEq(t, `{"status":"ready"}`, rec.Body.String())
+
+	down = errors.New("temporal: connection refused")
+	rec, _ = serve(t, h, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.JSONEq(t, `{"status":"not ready","error":"temporal: connection refused"}`, rec.Body.String())
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -26,6 +27,10 @@ import (
 	"github.com/journeyshq/journeys/signals/sender"
 	"github.com/journeyshq/journeys/workflows"
 )
+
+// activityDrainTimeout is how long a stopping worker waits for the
+// activities it runs.
+const activityDrainTimeout = 30 * time.Second
 
 // run starts everything cfg asks for, prints where each part is, and runs
 // until ctx ends; then it stops the parts in reverse order: the API first so
@@ -119,14 +124,36 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	}
 	stack.push(ch.ledger.Close)
 
-	w := worker.New(c, workflows.TaskQueue, workflows.WorkerOptions())
+	// polling is what readiness reports of the worker: true from its start
+	// until it stops or fails for good.
+	var polling atomic.Bool
+	wopts := workflows.WorkerOptions()
+	// On shutdown the worker stops polling at once and gives the
+	// activities running (a send in flight) this long to finish, so a
+	// deploy does not cut a send off and leave it to a retry.
+	wopts.WorkerStopTimeout = activityDrainTimeout
+	wopts.OnFatalError = func(err error) {
+		polling.Store(false)
+		logger.Error("worker stopped polling", "error", err)
+	}
+	w := worker.New(c, workflows.TaskQueue, wopts)
 	journeys := &workflows.Journeys{Playbook: pb}
 	w.RegisterWorkflowWithOptions(journeys.CustomerJourney, workflows.RegisterOptions)
 	w.RegisterActivity(ch.acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	stack.push(func() error { w.Stop(); return nil })
+	polling.Store(true)
+	stack.push(func() error { polling.Store(false); w.Stop(); return nil })
+	ready := func(ctx context.Context) error {
+		if !polling.Load() {
+			return errors.New("the worker is not polling")
+		}
+		if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			return fmt.Errorf("Temporal at %s does not answer: %w", cfg.TemporalAddr, err)
+		}
+		return nil
+	}
 
 	tokens, err := api.TokensFromEnv(cfg.getenv)
 	if err != nil {
@@ -141,6 +168,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	handler, err := api.New(sender.New(c), api.Options{
 		Logger: logger, Slack: ch.slack, Tokens: tokens,
 		StripeWebhookSecret: cfg.getenv(api.EnvStripeWebhookSecret),
+		Ready:               ready,
 	})
 	if err != nil {
 		return fmt.Errorf("events API: %w", err)
