@@ -143,21 +143,34 @@ func New(j Journeys, opts Options) (http.Handler, error) {
 	mux.HandleFunc("GET /v1/customers/{id}", h.authorized(h.getCustomer))
 	mux.HandleFunc("POST /webhooks/slack/interactions", h.slackInteraction)
 	mux.HandleFunc("POST /webhooks/stripe", h.stripeWebhook)
+	addHealth(mux, opts.Ready)
+	return mux, nil
+}
+
+// Health serves only GET /healthz and, when ready is set, GET /readyz, as
+// New does: for a process that runs the worker without the events API.
+func Health(ready func(ctx context.Context) error) http.Handler {
+	mux := http.NewServeMux()
+	addHealth(mux, ready)
+	return mux
+}
+
+func addHealth(mux *http.ServeMux, ready func(ctx context.Context) error) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	if opts.Ready != nil {
-		mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-			ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
-			defer cancel()
-			if err := opts.Ready(ctx); err != nil {
-				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
-				return
-			}
-			writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-		})
+	if ready == nil {
+		return
 	}
-	return mux, nil
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if err := ready(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
 }
 
 // readyTimeout bounds a readiness check: a load balancer polls often and

@@ -22,6 +22,7 @@ Runs the journeys worker (task queue "journeys") and the events HTTP API.
   go run ./worker --dev                                  everything on one machine, no accounts
   go run ./worker --dev --playbook playbooks/demo.yaml   the same with a 10-second journey day
   go run ./worker                                        against an existing Temporal
+  go run ./worker --role worker | --role api             one part only, to scale each apart
 
 Flags (each can also be set by the environment variable in brackets):
 `
@@ -72,12 +73,25 @@ type config struct {
 	TemporalAddr string
 	Namespace    string
 	UIAddr       string
+	// Role is what this process runs: RoleAll (worker and events API),
+	// RoleWorker or RoleAPI, so each can scale on its own.
+	Role string
 	// LogLevel is the least severe level logged; default warn with --dev,
 	// info without.
 	LogLevel string
 	// Getenv reads the vendor credentials and the ledger's database URL.
 	Getenv func(string) string
 }
+
+// The roles a process can run.
+const (
+	RoleAll    = "all"
+	RoleWorker = "worker"
+	RoleAPI    = "api"
+)
+
+func (c config) runsWorker() bool { return c.Role != RoleAPI }
+func (c config) runsAPI() bool    { return c.Role != RoleWorker }
 
 // getenv reads the environment through Getenv; nil reads nothing.
 func (c config) getenv(name string) string {
@@ -125,6 +139,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		fs.PrintDefaults()
 		fmt.Fprint(out, envHelp)
 	}
+	fs.StringVar(&cfg.Role, "role", env("JOURNEYS_ROLE", RoleAll), `"all" (worker and events API), "worker" (the worker, with /healthz and /readyz), or "api" (the events API and codec server) [JOURNEYS_ROLE]`)
 	fs.StringVar(&cfg.LogLevel, "log-level", env("JOURNEYS_LOG_LEVEL", ""), "debug, info, warn or error (default warn with --dev, else info) [JOURNEYS_LOG_LEVEL]")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -134,6 +149,12 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	}
 	if _, err := cfg.logLevel(); err != nil {
 		return config{}, err
+	}
+	switch {
+	case cfg.Role != RoleAll && cfg.Role != RoleWorker && cfg.Role != RoleAPI:
+		return config{}, fmt.Errorf("role %q: want all, worker or api", cfg.Role)
+	case cfg.Dev && cfg.Role != RoleAll:
+		return config{}, fmt.Errorf("--dev runs everything in one process: drop --role %s, or drop --dev to run roles against your Temporal", cfg.Role)
 	}
 	return cfg, nil
 }

@@ -19,7 +19,7 @@ func TestConfigFlagsOverEnvOverDefaults(t *testing.T) {
 	cfg.Getenv = nil
 	assert.Equal(t, config{
 		TemporalAddr: "temporal:7233", Namespace: "staging", HTTPAddr: "0.0.0.0:9000",
-		DataDir: ".data", UIAddr: "127.0.0.1:8233", LogLevel: "debug",
+		DataDir: ".data", UIAddr: "127.0.0.1:8233", LogLevel: "debug", Role: RoleAll,
 	}, cfg)
 
 	cfg, err = parseConfig([]string{"--dev", "--playbook", "playbooks/demo.yaml"}, func(string) string { return "" }, &bytes.Buffer{})
@@ -48,4 +48,11 @@ func TestBadArgs(t *testing.T) {
 	assert.ErrorContains(t, err, `unexpected argument "dev"`)
 	_, err = parseConfig([]string{"--log-level", "loud"}, func(string) string { return "" }, &bytes.Buffer{})
 	assert.ErrorContains(t, err, `log level "loud": want debug, info, warn or error`)
+	_, err = parseConfig([]string{"--role", "both"}, func(string) string { return "" }, &bytes.Buffer{})
+	assert.ErrorContains(t, err, `role "both": want all, worker or api`)
+	_, err = parseConfig([]string{"--dev", "--role", "api"}, func(string) string { return "" }, &bytes.Buffer{})
+	assert.ErrorContains(t, err, "--dev runs everything in one process")
+	cfg, err := parseConfig(nil, func(k string) string { return map[string]string{"JOURNEYS_ROLE": "worker"}[k] }, &bytes.Buffer{})
+	require.NoError(t, err)
+	assert.Equal(t, RoleWorker, cfg.Role)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/journeyshq/journeys/api"
 	"github.com/journeyshq/journeys/codec"
 	"github.com/journeyshq/journeys/internal/devserver"
 	"github.com/journeyshq/journeys/workflows"
@@ -127,4 +128,42 @@ func TestShutdownLetsTheSendInFlightFinish(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, 1, started, "the restart did not send the welcome again")
+}
+
+// TestRolesRunApart runs the events API and the worker as two processes on
+// one Temporal, as a deployment scaling each on its own does: the API
+// process takes the signup, the worker process runs the journey, and each
+// answers only its own routes.
+func TestRolesRunApart(t *testing.T) {
+	temporalAddr := freeAddr(t)
+	srv, err := devserver.Start(context.Background(), devserver.Options{
+		DataDir: t.TempDir(), FrontendAddr: temporalAddr, UIAddr: "off", SearchAttributes: workflows.SearchAttributes(),
+	})
+	require.NoError(t, err)
+	defer srv.Stop()
+	entry, err := codec.GenerateKey("k1")
+	require.NoError(t, err)
+	env := map[string]string{"JOURNEYS_API_TOKENS": api.DevToken, codec.EnvKeys: entry}
+	role := func(r string) config {
+		return config{Role: r, DataDir: t.TempDir(), HTTPAddr: freeAddr(t), TemporalAddr: temporalAddr, Namespace: "default",
+			Getenv: func(k string) string { return env[k] }}
+	}
+	apiCfg, workerCfg := role(RoleAPI), role(RoleWorker)
+	apiOut, _ := startWorker(t, apiCfg)
+	workerOut, _ := startWorker(t, workerCfg)
+	assert.NotContains(t, apiOut.String(), "  Worker ")
+	assert.Contains(t, workerOut.String(), "role worker: no events API")
+
+	apiBase, workerBase := "http://"+apiCfg.HTTPAddr, "http://"+workerCfg.HTTPAddr
+	code, body := post(t, apiBase, `{"event_id":"su-1","customer_id":"c-5","type":"signed_up","data":{"email":"bo@example.com","plan":"pro"}}`)
+	require.Equal(t, http.StatusAccepted, code, body)
+	require.Eventually(t, func() bool { return getState(t, apiBase, "c-5").Counters.EmailsSent == 1 }, 20*time.Second, 100*time.Millisecond,
+		"the worker process ran the journey the API process started")
+
+	code, _ = post(t, workerBase, `{"event_id":"l-1","customer_id":"c-5","type":"login"}`)
+	assert.Equal(t, http.StatusNotFound, code, "the worker role serves no events API")
+	for _, base := range []string{apiBase, workerBase} {
+		code, body := getJSON(t, base+"/readyz")
+		assert.Equal(t, http.StatusOK, code, "%s: %s", base, body)
+	}
 }

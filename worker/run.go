@@ -32,6 +32,53 @@ import (
 // activities it runs.
 const activityDrainTimeout = 30 * time.Second
 
+// startJourneyWorker starts polling the journeys' task queue, with
+// polling kept true while it does.
+func startJourneyWorker(c client.Client, pb playbook.Playbook, ch *channels, logger *slog.Logger, polling *atomic.Bool) (worker.Worker, error) {
+	wopts := workflows.WorkerOptions()
+	// On shutdown the worker stops polling at once and gives the
+	// activities running (a send in flight) this long to finish, so a
+	// deploy does not cut a send off and leave it to a retry.
+	wopts.WorkerStopTimeout = activityDrainTimeout
+	wopts.OnFatalError = func(err error) {
+		polling.Store(false)
+		logger.Error("worker stopped polling", "error", err)
+	}
+	w := worker.New(c, workflows.TaskQueue, wopts)
+	journeys := &workflows.Journeys{Playbook: pb}
+	w.RegisterWorkflowWithOptions(journeys.CustomerJourney, workflows.RegisterOptions)
+	w.RegisterActivity(ch.acts)
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	polling.Store(true)
+	return w, nil
+}
+
+// eventsAPI is the events edge with the bearer tokens of the environment,
+// or in dev mode the documented dev token.
+func eventsAPI(cfg config, c client.Client, ch *channels, logger *slog.Logger, ready func(context.Context) error) (http.Handler, error) {
+	tokens, err := api.TokensFromEnv(cfg.getenv)
+	if err != nil {
+		return nil, err
+	}
+	if len(tokens) == 0 && cfg.Dev {
+		tokens = []string{api.DevToken} // documented, for this machine only
+	}
+	if len(tokens) == 0 {
+		return nil, fmt.Errorf("events API: set %s to the bearer tokens backends use (several, comma-separated, for rotation)", api.EnvTokens)
+	}
+	handler, err := api.New(sender.New(c), api.Options{
+		Logger: logger, Slack: ch.slack, Tokens: tokens,
+		StripeWebhookSecret: cfg.getenv(api.EnvStripeWebhookSecret),
+		Ready:               ready,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("events API: %w", err)
+	}
+	return handler, nil
+}
+
 // run starts everything cfg asks for, prints where each part is, and runs
 // until ctx ends; then it stops the parts in reverse order: the API first so
 // no event is accepted that the worker will not see, the Temporal server last.
@@ -127,26 +174,15 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	// polling is what readiness reports of the worker: true from its start
 	// until it stops or fails for good.
 	var polling atomic.Bool
-	wopts := workflows.WorkerOptions()
-	// On shutdown the worker stops polling at once and gives the
-	// activities running (a send in flight) this long to finish, so a
-	// deploy does not cut a send off and leave it to a retry.
-	wopts.WorkerStopTimeout = activityDrainTimeout
-	wopts.OnFatalError = func(err error) {
-		polling.Store(false)
-		logger.Error("worker stopped polling", "error", err)
+	if cfg.runsWorker() {
+		w, err := startJourneyWorker(c, pb, ch, logger, &polling)
+		if err != nil {
+			return err
+		}
+		stack.push(func() error { polling.Store(false); w.Stop(); return nil })
 	}
-	w := worker.New(c, workflows.TaskQueue, wopts)
-	journeys := &workflows.Journeys{Playbook: pb}
-	w.RegisterWorkflowWithOptions(journeys.CustomerJourney, workflows.RegisterOptions)
-	w.RegisterActivity(ch.acts)
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start worker: %w", err)
-	}
-	polling.Store(true)
-	stack.push(func() error { polling.Store(false); w.Stop(); return nil })
 	ready := func(ctx context.Context) error {
-		if !polling.Load() {
+		if cfg.runsWorker() && !polling.Load() {
 			return errors.New("the worker is not polling")
 		}
 		if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
@@ -155,27 +191,17 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		return nil
 	}
 
-	tokens, err := api.TokensFromEnv(cfg.getenv)
-	if err != nil {
-		return err
-	}
-	if len(tokens) == 0 && cfg.Dev {
-		tokens = []string{api.DevToken} // documented, for this machine only
-	}
-	if len(tokens) == 0 {
-		return fmt.Errorf("events API: set %s to the bearer tokens backends use (several, comma-separated, for rotation)", api.EnvTokens)
-	}
-	handler, err := api.New(sender.New(c), api.Options{
-		Logger: logger, Slack: ch.slack, Tokens: tokens,
-		StripeWebhookSecret: cfg.getenv(api.EnvStripeWebhookSecret),
-		Ready:               ready,
-	})
-	if err != nil {
-		return fmt.Errorf("events API: %w", err)
-	}
 	mux := http.NewServeMux()
-	mux.Handle("/codec/", codecHandler)
-	mux.Handle("/", handler)
+	if cfg.runsAPI() {
+		handler, err := eventsAPI(cfg, c, ch, logger, ready)
+		if err != nil {
+			return err
+		}
+		mux.Handle("/codec/", codecHandler)
+		mux.Handle("/", handler)
+	} else {
+		mux.Handle("/", api.Health(ready))
+	}
 	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
@@ -205,14 +231,24 @@ func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr, keyS
 	} else {
 		fmt.Fprintf(out, "  Temporal         %s  (namespace %s)\n", cfg.TemporalAddr, cfg.Namespace)
 	}
-	fmt.Fprintf(out, "  Worker           task queue %s, playbook %s (a journey day lasts %s)\n", workflows.TaskQueue, pb.Name, pb.DayLength.D())
-	fmt.Fprintf(out, "  Events API       http://%s  (POST /v1/events, GET /v1/customers/{id})\n", httpAddr)
-	if cfg.Dev && cfg.getenv(api.EnvTokens) == "" {
-		fmt.Fprintf(out, "  API token        Authorization: Bearer %s  (dev only; set %s for real tokens)\n", api.DevToken, api.EnvTokens)
-	} else {
-		fmt.Fprintf(out, "  API tokens       from %s\n", api.EnvTokens)
+	if cfg.runsWorker() {
+		fmt.Fprintf(out, "  Worker           task queue %s, playbook %s (a journey day lasts %s)\n", workflows.TaskQueue, pb.Name, pb.DayLength.D())
 	}
-	fmt.Fprintf(out, "  Payloads         encrypted (AES-256-GCM, keys from %s); codec server http://%s/codec\n", keySource, httpAddr)
+	if cfg.runsAPI() {
+		fmt.Fprintf(out, "  Events API       http://%s  (POST /v1/events, GET /v1/customers/{id})\n", httpAddr)
+		if cfg.Dev && cfg.getenv(api.EnvTokens) == "" {
+			fmt.Fprintf(out, "  API token        Authorization: Bearer %s  (dev only; set %s for real tokens)\n", api.DevToken, api.EnvTokens)
+		} else {
+			fmt.Fprintf(out, "  API tokens       from %s\n", api.EnvTokens)
+		}
+	} else {
+		fmt.Fprintf(out, "  Health           http://%s/healthz, /readyz  (role worker: no events API)\n", httpAddr)
+	}
+	fmt.Fprintf(out, "  Payloads         encrypted (AES-256-GCM, keys from %s)", keySource)
+	if cfg.runsAPI() {
+		fmt.Fprintf(out, "; codec server http://%s/codec", httpAddr)
+	}
+	fmt.Fprintln(out)
 	var outboxed []string
 	for _, d := range drivers {
 		label := "Channel " + d[0]
