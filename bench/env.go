@@ -22,6 +22,7 @@ import (
 	"github.com/journeyshq/journeys/codec"
 	"github.com/journeyshq/journeys/integrations/outbox"
 	"github.com/journeyshq/journeys/internal/devserver"
+	"github.com/journeyshq/journeys/internal/stopper"
 	"github.com/journeyshq/journeys/ledger"
 	"github.com/journeyshq/journeys/playbook"
 	"github.com/journeyshq/journeys/signals"
@@ -63,7 +64,7 @@ type env struct {
 
 // start brings up the Temporal server, one client and worker per path, and
 // the events edge.
-func start(ctx context.Context, dir string, cfg config, st *stack) (*env, error) {
+func start(ctx context.Context, dir string, cfg config, st *stopper.Stack) (*env, error) {
 	addr, err := devserver.FreeAddr("127.0.0.1")
 	if err != nil {
 		return nil, fmt.Errorf("pick a Temporal port: %w", err)
@@ -75,7 +76,7 @@ func start(ctx context.Context, dir string, cfg config, st *stack) (*env, error)
 	if err != nil {
 		return nil, fmt.Errorf("start Temporal: %w", err)
 	}
-	st.push(srv.Stop)
+	st.Push(srv.Stop)
 
 	e := &env{}
 	if e.plain, err = dial(ctx, addr, client.Options{}, st); err != nil {
@@ -110,41 +111,41 @@ func start(ctx context.Context, dir string, cfg config, st *stack) (*env, error)
 
 // dial connects a client. SDK logs go to stderr at warning level only: they
 // say why a workflow task failed, and the journeys' info logs are noise here.
-func dial(ctx context.Context, addr string, opts client.Options, st *stack) (client.Client, error) {
+func dial(ctx context.Context, addr string, opts client.Options, st *stopper.Stack) (client.Client, error) {
 	opts.HostPort, opts.Namespace = addr, "default"
 	opts.Logger = sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", addr, err)
 	}
-	st.push(func() error { c.Close(); return nil })
+	st.Push(func() error { c.Close(); return nil })
 	return c, nil
 }
 
-func startNoopWorker(c client.Client, opts worker.Options, st *stack) error {
+func startNoopWorker(c client.Client, opts worker.Options, st *stopper.Stack) error {
 	w := worker.New(c, noopQueue, opts)
 	w.RegisterWorkflowWithOptions(noopWorkflow, workflow.RegisterOptions{Name: noopType})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start no-op worker: %w", err)
 	}
-	st.push(func() error { w.Stop(); return nil })
+	st.Push(func() error { w.Stop(); return nil })
 	return nil
 }
 
 // startJourneyWorker runs CustomerJourney as the worker does without vendor
 // credentials: every channel on the outbox, the send ledger on SQLite. The
 // outbox echoes nothing: its lines carry customers' email addresses.
-func startJourneyWorker(ctx context.Context, c client.Client, opts worker.Options, dir string, st *stack) error {
+func startJourneyWorker(ctx context.Context, c client.Client, opts worker.Options, dir string, st *stopper.Stack) error {
 	box, err := outbox.Open(filepath.Join(dir, "outbox.jsonl"), nil)
 	if err != nil {
 		return fmt.Errorf("open outbox: %w", err)
 	}
-	st.push(box.Close)
+	st.Push(box.Close)
 	led, err := ledger.OpenSQLite(ctx, filepath.Join(dir, "ledger.db"), ledger.DefaultTable)
 	if err != nil {
 		return fmt.Errorf("open ledger: %w", err)
 	}
-	st.push(led.Close)
+	st.Push(led.Close)
 
 	w := worker.New(c, workflows.TaskQueue, opts)
 	journeys := &workflows.Journeys{Playbook: playbook.Default()}
@@ -153,12 +154,12 @@ func startJourneyWorker(ctx context.Context, c client.Client, opts worker.Option
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start journeys worker: %w", err)
 	}
-	st.push(func() error { w.Stop(); return nil })
+	st.Push(func() error { w.Stop(); return nil })
 	return nil
 }
 
 // startEdge serves the events API on a loopback port with a fresh token.
-func (e *env) startEdge(conns int, st *stack) error {
+func (e *env) startEdge(conns int, st *stopper.Stack) error {
 	e.token = rand.Text() // 26 random characters, a valid bearer token
 	h, err := api.New(sender.New(e.coded), api.Options{
 		Tokens: []string{e.token}, Logger: slog.New(slog.DiscardHandler),
@@ -181,7 +182,7 @@ func (e *env) startEdge(conns int, st *stack) error {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = conns
 	e.http = &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	st.push(func() error {
+	st.Push(func() error {
 		tr.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

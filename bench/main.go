@@ -22,6 +22,8 @@ import (
 	"os"
 	"os/signal"
 	"time"
+
+	"github.com/journeyshq/journeys/internal/stopper"
 )
 
 func main() {
@@ -91,8 +93,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 		return fmt.Errorf("-dir must be a new directory: %w", err)
 	}
 
-	var st stack
-	defer func() { err = errors.Join(err, st.unwind()) }()
+	var st stopper.Stack
+	defer func() { err = errors.Join(err, st.StopAll()) }()
 	e, err := start(ctx, dir, cfg, &st)
 	if err != nil {
 		return err
@@ -128,18 +130,4 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 		return rep.writeJSON(stdout)
 	}
 	return rep.writeText(stdout)
-}
-
-// stack holds what was started, to stop it newest first.
-type stack struct{ stops []func() error }
-
-func (s *stack) push(stop func() error) { s.stops = append(s.stops, stop) }
-
-func (s *stack) unwind() error {
-	var errs []error
-	for i := len(s.stops) - 1; i >= 0; i-- {
-		errs = append(errs, s.stops[i]())
-	}
-	s.stops = nil
-	return errors.Join(errs...)
 }

@@ -25,8 +25,8 @@ import (
 	"github.com/journeyshq/journeys/workflows"
 )
 
-// exportTimeout bounds a whole export; a long query of many journeys gets
-// the same bound per execution.
+// exportTimeout bounds each call to Temporal (a page of a query, one run's
+// history), so an export of many journeys is not cut off by its length.
 const exportTimeout = 60 * time.Second
 
 // exportCmd is a parsed "starter history export".
@@ -122,8 +122,7 @@ func (a *app) history(args []string) error {
 		}
 		ex.codec = codec.NewCodec(keys)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
-	defer cancel()
+	ctx := context.Background()
 	if cmd.query != "" {
 		return ex.exportQuery(ctx, cmd.query, cmd.outDir)
 	}
@@ -170,7 +169,9 @@ func (e exporter) exportQuery(ctx context.Context, query, dir string) error {
 	var token []byte
 	n := 0
 	for {
-		resp, err := e.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
+		pageCtx, cancel := context.WithTimeout(ctx, exportTimeout)
+		resp, err := e.c.ListWorkflow(pageCtx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
+		cancel()
 		if err != nil {
 			return fmt.Errorf("history export: query %q: %w", query, err)
 		}
@@ -198,6 +199,8 @@ func (e exporter) exportQuery(ctx context.Context, query, dir string) error {
 // read returns one run's whole history, payloads decoded when the exporter
 // has a codec, and the ID of the run it continued, if any.
 func (e exporter) read(ctx context.Context, workflowID, runID string) (*historypb.History, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, exportTimeout)
+	defer cancel()
 	h := &historypb.History{}
 	var previous string
 	it := e.c.GetWorkflowHistory(ctx, workflowID, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)

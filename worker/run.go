@@ -22,6 +22,7 @@ import (
 	"github.com/journeyshq/journeys/integrations/outbox"
 	"github.com/journeyshq/journeys/internal/devserver"
 	"github.com/journeyshq/journeys/internal/searchattr"
+	"github.com/journeyshq/journeys/internal/stopper"
 	"github.com/journeyshq/journeys/internal/temporalconn"
 	"github.com/journeyshq/journeys/playbook"
 	"github.com/journeyshq/journeys/signals/sender"
@@ -91,8 +92,8 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		}
 	}
 
-	var stack stopper
-	defer func() { err = errors.Join(err, stack.stopAll()) }()
+	var stack stopper.Stack
+	defer func() { err = errors.Join(err, stack.StopAll()) }()
 
 	// Listen before anything starts: a taken port fails at once, and the
 	// embedded UI needs the codec server's address, which is on this
@@ -101,7 +102,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	if err != nil {
 		return fmt.Errorf("events API: %w", err)
 	}
-	stack.push(func() error { ln.Close(); return nil })
+	stack.Push(func() error { ln.Close(); return nil })
 	httpAddr := ln.Addr().String()
 	keys, keySource, err := payloadKeys(cfg)
 	if err != nil {
@@ -132,7 +133,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		if err != nil {
 			return err
 		}
-		stack.push(srv.Stop)
+		stack.Push(srv.Stop)
 	}
 
 	// Every payload this client writes (workflow inputs, signals, activity
@@ -152,7 +153,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.TemporalAddr, cfg.Namespace, err)
 	}
-	stack.push(func() error { c.Close(); return nil })
+	stack.Push(func() error { c.Close(); return nil })
 	if added, err := searchattr.Ensure(ctx, c, cfg.Namespace, workflows.SearchAttributes()); err != nil {
 		return err
 	} else if len(added) > 0 {
@@ -163,13 +164,13 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	if err != nil {
 		return err
 	}
-	stack.push(box.Close)
+	stack.Push(box.Close)
 
 	ch, err := newChannels(ctx, cfg.getenv, cfg.DataDir, box)
 	if err != nil {
 		return err
 	}
-	stack.push(ch.ledger.Close)
+	stack.Push(ch.ledger.Close)
 
 	// polling is what readiness reports of the worker: true from its start
 	// until it stops or fails for good.
@@ -179,7 +180,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		if err != nil {
 			return err
 		}
-		stack.push(func() error { polling.Store(false); w.Stop(); return nil })
+		stack.Push(func() error { polling.Store(false); w.Stop(); return nil })
 	}
 	ready := func(ctx context.Context) error {
 		if cfg.runsWorker() && !polling.Load() {
@@ -205,7 +206,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
-	stack.push(func() error {
+	stack.Push(func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		return httpSrv.Shutdown(ctx)
@@ -273,18 +274,4 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
-}
-
-// stopper stops what was started, newest first.
-type stopper struct{ stops []func() error }
-
-func (s *stopper) push(stop func() error) { s.stops = append(s.stops, stop) }
-
-func (s *stopper) stopAll() error {
-	var errs []error
-	for i := len(s.stops) - 1; i >= 0; i-- {
-		errs = append(errs, s.stops[i]())
-	}
-	s.stops = nil
-	return errors.Join(errs...)
 }

@@ -164,11 +164,12 @@ func (r *journey) refreshPlaybook() {
 		func(workflow.Context) any { return r.owner.Playbook.Fingerprint() },
 		func(a, b any) bool { return a.(string) == b.(string) })
 	var fp string
-	if err := v.Get(&fp); err != nil || fp == r.pbFingerprint {
-		if err != nil {
-			r.log.Error("Cannot decode playbook fingerprint; keeping the playbook", "Error", err)
-		}
+	if err := v.Get(&fp); err != nil {
+		r.log.Error("Cannot decode playbook fingerprint; keeping the playbook", "Error", err)
 		return
+	}
+	if fp == r.pbFingerprint {
+		return // unchanged since the last task of this run
 	}
 	// New in this run, or changed: record the playbook it stands for. A
 	// replay returns the recorded one here, at the same tasks.
