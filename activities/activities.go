@@ -109,6 +109,7 @@ type Result struct {
 func (a *Activities) SendEmail(ctx context.Context, in SendEmailInput) (Result, error) {
 	r, err := messages.Render(messages.ChannelEmail, in.Template, in.Data)
 	if err != nil {
+		count(ctx, messages.ChannelEmail, in.Meta, MetricMessagesFailed, FailureTemplate)
 		return Result{}, templateError(err)
 	}
 	rcpt, err := a.deliver(ctx, messages.ChannelEmail, in.Meta, func() (messages.Receipt, error) {
@@ -124,6 +125,7 @@ func (a *Activities) SendEmail(ctx context.Context, in SendEmailInput) (Result, 
 func (a *Activities) SendSMS(ctx context.Context, in SendSMSInput) (Result, error) {
 	r, err := messages.Render(messages.ChannelSMS, in.Template, in.Data)
 	if err != nil {
+		count(ctx, messages.ChannelSMS, in.Meta, MetricMessagesFailed, FailureTemplate)
 		return Result{}, templateError(err)
 	}
 	rcpt, err := a.deliver(ctx, messages.ChannelSMS, in.Meta, func() (messages.Receipt, error) {
@@ -139,6 +141,7 @@ func (a *Activities) SendSMS(ctx context.Context, in SendSMSInput) (Result, erro
 func (a *Activities) AlertCSM(ctx context.Context, in AlertCSMInput) (Result, error) {
 	r, err := messages.Render(messages.ChannelAlert, in.Template, in.Data)
 	if err != nil {
+		count(ctx, messages.ChannelAlert, in.Meta, MetricMessagesFailed, FailureTemplate)
 		return Result{}, templateError(err)
 	}
 	rcpt, err := a.deliver(ctx, messages.ChannelAlert, in.Meta, func() (messages.Receipt, error) {
@@ -163,20 +166,32 @@ func (a *Activities) UpdateCRM(ctx context.Context, in UpdateCRMInput) (Result, 
 
 // deliver runs send once per idempotency key: a send the ledger already
 // holds is answered from it, and a successful send is recorded at once.
+// It counts the outcome (metrics.go).
 func (a *Activities) deliver(ctx context.Context, ch messages.Channel, m messages.Meta, send func() (messages.Receipt, error)) (messages.Receipt, error) {
 	if a.Ledger != nil {
 		r, found, err := a.Ledger.Lookup(ctx, m.IdempotencyKey)
 		if err != nil {
+			count(ctx, ch, m, MetricMessagesFailed, FailureLedger)
 			return messages.Receipt{}, err // retryable: better late than twice
 		}
 		if found {
+			count(ctx, ch, m, MetricMessagesDeduplicated, "")
 			r.Duplicate = true
 			return r, nil
 		}
 	}
 	r, err := send()
-	if err != nil || a.Ledger == nil {
+	if err != nil {
+		count(ctx, ch, m, MetricMessagesFailed, failureOf(err))
 		return r, err
+	}
+	if r.Duplicate { // the driver knew the key too
+		count(ctx, ch, m, MetricMessagesDeduplicated, "")
+	} else {
+		count(ctx, ch, m, MetricMessagesSent, "")
+	}
+	if a.Ledger == nil {
+		return r, nil
 	}
 	if err := a.Ledger.Record(ctx, m.IdempotencyKey, ch, r); err != nil && activity.IsActivity(ctx) {
 		// The message went out. Failing now would make Temporal retry and

@@ -27,6 +27,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/journeyshq/journeys/signals"
 	"github.com/journeyshq/journeys/signals/sender"
 	"github.com/journeyshq/journeys/workflows"
@@ -96,6 +98,10 @@ type Options struct {
 	// traffic (Temporal reachable, worker polling); an error says why not.
 	// It gets a context bounded to a few seconds.
 	Ready func(ctx context.Context) error
+	// Metrics records the API's counters (see metrics.go): the handler the
+	// Temporal client was dialed with, so that all metrics share one
+	// scope. Default client.MetricsNopHandler.
+	Metrics client.MetricsHandler
 }
 
 type handler struct {
@@ -107,6 +113,7 @@ type handler struct {
 	log          *slog.Logger
 	now          func() time.Time
 	logins       *Coalescer
+	metrics      client.MetricsHandler
 }
 
 // New returns the edge's HTTP handler. It fails when opts.Tokens is empty
@@ -119,7 +126,7 @@ func New(j Journeys, opts Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{journeys: j, slack: opts.Slack, tokens: tokens, timeout: opts.Timeout, log: opts.Logger, now: opts.Now}
+	h := &handler{journeys: j, slack: opts.Slack, tokens: tokens, timeout: opts.Timeout, log: opts.Logger, now: opts.Now, metrics: metricsOrNop(opts.Metrics)}
 	if opts.StripeWebhookSecret != "" {
 		h.stripeSecret = []byte(opts.StripeWebhookSecret)
 	}
@@ -204,6 +211,8 @@ func (h *handler) postEvent(w http.ResponseWriter, r *http.Request) {
 		if ev, login, coalesced = h.coalesceLogin(ev); coalesced {
 			w.Header().Set(CoalescedHeader, "true")
 			accepted.Status = "coalesced"
+			h.countReceived(SourceAPI, ev.Type)
+			h.metrics.Counter(MetricLoginsCoalesced).Inc(1)
 			writeJSON(w, http.StatusAccepted, accepted)
 			return
 		}
@@ -220,6 +229,7 @@ func (h *handler) postEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("event accepted", "event_id", ev.EventID, "type", ev.Type, "customer_id", ev.CustomerID)
+	h.countReceived(SourceAPI, ev.Type)
 	writeJSON(w, http.StatusAccepted, accepted)
 }
 
@@ -267,6 +277,7 @@ func (h *handler) getCustomer(w http.ResponseWriter, r *http.Request) {
 // Slack wants an answer within 3 seconds, so the update gets 2.5.
 func (h *handler) slackInteraction(w http.ResponseWriter, r *http.Request) {
 	if h.slack == nil {
+		h.countRejected(r, ReasonNotConfigured)
 		writeJSON(w, http.StatusNotFound, errorBody{Error: "Slack is not configured: set SLACK_BOT_TOKEN, SLACK_FALLBACK_CHANNEL and SLACK_SIGNING_SECRET"})
 		return
 	}
@@ -280,10 +291,12 @@ func (h *handler) slackInteraction(w http.ResponseWriter, r *http.Request) {
 	in, err := h.slack.ParseAnswer(r)
 	if errors.Is(err, ErrBadSignature) {
 		h.log.Warn("slack interaction refused", "reason", err)
+		h.countRejected(r, ReasonBadSignature)
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "bad or stale signature"})
 		return
 	}
 	if errors.Is(err, ErrNotAnAnswer) {
+		h.countIgnored(SourceSlack, ReasonNotAnAnswer)
 		w.WriteHeader(http.StatusOK) // a non-200 makes Slack show the user an error
 		return
 	}
@@ -291,6 +304,7 @@ func (h *handler) slackInteraction(w http.ResponseWriter, r *http.Request) {
 		err = signals.ValidateCustomerID(in.CustomerID)
 	}
 	if err != nil {
+		h.countRejected(r, ReasonBadRequest)
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
 		return
 	}
@@ -300,11 +314,13 @@ func (h *handler) slackInteraction(w http.ResponseWriter, r *http.Request) {
 	var reply string
 	switch {
 	case errors.Is(err, sender.ErrRejected):
+		h.countIgnored(SourceSlack, ReasonAlertClosed)
 		reply = "That alert is no longer open on the journey of " + in.CustomerID + "."
 	case err != nil:
 		h.fail(w, r, err, in.CustomerID, fmt.Sprintf("customer %s has no journey", in.CustomerID))
 		return
 	default:
+		h.countReceived(SourceSlack, AlertResponseType)
 		h.log.Info("alert answered", "customer_id", in.CustomerID, "action", in.Response.Action, "status", alert.Status)
 		reply = fmt.Sprintf("Done: the %s alert for %s is %s.", alert.Template, in.CustomerID, alert.Status)
 		if alert.SnoozedUntil != nil {
@@ -327,16 +343,20 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, custom
 	var field *signals.FieldError
 	switch {
 	case errors.As(err, &field):
+		h.countRejected(r, badRequestReason(err))
 		h.log.Info("request rejected", "path", r.URL.Path, "field", field.Field, "reason", field.Message)
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: field.Error(), Field: field.Field})
 	case errors.Is(err, sender.ErrUnknownCustomer):
+		h.countRejected(r, ReasonUnknownCustomer)
 		h.log.Info("unknown customer", "path", r.URL.Path, "customer_id", customerID)
 		writeJSON(w, http.StatusNotFound, errorBody{Error: notFound, Field: "customer_id"})
 	case errors.Is(err, sender.ErrUnavailable):
+		h.countRejected(r, ReasonUnavailable)
 		h.log.Warn("temporal unavailable", "path", r.URL.Path, "error", err)
 		w.Header().Set("Retry-After", "5")
 		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "Temporal is unavailable; nothing was accepted, retry later"})
 	default:
+		h.countRejected(r, ReasonInternal)
 		h.log.Error("request failed", "path", r.URL.Path, "error", err)
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error; nothing was accepted"})
 	}
@@ -354,10 +374,12 @@ func (h *handler) readWebhookBody(w http.ResponseWriter, r *http.Request) (body 
 	switch {
 	case errors.As(err, &tooLarge):
 		h.log.Info("webhook refused", "path", r.URL.Path, "reason", "body too large", "limit", tooLarge.Limit)
+		h.countRejected(r, ReasonTooLarge)
 		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: fmt.Sprintf("body: is larger than %d bytes", tooLarge.Limit), Field: "body"})
 		return nil, false
 	case err != nil:
 		h.log.Info("webhook refused", "path", r.URL.Path, "reason", "body unreadable", "error", err)
+		h.countRejected(r, ReasonBadRequest)
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: "body: could not be read: " + err.Error(), Field: "body"})
 		return nil, false
 	}

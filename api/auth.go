@@ -87,6 +87,7 @@ func (h *handler) authorized(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if msg := h.checkBearer(r.Header.Get("Authorization")); msg != "" {
 			h.log.Warn("request unauthorized", "path", r.URL.Path, "remote_addr", r.RemoteAddr, "reason", msg)
+			h.countRejected(r, ReasonUnauthorized)
 			w.Header().Set("WWW-Authenticate", "Bearer")
 			writeJSON(w, http.StatusUnauthorized, errorBody{Error: msg})
 			return

@@ -61,6 +61,7 @@ type StripeResult struct {
 // stripeWebhook turns a signed Stripe event into a journey event.
 func (h *handler) stripeWebhook(w http.ResponseWriter, r *http.Request) {
 	if h.stripeSecret == nil {
+		h.countRejected(r, ReasonNotConfigured)
 		writeJSON(w, http.StatusNotFound, errorBody{Error: "Stripe is not configured: set " + EnvStripeWebhookSecret})
 		return
 	}
@@ -70,12 +71,14 @@ func (h *handler) stripeWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := verifyStripeSignature(r.Header.Get("Stripe-Signature"), body, h.stripeSecret, h.now(), StripeTolerance); err != nil {
 		h.log.Warn("stripe webhook refused", "reason", err)
+		h.countRejected(r, ReasonBadSignature)
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "bad or stale signature"})
 		return
 	}
 	var se stripeEvent
 	if err := json.Unmarshal(body, &se); err != nil {
 		h.log.Warn("stripe webhook undecodable", "error", err)
+		h.countRejected(r, ReasonBadRequest)
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: "body: not a Stripe event: " + err.Error(), Field: "body"})
 		return
 	}
@@ -85,10 +88,15 @@ func (h *handler) stripeWebhook(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err != nil:
 		h.log.Warn("stripe webhook undecodable", "stripe_event_id", se.ID, "stripe_type", se.Type, "error", err)
+		h.countRejected(r, ReasonBadRequest)
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: "body: " + err.Error(), Field: "body"})
 		return
 	case ignored != "":
-		h.stripeIgnored(w, res, ignored)
+		reason := ReasonUnmappedType
+		if stripeMapped(se.Type) {
+			reason = ReasonNoCustomerID
+		}
+		h.stripeIgnored(w, res, ignored, reason)
 		return
 	}
 	res.Type, res.CustomerID = ev.Type, ev.CustomerID
@@ -101,7 +109,7 @@ func (h *handler) stripeWebhook(w http.ResponseWriter, r *http.Request) {
 	if err := h.journeys.Send(ctx, ev); err != nil {
 		if errors.Is(err, sender.ErrUnknownCustomer) {
 			// A retry will not create the journey: acknowledge it.
-			h.stripeIgnored(w, res, "no journey for customer "+ev.CustomerID)
+			h.stripeIgnored(w, res, "no journey for customer "+ev.CustomerID, ReasonUnknownCustomer)
 			return
 		}
 		h.fail(w, r, err, ev.CustomerID, "")
@@ -109,10 +117,14 @@ func (h *handler) stripeWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	res.Status, res.WorkflowID = "accepted", workflows.WorkflowID(ev.CustomerID)
 	h.log.Info("stripe event accepted", "event_id", ev.EventID, "stripe_type", se.Type, "type", ev.Type, "customer_id", ev.CustomerID)
+	h.countReceived(SourceStripe, ev.Type)
 	writeJSON(w, http.StatusOK, res)
 }
 
-func (h *handler) stripeIgnored(w http.ResponseWriter, res StripeResult, reason string) {
+// stripeIgnored acknowledges an event that can never apply; token is its
+// reason tag.
+func (h *handler) stripeIgnored(w http.ResponseWriter, res StripeResult, reason, token string) {
+	h.countIgnored(SourceStripe, token)
 	res.Status, res.Reason = "ignored", reason
 	h.log.Info("stripe event ignored", "stripe_event_id", res.EventID, "stripe_type", res.StripeType, "reason", reason)
 	writeJSON(w, http.StatusOK, res)
@@ -262,6 +274,15 @@ func (in stripeInvoice) reason() string {
 type stripeSubscription struct {
 	ID       string         `json:"id"`
 	Metadata stripeMetadata `json:"metadata"`
+}
+
+// stripeMapped reports whether Stripe events of type t map to journey events.
+func stripeMapped(t string) bool {
+	switch t {
+	case StripeInvoicePaymentFailed, StripeInvoicePaid, StripeCustomerSubscriptionDelete:
+		return true
+	}
+	return false
 }
 
 // stripeToEvent maps se to a journey event. For an event that maps to none

@@ -147,14 +147,13 @@ func startJourneyWorker(ctx context.Context, c client.Client, opts worker.Option
 	}
 	st.Push(led.Close)
 
-	w := worker.New(c, workflows.TaskQueue, opts)
-	journeys := &workflows.Journeys{Playbook: playbook.Default()}
-	w.RegisterWorkflowWithOptions(journeys.CustomerJourney, workflows.RegisterOptions)
-	w.RegisterActivity(&activities.Activities{Email: box, SMS: box, Alerts: box, CRM: box, Billing: box, Ledger: led})
-	if err := w.Start(); err != nil {
+	// The outbox has no vendor limits to keep to: no rate on its queues.
+	ws := workflows.NewWorkers(c, workflows.NewJourneys(playbook.Default()),
+		&activities.Activities{Email: box, SMS: box, Alerts: box, CRM: box, Billing: box, Ledger: led}, nil, opts)
+	if err := ws.Start(); err != nil {
 		return fmt.Errorf("start journeys worker: %w", err)
 	}
-	st.Push(func() error { w.Stop(); return nil })
+	st.Push(func() error { ws.Stop(); return nil })
 	return nil
 }
 

@@ -50,6 +50,10 @@ type Meta struct {
 	// IdempotencyKey is the same on every retry of one send and differs
 	// between sends; drivers use it to deliver once.
 	IdempotencyKey string `json:"idempotency_key"`
+	// Class is the message's class, for metrics: transactional, lifecycle
+	// or marketing for the customer's messages, internal for CSM alerts,
+	// empty for CRM records and account actions.
+	Class string `json:"class,omitempty"`
 }
 
 // Email is a rendered email.

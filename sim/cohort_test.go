@@ -6,10 +6,14 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+
+	"github.com/journeyshq/journeys/activities"
 	"github.com/journeyshq/journeys/playbook"
 	"github.com/journeyshq/journeys/workflows"
 )
@@ -168,23 +172,25 @@ func TestCohortRejectsBadOptions(t *testing.T) {
 	}
 }
 
-func TestStepClassMirrorsTheWorkflowsClasses(t *testing.T) {
-	for step, want := range map[string]string{
-		"onboarding.welcome":     "lifecycle",
-		"onboarding.r2.nudge":    "lifecycle",
-		"renewal.1.reminder":     "lifecycle",
-		"cancel.1.save_offer":    "lifecycle",
-		"dunning.2.reminder":     "transactional",
-		"dunning.1.recovered":    "transactional",
-		"adoption.quiet.1.email": "marketing",
-		"nps.survey.3":           "marketing",
-		"expansion.1.email":      "marketing",
-		"winback.1.offer":        "marketing",
-		"winback.1.welcome_back": "lifecycle",
-	} {
-		if got := StepClass(step); got != want {
-			t.Errorf("StepClass(%q) = %s, want %s", step, got, want)
+// The cohort counts each message under the class the journey gave it.
+func TestCohortCountsTheClassesTheJourneyGives(t *testing.T) {
+	rep, err := RunCohort(context.Background(), cohortOptions(40, 1, 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for class, n := range rep.MessagesByClass {
+		if class != "transactional" && class != "lifecycle" && class != "marketing" {
+			t.Errorf("%d messages of class %q", n, class)
 		}
+		total += n
+	}
+	sent := 0
+	for _, n := range rep.Messages {
+		sent += n
+	}
+	if total != sent || rep.MessagesByClass["transactional"] == 0 || rep.MessagesByClass["marketing"] == 0 {
+		t.Errorf("by class %v, by channel %v", rep.MessagesByClass, rep.Messages)
 	}
 }
 
@@ -199,4 +205,17 @@ func BenchmarkCohort(b *testing.B) {
 		}
 		b.ReportMetric(rep.Rate(), "customer-years/s")
 	}
+}
+
+// The cohort's stand-ins answer to every activity the journey can call.
+func TestCountingActivitiesStandInForEveryActivity(t *testing.T) {
+	names := func(v any) []string {
+		var out []string
+		typ := reflect.TypeOf(v)
+		for i := range typ.NumMethod() {
+			out = append(out, typ.Method(i).Name)
+		}
+		return out
+	}
+	assert.Equal(t, names(&activities.Activities{}), names(&countingActivities{}))
 }

@@ -6,13 +6,13 @@ import (
 	"slices"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/journeyshq/journeys/activities"
 	"github.com/journeyshq/journeys/signals"
 	"github.com/journeyshq/journeys/workflows"
 )
@@ -41,8 +41,10 @@ type Engine struct {
 type EngineConfig struct {
 	// Journeys is the workflow's owner; its Playbook may be changed between
 	// actions, as a deploy would.
-	Journeys   *workflows.Journeys
-	Activities *activities.Activities
+	Journeys *workflows.Journeys
+	// Activities are registered by their methods' names: an
+	// *activities.Activities, or a stand-in with the same method names.
+	Activities any
 	CustomerID string
 	// Origin is when the first run starts (SetOrigin moves it).
 	Origin time.Time
@@ -54,6 +56,9 @@ type EngineConfig struct {
 	OnRun func(env *testsuite.TestWorkflowEnvironment, run *RunInfo)
 	// OnHandOver is called with the state a run hands to the next one.
 	OnHandOver func(workflows.State)
+	// Metrics, when set, records what the workflow and activities record
+	// (workflow.GetMetricsHandler, activity.GetMetricsHandler).
+	Metrics client.MetricsHandler
 }
 
 // RunInfo describes one run of the journey.
@@ -113,6 +118,9 @@ func (e *Engine) newEnv(from time.Duration) {
 	var suite testsuite.WorkflowTestSuite
 	if e.cfg.Logger != nil {
 		suite.SetLogger(e.cfg.Logger)
+	}
+	if e.cfg.Metrics != nil {
+		suite.SetMetricsHandler(e.cfg.Metrics)
 	}
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(e.origin.Add(from))

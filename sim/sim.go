@@ -111,7 +111,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 
 	rec := newRecorder()
 	eng := NewEngine(EngineConfig{
-		Journeys:   &workflows.Journeys{Playbook: o.Playbook},
+		Journeys:   workflows.NewJourneys(o.Playbook),
 		Activities: &activities.Activities{Email: box, SMS: box, Alerts: box, CRM: box, Billing: box},
 		CustomerID: o.Profile.CustomerID,
 		Origin:     o.Start,

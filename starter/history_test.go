@@ -52,7 +52,7 @@ func TestHistoryExportReplays(t *testing.T) {
 	}
 	defer c.Close()
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions((&workflows.Journeys{Playbook: playbook.Default()}).CustomerJourney, workflows.RegisterOptions)
+	w.RegisterWorkflowWithOptions(workflows.NewJourneys(playbook.Default()).CustomerJourney, workflows.RegisterOptions)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func signalPayload(t *testing.T, file string) (encoding, data string) {
 
 func replayFile(file string) error {
 	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions((&workflows.Journeys{Playbook: playbook.Default()}).CustomerJourney, workflows.RegisterOptions)
+	r.RegisterWorkflowWithOptions(workflows.NewJourneys(playbook.Default()).CustomerJourney, workflows.RegisterOptions)
 	return r.ReplayWorkflowHistoryFromJSONFile(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)), file)
 }
 

@@ -95,7 +95,9 @@ func newChannels(ctx context.Context, getenv func(string) string, dataDir string
 
 	// The send ledger: PostgreSQL for a fleet of workers, a SQLite file for one.
 	if url := getenv("JOURNEYS_DATABASE_URL"); url != "" {
-		ch.ledger, err = ledger.OpenPostgres(ctx, url, ledger.DefaultTable)
+		if ch.ledger, err = ledger.OpenPostgres(ctx, url, ledger.DefaultTable); err != nil {
+			err = fmt.Errorf("send ledger at JOURNEYS_DATABASE_URL: %w", err)
+		}
 		use("ledger", "postgresql")
 	} else {
 		path := filepath.Join(dataDir, "ledger.db")

@@ -10,9 +10,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"regexp"
 	"syscall"
+	"time"
+
+	"github.com/journeyshq/journeys/workflows"
 )
 
 const usage = `Usage: worker [flags]
@@ -79,6 +84,12 @@ type config struct {
 	// LogLevel is the least severe level logged; default warn with --dev,
 	// info without.
 	LogLevel string
+	// Rates are the vendor queues' fleet-wide activities per second.
+	Rates workflows.Rates
+	// StageCount is how often a process serving the events API counts
+	// the journeys by stage for /metrics: 0 means
+	// metrics.DefaultStageCountInterval, negative never.
+	StageCount time.Duration
 	// Getenv reads the vendor credentials and the ledger's database URL.
 	Getenv func(string) string
 }
@@ -141,6 +152,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	}
 	fs.StringVar(&cfg.Role, "role", env("JOURNEYS_ROLE", RoleAll), `"all" (worker and events API), "worker" (the worker, with /healthz and /readyz), or "api" (the events API and codec server) [JOURNEYS_ROLE]`)
 	fs.StringVar(&cfg.LogLevel, "log-level", env("JOURNEYS_LOG_LEVEL", ""), "debug, info, warn or error (default warn with --dev, else info) [JOURNEYS_LOG_LEVEL]")
+	rates := fs.String("rate-limits", env("JOURNEYS_RATE_LIMITS", ""), "fleet-wide activities per second by channel, over the defaults "+formatRates(workflows.DefaultRates())+`; "off" lifts one [JOURNEYS_RATE_LIMITS]`)
+	stageCount := fs.String("stage-count-interval", env(EnvStageCountInterval, ""), `how often the events API's process counts the journeys by stage for /metrics (journeys_customers), such as 60s; "off" never (default 60s) [`+EnvStageCountInterval+`]`)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -150,11 +163,35 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	if _, err := cfg.logLevel(); err != nil {
 		return config{}, err
 	}
+	var err error
+	if cfg.Rates, err = parseRates(*rates); err != nil {
+		return config{}, err
+	}
+	if cfg.StageCount, err = parseStageCountInterval(*stageCount); err != nil {
+		return config{}, err
+	}
 	switch {
 	case cfg.Role != RoleAll && cfg.Role != RoleWorker && cfg.Role != RoleAPI:
 		return config{}, fmt.Errorf("role %q: want all, worker or api", cfg.Role)
 	case cfg.Dev && cfg.Role != RoleAll:
 		return config{}, fmt.Errorf("--dev runs everything in one process: drop --role %s, or drop --dev to run roles against your Temporal", cfg.Role)
+	case !namespaceRE.MatchString(cfg.Namespace):
+		return config{}, fmt.Errorf("namespace %q [TEMPORAL_NAMESPACE]: want letters, digits, '.', '_' and '-'", cfg.Namespace)
+	}
+	for _, a := range []struct{ flag, env, value string }{
+		{"--temporal-address", "TEMPORAL_ADDRESS", cfg.TemporalAddr},
+		{"--http-addr", "JOURNEYS_HTTP_ADDR", cfg.HTTPAddr},
+		{"--ui-addr", "JOURNEYS_UI_ADDR", cfg.UIAddr},
+	} {
+		if a.flag == "--ui-addr" && (!cfg.Dev || a.value == "off") {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(a.value); err != nil || port == "" {
+			return config{}, fmt.Errorf("%s %q [%s]: want host:port, such as 127.0.0.1:8080", a.flag, a.value, a.env)
+		}
 	}
 	return cfg, nil
 }
+
+// namespaceRE is what a Temporal namespace name may hold.
+var namespaceRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`)

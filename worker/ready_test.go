@@ -135,12 +135,7 @@ func TestShutdownLetsTheSendInFlightFinish(t *testing.T) {
 // process takes the signup, the worker process runs the journey, and each
 // answers only its own routes.
 func TestRolesRunApart(t *testing.T) {
-	temporalAddr := freeAddr(t)
-	srv, err := devserver.Start(context.Background(), devserver.Options{
-		DataDir: t.TempDir(), FrontendAddr: temporalAddr, UIAddr: "off", SearchAttributes: workflows.SearchAttributes(),
-	})
-	require.NoError(t, err)
-	defer srv.Stop()
+	temporalAddr := startTemporal(t)
 	entry, err := codec.GenerateKey("k1")
 	require.NoError(t, err)
 	env := map[string]string{"JOURNEYS_API_TOKENS": api.DevToken, codec.EnvKeys: entry}

@@ -15,7 +15,6 @@ import (
 
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/journeyshq/journeys/api"
 	"github.com/journeyshq/journeys/codec"
@@ -33,9 +32,9 @@ import (
 // activities it runs.
 const activityDrainTimeout = 30 * time.Second
 
-// startJourneyWorker starts polling the journeys' task queue, with
-// polling kept true while it does.
-func startJourneyWorker(c client.Client, pb playbook.Playbook, ch *channels, logger *slog.Logger, polling *atomic.Bool) (worker.Worker, error) {
+// startJourneyWorker starts polling the journeys' task queue and the
+// channels' activity queues, with polling kept true while they do.
+func startJourneyWorker(c client.Client, pb playbook.Playbook, rates workflows.Rates, ch *channels, logger *slog.Logger, polling *atomic.Bool) (workflows.Workers, error) {
 	wopts := workflows.WorkerOptions()
 	// On shutdown the worker stops polling at once and gives the
 	// activities running (a send in flight) this long to finish, so a
@@ -45,20 +44,17 @@ func startJourneyWorker(c client.Client, pb playbook.Playbook, ch *channels, log
 		polling.Store(false)
 		logger.Error("worker stopped polling", "error", err)
 	}
-	w := worker.New(c, workflows.TaskQueue, wopts)
-	journeys := &workflows.Journeys{Playbook: pb}
-	w.RegisterWorkflowWithOptions(journeys.CustomerJourney, workflows.RegisterOptions)
-	w.RegisterActivity(ch.acts)
-	if err := w.Start(); err != nil {
+	ws := workflows.NewWorkers(c, workflows.NewJourneys(pb), ch.acts, rates, wopts)
+	if err := ws.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	polling.Store(true)
-	return w, nil
+	return ws, nil
 }
 
-// eventsAPI is the events edge with the bearer tokens of the environment,
-// or in dev mode the documented dev token.
-func eventsAPI(cfg config, c client.Client, ch *channels, logger *slog.Logger, ready func(context.Context) error) (http.Handler, error) {
+// apiTokens are the events API's bearer tokens from the environment, or in
+// dev mode the documented dev token.
+func apiTokens(cfg config) ([]string, error) {
 	tokens, err := api.TokensFromEnv(cfg.getenv)
 	if err != nil {
 		return nil, err
@@ -69,10 +65,19 @@ func eventsAPI(cfg config, c client.Client, ch *channels, logger *slog.Logger, r
 	if len(tokens) == 0 {
 		return nil, fmt.Errorf("events API: set %s to the bearer tokens backends use (several, comma-separated, for rotation)", api.EnvTokens)
 	}
+	if secret := cfg.getenv(api.EnvStripeWebhookSecret); secret != "" && !strings.HasPrefix(secret, "whsec_") {
+		return nil, fmt.Errorf("events API: %s must be the endpoint's signing secret, whsec_…", api.EnvStripeWebhookSecret)
+	}
+	return tokens, nil
+}
+
+// eventsAPI is the events edge with tokens.
+func eventsAPI(cfg config, tokens []string, c client.Client, ch *channels, logger *slog.Logger, ready func(context.Context) error, metrics client.MetricsHandler) (http.Handler, error) {
 	handler, err := api.New(sender.New(c), api.Options{
 		Logger: logger, Slack: ch.slack, Tokens: tokens,
 		StripeWebhookSecret: cfg.getenv(api.EnvStripeWebhookSecret),
 		Ready:               ready,
+		Metrics:             metrics,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("events API: %w", err)
@@ -113,6 +118,26 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		return err
 	}
 
+	// Every setting from the environment is checked before Temporal is
+	// dialed, so a bad one fails at once with its name, not after a
+	// connection timeout (TestEveryVariableIsCheckedAtStart).
+	var tokens []string
+	if cfg.runsAPI() {
+		if tokens, err = apiTokens(cfg); err != nil {
+			return err
+		}
+	}
+	box, err := outbox.Open(filepath.Join(cfg.DataDir, "outbox.jsonl"), stdout)
+	if err != nil {
+		return err
+	}
+	stack.Push(box.Close)
+	ch, err := newChannels(ctx, cfg.getenv, cfg.DataDir, box)
+	if err != nil {
+		return err
+	}
+	stack.Push(ch.ledger.Close)
+
 	security, err := temporalconn.FromEnv(cfg.getenv)
 	if err != nil {
 		return err
@@ -136,6 +161,12 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		stack.Push(srv.Stop)
 	}
 
+	// The SDK's metrics and journeys' own (the workflows', activities' and
+	// events API's, all recorded through the client's handler) go to one
+	// registry, served at GET /metrics. It closes after the client.
+	reg := newMetrics(logger)
+	stack.Push(reg.Close)
+
 	// Every payload this client writes (workflow inputs, signals, activity
 	// inputs and results, query answers, failure messages) is encrypted.
 	dc, fc := codec.Converters(keys)
@@ -145,6 +176,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		Logger:           sdklog.NewStructuredLogger(logger),
 		DataConverter:    dc,
 		FailureConverter: fc,
+		MetricsHandler:   reg.Handler(),
 	}
 	if err := security.Apply(&opts); err != nil {
 		return err
@@ -159,28 +191,19 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	} else if len(added) > 0 {
 		logger.Info("registered search attributes", "names", added)
 	}
-
-	box, err := outbox.Open(filepath.Join(cfg.DataDir, "outbox.jsonl"), stdout)
-	if err != nil {
-		return err
+	if stop := startStageCount(cfg, c, reg.Handler(), logger); stop != nil {
+		stack.Push(stop)
 	}
-	stack.Push(box.Close)
-
-	ch, err := newChannels(ctx, cfg.getenv, cfg.DataDir, box)
-	if err != nil {
-		return err
-	}
-	stack.Push(ch.ledger.Close)
 
 	// polling is what readiness reports of the worker: true from its start
 	// until it stops or fails for good.
 	var polling atomic.Bool
 	if cfg.runsWorker() {
-		w, err := startJourneyWorker(c, pb, ch, logger, &polling)
+		ws, err := startJourneyWorker(c, pb, cfg.Rates, ch, logger, &polling)
 		if err != nil {
 			return err
 		}
-		stack.Push(func() error { polling.Store(false); w.Stop(); return nil })
+		stack.Push(func() error { polling.Store(false); ws.Stop(); return nil })
 	}
 	ready := func(ctx context.Context) error {
 		if cfg.runsWorker() && !polling.Load() {
@@ -193,8 +216,9 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	}
 
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", reg.HTTPHandler())
 	if cfg.runsAPI() {
-		handler, err := eventsAPI(cfg, c, ch, logger, ready)
+		handler, err := eventsAPI(cfg, tokens, c, ch, logger, ready, reg.Handler())
 		if err != nil {
 			return err
 		}
@@ -234,6 +258,7 @@ func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr, keyS
 	}
 	if cfg.runsWorker() {
 		fmt.Fprintf(out, "  Worker           task queue %s, playbook %s (a journey day lasts %s)\n", workflows.TaskQueue, pb.Name, pb.DayLength.D())
+		fmt.Fprintf(out, "  Vendor queues    %s  (activities per second, fleet-wide)\n", formatRates(cfg.Rates))
 	}
 	if cfg.runsAPI() {
 		fmt.Fprintf(out, "  Events API       http://%s  (POST /v1/events, GET /v1/customers/{id})\n", httpAddr)
@@ -245,6 +270,7 @@ func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr, keyS
 	} else {
 		fmt.Fprintf(out, "  Health           http://%s/healthz, /readyz  (role worker: no events API)\n", httpAddr)
 	}
+	fmt.Fprintf(out, "  Metrics          http://%s/metrics  (Prometheus)\n", httpAddr)
 	fmt.Fprintf(out, "  Payloads         encrypted (AES-256-GCM, keys from %s)", keySource)
 	if cfg.runsAPI() {
 		fmt.Fprintf(out, "; codec server http://%s/codec", httpAddr)

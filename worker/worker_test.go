@@ -358,6 +358,19 @@ func count(records []outbox.Record, step string) int {
 	return n
 }
 
+// startTemporal runs an embedded Temporal server, with the journeys'
+// search attributes, until the test ends, and returns its address.
+func startTemporal(t *testing.T) string {
+	t.Helper()
+	addr := freeAddr(t)
+	srv, err := devserver.Start(context.Background(), devserver.Options{
+		DataDir: t.TempDir(), FrontendAddr: addr, UIAddr: "off", SearchAttributes: workflows.SearchAttributes(),
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Stop() })
+	return addr
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	addr, err := devserver.FreeAddr("127.0.0.1")

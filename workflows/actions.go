@@ -67,10 +67,11 @@ func (r *journey) sendEmail(step, template string) { r.sendEmailAs(step, templat
 // sendEmailAs sends an email of class c, unless that class is suppressed
 // now; it reports whether the email went.
 func (r *journey) sendEmailAs(step, template string, c class, opts ...dataOpt) bool {
-	if r.skipSuppressed(step, template, c) {
+	if r.skipSuppressed(messages.ChannelEmail, step, template, c) {
 		return false
 	}
 	in := activities.SendEmailInput{Meta: r.meta(step, template, messages.ChannelEmail), To: r.st.Profile.Email, Data: r.data(opts...)}
+	in.Class = string(c)
 	r.dispatch(messages.ChannelEmail, step, fmt.Sprintf("send %s email to the customer (%s)", template, step), sendOptions, acts.SendEmail, in)
 	return true
 }
@@ -78,20 +79,22 @@ func (r *journey) sendEmailAs(step, template string, c class, opts ...dataOpt) b
 func (r *journey) sendSMS(step, template string) { r.sendSMSAs(step, template, lifecycle) }
 
 func (r *journey) sendSMSAs(step, template string, c class, opts ...dataOpt) {
-	if r.skipSuppressed(step, template, c) {
+	if r.skipSuppressed(messages.ChannelSMS, step, template, c) {
 		return
 	}
 	in := activities.SendSMSInput{Meta: r.meta(step, template, messages.ChannelSMS), To: r.st.Profile.Phone, Data: r.data(opts...)}
+	in.Class = string(c)
 	r.dispatch(messages.ChannelSMS, step, fmt.Sprintf("send %s SMS to the customer (%s)", template, step), sendOptions, acts.SendSMS, in)
 }
 
-// skipSuppressed records a send its class does not allow now.
-func (r *journey) skipSuppressed(step, template string, c class) bool {
-	why := r.suppressed(c)
+// skipSuppressed records a send on ch its class does not allow now.
+func (r *journey) skipSuppressed(ch messages.Channel, step, template string, c class) bool {
+	reason, why := r.suppressed(c)
 	if why == "" {
 		return false
 	}
 	r.st.Counters.SendsSuppressed++
+	r.countSuppressed(ch, c, reason)
 	r.note(KindSkip, "%s: %s not sent, %s", step, template, why)
 	return true
 }
@@ -99,6 +102,7 @@ func (r *journey) skipSuppressed(step, template string, c class) bool {
 // alertCSM alerts the customer's CSM and follows the alert up.
 func (r *journey) alertCSM(step, template string, opts ...dataOpt) {
 	key := r.dispatchAlert(step, template, r.st.Profile.CSM, opts...)
+	r.countAlert(MetricAlertsRaised, template)
 	r.trackAlert(key, step, template)
 }
 
@@ -110,6 +114,7 @@ func (r *journey) dispatchAlert(step, template, csm string, opts ...dataOpt) str
 		d.Recent = append(d.Recent, e.At.Format("Jan 2 15:04")+" "+e.Text)
 	}
 	in := activities.AlertCSMInput{Meta: r.meta(step, template, messages.ChannelAlert), CSM: csm, Data: d}
+	in.Class = string(internal)
 	who := "the CSM team channel"
 	if csm != "" {
 		who = "CSM " + csm
@@ -163,11 +168,20 @@ func (r *journey) recordAlertInCRM(a Alert) {
 		fmt.Sprintf("CSM alert %s raised (%s); health tier %s", a.Template, a.Step, orNone(r.st.HealthTier)))
 }
 
+// versionVendorQueues moves each channel's activities to the channel's own
+// task queue, where a fleet-wide rate limit holds (ActivityTaskQueue). Runs
+// started before it keep every activity on TaskQueue until their next
+// continue-as-new. Taken once per run, at setup.
+const versionVendorQueues = "vendor-task-queues"
+
 // dispatch runs an activity in its own workflow goroutine, so that a slow
 // vendor never delays the journey's reaction to the next event, and records
 // the outcome on the timeline.
 func (r *journey) dispatch(ch messages.Channel, step, summary string, opts workflow.ActivityOptions, activity, in any) {
 	opts.Summary = summary
+	if r.vendorQueues {
+		opts.TaskQueue = ActivityTaskQueue(ch)
+	}
 	r.inflight++
 	workflow.Go(r.ctx, func(ctx workflow.Context) {
 		defer func() {

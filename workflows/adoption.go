@@ -144,8 +144,9 @@ func (r *journey) checkExpansion() {
 	if ep.UpsellEmail == "" {
 		return
 	}
-	if why := r.suppressed(marketing); why != "" {
+	if reason, why := r.suppressed(marketing); why != "" {
 		r.st.Counters.SendsSuppressed++
+		r.countSuppressed(messages.ChannelEmail, marketing, reason)
 		r.note(KindSkip, "%s: no upsell email, %s; the next snapshot tries again", key, why)
 		return
 	}

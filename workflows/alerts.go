@@ -78,6 +78,7 @@ func (r *journey) advanceAlerts() {
 		case a.Status == AlertOpen && a.EscalateAt != nil && !now.Before(*a.EscalateAt):
 			a.Status, a.EscalatedAt, a.EscalateAt = AlertEscalated, &now, nil
 			r.st.Counters.Escalations++
+			r.countAlert(MetricAlertsEscalated, a.Template)
 			r.note(KindDecision, "the %s alert was not acknowledged within %d days: escalating to the team", a.Template, r.pb.Alerts.SLADays)
 			r.dispatchAlert(a.Step+".escalation", r.pb.Alerts.EscalationAlert, "")
 		}
@@ -112,10 +113,12 @@ func (r *journey) answerAlert(_ workflow.Context, in AlertResponse) (Alert, erro
 	switch in.Action {
 	case AlertActionAcknowledge:
 		a.Status, a.EscalateAt, a.SnoozedUntil = AlertAcknowledged, nil, nil
+		r.countAlert(MetricAlertsAcknowledged, a.Template)
 		r.note(KindEvent, "%s acknowledged the %s alert", orNone(in.By), a.Template)
 	case AlertActionSnooze:
 		until := now.Add(r.pb.Day(r.pb.Alerts.SnoozeDays))
 		a.Status, a.SnoozedUntil, a.EscalateAt = AlertSnoozed, &until, nil
+		r.countAlert(MetricAlertsSnoozed, a.Template)
 		r.note(KindEvent, "%s snoozed the %s alert for %d days", orNone(in.By), a.Template, r.pb.Alerts.SnoozeDays)
 	}
 	return *a, nil

@@ -3,6 +3,7 @@ package workflows
 import (
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -13,13 +14,43 @@ import (
 	"github.com/journeyshq/journeys/signals"
 )
 
-// Journeys runs CustomerJourney with the worker's playbook. Register its
-// CustomerJourney method with RegisterOptions.
+// Journeys runs CustomerJourney with the worker's playbook. Make one with
+// NewJourneys and register its CustomerJourney method with
+// RegisterOptions. A zero Journeys runs the default playbook.
 type Journeys struct {
-	// Playbook is the playbook this worker gives journeys. A journey reads it
-	// at each wake-up through MutableSideEffect, so a changed playbook is
-	// recorded in the journey's history and replays deterministically.
-	Playbook playbook.Playbook
+	// cur is the playbook journeys get, with its fingerprint computed once
+	// rather than at every workflow task of every journey.
+	cur atomic.Pointer[fingerprinted]
+}
+
+type fingerprinted struct {
+	pb playbook.Playbook
+	fp string
+}
+
+// NewJourneys runs journeys on pb.
+func NewJourneys(pb playbook.Playbook) *Journeys {
+	j := &Journeys{}
+	j.SetPlaybook(pb)
+	return j
+}
+
+// SetPlaybook gives running journeys pb from their next wake-up on. A
+// journey reads the playbook at each wake-up through a side effect, so a
+// changed playbook is recorded in its history and replays deterministically.
+func (j *Journeys) SetPlaybook(pb playbook.Playbook) {
+	j.cur.Store(&fingerprinted{pb: pb, fp: pb.Fingerprint()})
+}
+
+// Playbook is the playbook journeys get now.
+func (j *Journeys) Playbook() playbook.Playbook { return j.current().pb }
+
+func (j *Journeys) current() *fingerprinted {
+	if cur := j.cur.Load(); cur != nil {
+		return cur
+	}
+	j.cur.CompareAndSwap(nil, &fingerprinted{pb: playbook.Default(), fp: playbook.Default().Fingerprint()})
+	return j.cur.Load()
 }
 
 // CustomerJourney is one customer's whole lifecycle. It is started by
@@ -44,7 +75,13 @@ type journey struct {
 	// (versionPlaybookFingerprint); pbFingerprint is the fingerprint of pb.
 	pbByFingerprint bool
 	pbFingerprint   string
-	st              State
+	// searchAttrs are the custom search attributes as last upserted, by
+	// name; nil until read at the run's first task.
+	searchAttrs map[string]any
+	// vendorQueues says this run schedules each channel's activities on
+	// the channel's own task queue (versionVendorQueues).
+	vendorQueues bool
+	st           State
 
 	events    workflow.ReceiveChannel
 	seen      map[string]bool
@@ -86,6 +123,7 @@ func (r *journey) setup(in Input) error {
 	r.settled = workflow.NewBufferedChannel(r.ctx, 1)
 	r.startLifecycle()
 	r.pbByFingerprint = workflow.GetVersion(r.ctx, versionPlaybookFingerprint, workflow.DefaultVersion, 1) == 1
+	r.vendorQueues = workflow.GetVersion(r.ctx, versionVendorQueues, workflow.DefaultVersion, 1) == 1
 	// Registered before anything blocks, so the journey answers at once.
 	if err := workflow.SetQueryHandler(r.ctx, QueryState, func() (State, error) { return r.st, nil }); err != nil {
 		return err
@@ -158,10 +196,12 @@ func (r *journey) refreshPlaybook() {
 	}
 	// Comparing the whole playbook at every task took the SDK two JSON
 	// decodes and this code three encodes of it: 45% of a simulated
-	// journey's CPU. A fingerprint is one encode and a short string.
+	// journey's CPU. A fingerprint, computed once per playbook, is a short
+	// string.
+	cur := r.owner.current()
 	opts := workflow.MutableSideEffectOptions{Summary: "read the worker's playbook fingerprint (recorded when it changes)"}
 	v := workflow.MutableSideEffectWithOptions(r.ctx, "playbook-fingerprint", opts,
-		func(workflow.Context) any { return r.owner.Playbook.Fingerprint() },
+		func(workflow.Context) any { return cur.fp },
 		func(a, b any) bool { return a.(string) == b.(string) })
 	var fp string
 	if err := v.Get(&fp); err != nil {
@@ -173,7 +213,7 @@ func (r *journey) refreshPlaybook() {
 	}
 	// New in this run, or changed: record the playbook it stands for. A
 	// replay returns the recorded one here, at the same tasks.
-	pbv := workflow.SideEffect(r.ctx, func(workflow.Context) any { return r.owner.Playbook })
+	pbv := workflow.SideEffect(r.ctx, func(workflow.Context) any { return cur.pb })
 	var pb playbook.Playbook
 	if err := pbv.Get(&pb); err != nil {
 		r.log.Error("Cannot decode playbook; keeping the previous one", "Error", err)
@@ -188,7 +228,7 @@ func (r *journey) refreshPlaybook() {
 func (r *journey) refreshWholePlaybook() {
 	opts := workflow.MutableSideEffectOptions{Summary: "read the worker's playbook (recorded when it changes)"}
 	v := workflow.MutableSideEffectWithOptions(r.ctx, "playbook", opts,
-		func(workflow.Context) any { return r.owner.Playbook },
+		func(workflow.Context) any { return r.owner.Playbook() },
 		func(a, b any) bool { return playbook.Equal(a.(playbook.Playbook), b.(playbook.Playbook)) })
 	var pb playbook.Playbook
 	if err := v.Get(&pb); err != nil {
@@ -402,16 +442,45 @@ func (r *journey) setTier(tier string) {
 // upsertSearchAttributes brings the search attributes in line with the state,
 // sending only what changed.
 func (r *journey) upsertSearchAttributes() {
-	current := workflow.GetTypedSearchAttributes(r.ctx)
-	var updates []temporal.SearchAttributeUpdate
-	want := func(key temporal.SearchAttributeKeyKeyword, value string) {
-		old, ok := current.GetKeyword(key)
-		switch {
-		case value == "" && ok:
-			updates = append(updates, key.ValueUnset())
-		case value != "" && (!ok || old != value):
-			updates = append(updates, key.ValueSet(value))
+	// The attributes change only by this function's upserts, so they are
+	// read from the workflow once per run and tracked here after that:
+	// decoding them at every workflow task took 7% of a journey's CPU.
+	if r.searchAttrs == nil {
+		r.searchAttrs = map[string]any{}
+		current := workflow.GetTypedSearchAttributes(r.ctx)
+		for _, k := range []temporal.SearchAttributeKeyKeyword{SearchStage, SearchTier, SearchPlan, SearchCSM} {
+			if v, ok := current.GetKeyword(k); ok {
+				r.searchAttrs[k.GetName()] = v
+			}
 		}
+		if v, ok := current.GetInt64(SearchScore); ok {
+			r.searchAttrs[SearchScore.GetName()] = v
+		}
+		if v, ok := current.GetBool(SearchDunning); ok {
+			r.searchAttrs[SearchDunning.GetName()] = v
+		}
+	}
+	var updates []temporal.SearchAttributeUpdate
+	type change struct {
+		name  string
+		value any // nil: unset
+	}
+	var changes []change
+	set := func(k temporal.SearchAttributeKey, value any, u temporal.SearchAttributeUpdate) {
+		if old, ok := r.searchAttrs[k.GetName()]; !ok || old != value {
+			updates = append(updates, u)
+			changes = append(changes, change{k.GetName(), value})
+		}
+	}
+	want := func(key temporal.SearchAttributeKeyKeyword, value string) {
+		if value == "" {
+			if _, ok := r.searchAttrs[key.GetName()]; ok {
+				updates = append(updates, key.ValueUnset())
+				changes = append(changes, change{key.GetName(), nil})
+			}
+			return
+		}
+		set(key, value, key.ValueSet(value))
 	}
 	if r.st.Stage != StageNew {
 		want(SearchStage, string(r.st.Stage))
@@ -420,19 +489,24 @@ func (r *journey) upsertSearchAttributes() {
 	want(SearchPlan, r.st.Profile.Plan)
 	want(SearchCSM, r.st.Profile.CSM)
 	if r.lifecycleOn() && r.st.Stage != StageNew {
-		if old, ok := current.GetInt64(SearchScore); !ok || old != int64(r.st.HealthScore) {
-			updates = append(updates, SearchScore.ValueSet(int64(r.st.HealthScore)))
-		}
+		score := int64(r.st.HealthScore)
+		set(SearchScore, score, SearchScore.ValueSet(score))
 		dunning := r.st.Dunning != nil
-		if old, ok := current.GetBool(SearchDunning); !ok || old != dunning {
-			updates = append(updates, SearchDunning.ValueSet(dunning))
-		}
+		set(SearchDunning, dunning, SearchDunning.ValueSet(dunning))
 	}
 	if len(updates) == 0 {
 		return
 	}
 	if err := workflow.UpsertTypedSearchAttributes(r.ctx, updates...); err != nil {
 		r.log.Error("Cannot upsert search attributes", "Error", err)
+		return // tried again at the next task
+	}
+	for _, c := range changes {
+		if c.value == nil {
+			delete(r.searchAttrs, c.name)
+		} else {
+			r.searchAttrs[c.name] = c.value
+		}
 	}
 }
 

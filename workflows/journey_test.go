@@ -38,6 +38,7 @@ type call struct {
 	Step     string
 	Template string
 	To       string
+	Queue    string // the activity's task queue
 }
 
 func (c call) String() string {
@@ -59,6 +60,10 @@ type harness struct {
 	// env is the current run's environment, for actions that signal, query
 	// or update the journey themselves.
 	env *testsuite.TestWorkflowEnvironment
+
+	// onEnv, when set, is called with each run's environment before the
+	// run starts, to set mocks.
+	onEnv func(*testsuite.TestWorkflowEnvironment)
 
 	mu     sync.Mutex
 	calls  []call
@@ -93,7 +98,7 @@ func (s runStats) historyBound() int {
 
 func newHarness(t *testing.T, pb playbook.Playbook, drivers ...func(*activities.Activities)) *harness {
 	t.Helper()
-	h := &harness{t: t, journey: &workflows.Journeys{Playbook: pb}}
+	h := &harness{t: t, journey: workflows.NewJourneys(pb)}
 	h.outbox = filepath.Join(t.TempDir(), "outbox.jsonl")
 	ob, err := outbox.Open(h.outbox, nil)
 	require.NoError(t, err)
@@ -124,7 +129,7 @@ func (h *harness) onRun(env *testsuite.TestWorkflowEnvironment, run *sim.RunInfo
 			Action *messages.AccountAction `json:"action"`
 		}
 		require.NoError(h.t, args.Get(&in))
-		c := call{At: env.Now().Sub(start), Activity: info.ActivityType.Name, Step: in.Step, Template: in.Template, To: in.To + in.CSM}
+		c := call{At: env.Now().Sub(start), Activity: info.ActivityType.Name, Step: in.Step, Template: in.Template, To: in.To + in.CSM, Queue: info.TaskQueue}
 		if in.Update != nil {
 			c.Step, c.To = in.Update.Step, in.Update.Properties["lifecycle_stage"]
 		}
@@ -136,6 +141,9 @@ func (h *harness) onRun(env *testsuite.TestWorkflowEnvironment, run *sim.RunInfo
 		cur.Activities++
 		h.mu.Unlock()
 	})
+	if h.onEnv != nil {
+		h.onEnv(env)
+	}
 	env.SetOnTimerScheduledListener(func(string, time.Duration) { cur.TimersStarted++ })
 	env.SetOnTimerFiredListener(func(string) { cur.TimersFired++ })
 	env.SetOnTimerCanceledListener(func(string) { cur.TimersCancels++ })
@@ -363,7 +371,7 @@ func TestChangedPlaybookReachesARunningJourney(t *testing.T) {
 	h.at(2*day, func() {
 		next := playbook.Default()
 		next.Onboarding.Steps[1].Day = 5
-		h.journey.Playbook = next
+		h.journey.SetPlaybook(next)
 	})
 	h.event(2*day+time.Minute, "e-login", signals.Login, signals.LoginData{}) // a wake-up after the deploy
 	st := h.run(6 * day)

@@ -8,6 +8,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/journeyshq/journeys/messages"
 	"github.com/journeyshq/journeys/playbook"
 )
 
@@ -65,12 +66,13 @@ const (
 	marketing     class = "marketing"
 )
 
-// suppressed says why a message of class c must not go now, or "".
-func (r *journey) suppressed(c class) string {
+// suppressed says why a message of class c must not go now, or "", with
+// the reason's token (metrics.go).
+func (r *journey) suppressed(c class) (reason, why string) {
 	if c == marketing && r.st.Dunning != nil {
-		return "marketing is paused while a payment is being recovered"
+		return SkipDunning, "marketing is paused while a payment is being recovered"
 	}
-	return ""
+	return "", ""
 }
 
 // next starts the next sequence of kind (a renewal, a dunning, a quiet
@@ -118,7 +120,8 @@ func (r *journey) runTouch(step string, s playbook.Step, c class, opts ...dataOp
 		r.sendEmailAs(step, s.Email, c, opts...)
 	}
 	if s.SMS != "" {
-		if why := r.smsBlocked(); why != "" {
+		if reason, why := r.smsBlocked(); why != "" {
+			r.countSuppressed(messages.ChannelSMS, c, reason)
 			r.note(KindSkip, "%s: no SMS, %s", step, why)
 		} else {
 			r.sendSMSAs(step, s.SMS, c, opts...)
@@ -126,6 +129,7 @@ func (r *journey) runTouch(step string, s playbook.Step, c class, opts ...dataOp
 	}
 	if s.CSMAlert != "" {
 		if s.CSMAlertWhen == playbook.AlertWhenNotHealthyOrHighValue && r.st.HealthTier == playbook.TierHealthy && !r.highValue() {
+			r.countSuppressed(messages.ChannelAlert, internal, SkipHealthy)
 			r.note(KindSkip, "%s: no CSM alert, the customer is healthy and not high-value", step)
 		} else {
 			r.alertCSM(step, s.CSMAlert, opts...)
@@ -133,17 +137,18 @@ func (r *journey) runTouch(step string, s playbook.Step, c class, opts ...dataOp
 	}
 }
 
-// smsBlocked says why no SMS can go to the customer, or "".
-func (r *journey) smsBlocked() string {
+// smsBlocked says why no SMS can go to the customer, or "", with the
+// reason's token (metrics.go).
+func (r *journey) smsBlocked() (reason, why string) {
 	switch {
 	case r.st.Profile.Phone == "":
-		return "the customer has no phone number"
+		return SkipNoPhone, "the customer has no phone number"
 	case r.st.SMSUnusable != "":
-		return smsUnusableText(r.st.SMSUnusable)
+		return r.st.SMSUnusable, smsUnusableText(r.st.SMSUnusable)
 	case r.lifecycleOn() && !r.st.Profile.SMSConsent:
-		return "the customer has not consented to texts"
+		return SkipNoSMSConsent, "the customer has not consented to texts"
 	}
-	return ""
+	return "", ""
 }
 
 // highValue reports whether the account's MRR reaches the playbook's

@@ -8,6 +8,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/journeyshq/journeys/messages"
 	"github.com/journeyshq/journeys/playbook"
 )
 
@@ -103,8 +104,10 @@ func (r *journey) runStep(s playbook.Step) {
 	if s.SMS != "" {
 		switch {
 		case r.st.Profile.Phone == "":
+			r.countSuppressed(messages.ChannelSMS, lifecycle, SkipNoPhone)
 			r.note(KindSkip, "%s: no SMS, the customer has no phone number", step)
 		case r.st.SMSUnusable != "":
+			r.countSuppressed(messages.ChannelSMS, lifecycle, r.st.SMSUnusable)
 			r.note(KindSkip, "%s: no SMS, %s", step, smsUnusableText(r.st.SMSUnusable))
 		default:
 			r.sendSMS(step, s.SMS)

@@ -41,6 +41,7 @@ func (r *journey) onRenewalScheduled(d signals.RenewalScheduledData) {
 		if at := d.RenewsAt.Add(r.pb.Day(s.Day)); at.Before(now) && s.Day != r.lastRenewalDay() {
 			rn.StepsDone = append(rn.StepsDone, s.Name)
 			missed = append(missed, s.Name)
+			r.countMissedTouch(s, lifecycle, SkipTooLate)
 		}
 	}
 	if len(missed) > 0 {

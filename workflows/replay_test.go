@@ -29,7 +29,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/histories/*.json")
 	require.NoError(t, err)
 	require.NotEmpty(t, files, "no recorded histories to replay")
-	j := &workflows.Journeys{Playbook: playbook.Default()}
+	j := workflows.NewJourneys(playbook.Default())
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			require.NoError(t, replay(j.CustomerJourney, file), "replay of %s", file)
@@ -55,7 +55,7 @@ func TestReplayGateCatchesAnUnguardedChange(t *testing.T) {
 	files, err := filepath.Glob("testdata/histories/*.json")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
-	j := &workflows.Journeys{Playbook: playbook.Default()}
+	j := workflows.NewJourneys(playbook.Default())
 
 	unguarded := func(ctx workflow.Context, in workflows.Input) (workflows.Result, error) {
 		if err := workflow.Sleep(ctx, time.Minute); err != nil {

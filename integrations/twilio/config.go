@@ -104,8 +104,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, bool, error) {
 // behind the field, since that is what an operator has to fix, and never
 // quote a value (the token is secret, URLs may carry credentials).
 func (c Config) validate() error {
-	if !alphanumeric.MatchString(c.AccountSID) {
-		return fmt.Errorf("twilio: %s must be a non-empty alphanumeric account SID", EnvAccountSID)
+	if !alphanumeric.MatchString(c.AccountSID) || !strings.HasPrefix(c.AccountSID, "AC") {
+		return fmt.Errorf("twilio: %s must be the account SID, AC followed by letters and digits", EnvAccountSID)
 	}
 	if !alphanumeric.MatchString(c.AuthToken) {
 		return fmt.Errorf("twilio: %s must be a non-empty alphanumeric auth token", EnvAuthToken)
@@ -115,8 +115,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("twilio: set only one of %s and %s", EnvMessagingServiceSID, EnvFromNumber)
 	case c.MessagingServiceSID == "" && c.FromNumber == "":
 		return fmt.Errorf("twilio: set one of %s and %s", EnvMessagingServiceSID, EnvFromNumber)
-	case c.MessagingServiceSID != "" && !alphanumeric.MatchString(c.MessagingServiceSID):
-		return fmt.Errorf("twilio: %s must be an alphanumeric messaging service SID", EnvMessagingServiceSID)
+	case c.MessagingServiceSID != "" && (!alphanumeric.MatchString(c.MessagingServiceSID) || !strings.HasPrefix(c.MessagingServiceSID, "MG")):
+		return fmt.Errorf("twilio: %s must be a messaging service SID, MG followed by letters and digits", EnvMessagingServiceSID)
 	case c.FromNumber != "" && !e164.MatchString(c.FromNumber):
 		return fmt.Errorf("twilio: %s must be an E.164 number such as +14155550100", EnvFromNumber)
 	}

@@ -141,6 +141,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
 			// Lets a search attribute registered a moment ago be used at once.
 			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+			// A stopping worker's polls are answered at once, and the SDK
+			// then finishes the tasks it has polled: without it, a workflow
+			// task polled as the worker stops is dropped and the journey
+			// waits out the task's 10 s timeout (TestShutdownLetsTheSendInFlightFinish).
+			dynamicconfig.EnableCancelWorkerPollsOnShutdown.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
 		}),
 	)
 	if err != nil {

@@ -1,0 +1,100 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/journeyshq/journeys/signals"
+)
+
+// The events API's metrics, recorded through Options.Metrics. They are
+// counters, exported with "_total" appended. Each name has fixed tag keys:
+//
+//	journeys_events_received{source, type}     answered 2xx and taken: forwarded to the journey, or a coalesced login
+//	journeys_events_rejected{source, reason}   answered 4xx/5xx; nothing reached a journey
+//	journeys_events_ignored{source, reason}    a genuine webhook acknowledged without effect
+//	journeys_logins_coalesced                  logins held back (also counted as received)
+//
+// source is api (POST /v1/events), stripe or slack (the webhooks). GET
+// /v1/customers/{id} is not counted.
+const (
+	MetricEventsReceived  = "journeys_events_received"
+	MetricEventsRejected  = "journeys_events_rejected"
+	MetricEventsIgnored   = "journeys_events_ignored"
+	MetricLoginsCoalesced = "journeys_logins_coalesced"
+)
+
+// Sources of events, the source tag.
+const (
+	SourceAPI    = "api"
+	SourceStripe = "stripe"
+	SourceSlack  = "slack"
+)
+
+// Why a request was rejected or ignored, the reason tag.
+const (
+	ReasonBadRequest      = "bad_request"      // 400: invalid JSON, field or value
+	ReasonTooLarge        = "too_large"        // a body over the limit (400 on /v1/events, 413 on webhooks)
+	ReasonUnauthorized    = "unauthorized"     // 401: no or wrong bearer token
+	ReasonBadSignature    = "bad_signature"    // 401: a webhook's signature is missing, wrong or stale
+	ReasonUnknownCustomer = "unknown_customer" // 404 (ignored on Stripe: 200)
+	ReasonUnavailable     = "unavailable"      // 503: Temporal did not answer
+	ReasonInternal        = "internal"         // 500
+	ReasonNotConfigured   = "not_configured"   // 404: a webhook without its secret
+	ReasonUnmappedType    = "unmapped_type"    // ignored: a Stripe type journeys does not use
+	ReasonNoCustomerID    = "no_customer_id"   // ignored: a Stripe object without journeys_customer_id
+	ReasonNotAnAnswer     = "not_an_answer"    // ignored: a Slack click on another control
+	ReasonAlertClosed     = "alert_closed"     // ignored: an answer to an alert no longer open
+)
+
+// AlertResponseType is the type tag of a Slack alert answer.
+const AlertResponseType = "alert_response"
+
+// sourceOf is the source of a request by its path, or "" for a request
+// that carries no event.
+func sourceOf(r *http.Request) string {
+	switch r.URL.Path {
+	case "/v1/events":
+		return SourceAPI
+	case "/webhooks/stripe":
+		return SourceStripe
+	case "/webhooks/slack/interactions":
+		return SourceSlack
+	}
+	return ""
+}
+
+func (h *handler) countReceived(source string, typ signals.Type) {
+	h.metrics.WithTags(map[string]string{"source": source, "type": string(typ)}).Counter(MetricEventsReceived).Inc(1)
+}
+
+// countRejected counts r as rejected for reason, when it carries an event.
+func (h *handler) countRejected(r *http.Request, reason string) {
+	if source := sourceOf(r); source != "" {
+		h.metrics.WithTags(map[string]string{"source": source, "reason": reason}).Counter(MetricEventsRejected).Inc(1)
+	}
+}
+
+func (h *handler) countIgnored(source, reason string) {
+	h.metrics.WithTags(map[string]string{"source": source, "reason": reason}).Counter(MetricEventsIgnored).Inc(1)
+}
+
+// badRequestReason tells a body over the size limit from other bad input.
+func badRequestReason(err error) string {
+	var field *signals.FieldError
+	if errors.As(err, &field) && field.Field == "body" && field.Message == fmt.Sprintf("is larger than %d bytes", signals.MaxEventBytes) {
+		return ReasonTooLarge
+	}
+	return ReasonBadRequest
+}
+
+// metricsOrNop is m, or the SDK's no-op handler.
+func metricsOrNop(m client.MetricsHandler) client.MetricsHandler {
+	if m == nil {
+		return client.MetricsNopHandler
+	}
+	return m
+}
