@@ -118,6 +118,14 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		return err
 	}
 
+	security, err := temporalconn.FromEnv(cfg.getenv)
+	if err != nil {
+		return err
+	}
+	if cfg.Dev && security.Enabled() {
+		return temporalconn.ErrDevServer
+	}
+
 	// Every setting from the environment is checked before Temporal is
 	// dialed, so a bad one fails at once with its name, not after a
 	// connection timeout (TestEveryVariableIsCheckedAtStart).
@@ -137,14 +145,6 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		return err
 	}
 	stack.Push(ch.ledger.Close)
-
-	security, err := temporalconn.FromEnv(cfg.getenv)
-	if err != nil {
-		return err
-	}
-	if cfg.Dev && security.Enabled() {
-		return temporalconn.ErrDevServer
-	}
 
 	if cfg.Dev {
 		srv, err := devserver.Start(ctx, devserver.Options{
