@@ -1,8 +1,6 @@
 package api
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 
 	"go.temporal.io/sdk/client"
@@ -84,8 +82,7 @@ func (h *handler) countIgnored(source, reason string) {
 
 // badRequestReason tells a body over the size limit from other bad input.
 func badRequestReason(err error) string {
-	var field *signals.FieldError
-	if errors.As(err, &field) && field.Field == "body" && field.Message == fmt.Sprintf("is larger than %d bytes", signals.MaxEventBytes) {
+	if signals.IsTooLarge(err) {
 		return ReasonTooLarge
 	}
 	return ReasonBadRequest

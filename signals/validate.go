@@ -69,7 +69,7 @@ func Decode(r io.Reader, now time.Time) (Event, error) {
 		return Event{}, &FieldError{Field: "body", Message: "could not be read: " + err.Error()}
 	}
 	if len(body) > MaxEventBytes {
-		return Event{}, &FieldError{Field: "body", Message: fmt.Sprintf("is larger than %d bytes", MaxEventBytes)}
+		return Event{}, &FieldError{Field: "body", Message: tooLargeMessage}
 	}
 	var ev Event
 	if err := strictUnmarshal(body, &ev); err != nil {
@@ -585,4 +585,14 @@ func (d ReactivatedData) validate(v *validator) {
 	}
 	v.seats("data.seats", d.Seats)
 	v.money("data.mrr", d.MRR)
+}
+
+// tooLargeMessage is Decode's answer to a body over MaxEventBytes.
+var tooLargeMessage = fmt.Sprintf("is larger than %d bytes", MaxEventBytes)
+
+// IsTooLarge reports whether err is Decode's answer to a body over
+// MaxEventBytes.
+func IsTooLarge(err error) bool {
+	var field *FieldError
+	return errors.As(err, &field) && field.Field == "body" && field.Message == tooLargeMessage
 }
