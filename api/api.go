@@ -7,6 +7,8 @@
 //	GET  /v1/customers/{id}           200 state,    400 bad id,  401 no/bad token, 404 no journey, 503 Temporal down
 //	POST /webhooks/slack/interactions 200 applied,  401 bad signature, 400 unusable, 404 not configured, 413 too large
 //	POST /webhooks/stripe             200 accepted or ignored, 400 invalid, 401 bad signature, 404 not configured, 413 too large, 503 Temporal down
+//	POST /webhooks/twilio/inbound     200 TwiML (applied or ignored), 400 unreadable, 401 bad signature, 404 not configured, 413 too large, 503 Temporal down
+//	POST /webhooks/sendgrid/events    200 counts, 400 not a batch, 401 bad or stale signature, 404 not configured, 413 too large, 503 Temporal down
 //	GET  /healthz                     200, open: the process is up
 //	GET  /readyz                      200 ready, 503 not (Options.Ready says why), open
 //
@@ -18,6 +20,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -40,6 +43,9 @@ type Journeys interface {
 	Send(ctx context.Context, ev signals.Event) error
 	State(ctx context.Context, customerID string) (workflows.State, error)
 	AnswerAlert(ctx context.Context, customerID string, in workflows.AlertResponse) (workflows.Alert, error)
+	// CustomersByPhoneHash returns the customers with a running journey
+	// whose phone has workflows.PhoneHash hash; none is not an error.
+	CustomersByPhoneHash(ctx context.Context, hash string) ([]string, error)
 }
 
 // AlertAnswers reads a CSM's answer to an alert (a Slack button click) from
@@ -86,6 +92,21 @@ type Options struct {
 	// endpoint's signing secret (whsec_...), from STRIPE_WEBHOOK_SECRET.
 	// Unset, the endpoint answers 404.
 	StripeWebhookSecret string
+	// TwilioAuthToken, PublicURL and LookupKey together serve POST
+	// /webhooks/twilio/inbound (see twilio_inbound.go): the account's auth
+	// token (TWILIO_AUTH_TOKEN) that signs Twilio's requests; the edge's
+	// public base URL as Twilio calls it (JOURNEYS_PUBLIC_URL, see
+	// ParsePublicURL); and the key of workflows.PhoneHash the journeys index
+	// their phones with (JOURNEYS_LOOKUP_KEY). Without any of them the
+	// endpoint answers 404 naming what to set.
+	TwilioAuthToken string
+	PublicURL       string
+	LookupKey       []byte
+	// SendGridWebhookPublicKey, when set, serves POST
+	// /webhooks/sendgrid/events: the Signed Event Webhook's verification
+	// key, base64 of its DER form as SendGrid shows it
+	// (SENDGRID_WEBHOOK_PUBLIC_KEY). New fails on a key that does not parse.
+	SendGridWebhookPublicKey string
 	// Now is the clock: the time of receipt of events and the reference
 	// for webhook signature timestamps; default time.Now.
 	Now func() time.Time
@@ -108,6 +129,8 @@ type handler struct {
 	journeys     Journeys
 	slack        AlertAnswers
 	stripeSecret []byte
+	twilio       twilioInbound
+	sendgridKey  *ecdsa.PublicKey
 	tokens       [][sha256.Size]byte
 	timeout      time.Duration
 	log          *slog.Logger
@@ -130,6 +153,14 @@ func New(j Journeys, opts Options) (http.Handler, error) {
 	if opts.StripeWebhookSecret != "" {
 		h.stripeSecret = []byte(opts.StripeWebhookSecret)
 	}
+	if h.twilio, err = newTwilioInbound(opts.TwilioAuthToken, opts.PublicURL, opts.LookupKey); err != nil {
+		return nil, err
+	}
+	if opts.SendGridWebhookPublicKey != "" {
+		if h.sendgridKey, err = ParseSendGridPublicKey(opts.SendGridWebhookPublicKey); err != nil {
+			return nil, err
+		}
+	}
 	if h.timeout <= 0 {
 		h.timeout = 10 * time.Second
 	}
@@ -150,6 +181,8 @@ func New(j Journeys, opts Options) (http.Handler, error) {
 	mux.HandleFunc("GET /v1/customers/{id}", h.authorized(h.getCustomer))
 	mux.HandleFunc("POST /webhooks/slack/interactions", h.slackInteraction)
 	mux.HandleFunc("POST /webhooks/stripe", h.stripeWebhook)
+	mux.HandleFunc("POST "+TwilioInboundPath, h.twilioInboundWebhook)
+	mux.HandleFunc("POST "+SendGridEventsPath, h.sendgridWebhook)
 	addHealth(mux, opts.Ready)
 	return mux, nil
 }
@@ -362,14 +395,20 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, custom
 	}
 }
 
-// MaxWebhookBody is the largest webhook body (Slack, Stripe) the edge reads;
-// a larger one is answered 413. It equals the Slack parser's own limit.
+// MaxWebhookBody is the largest webhook body (Slack, Stripe, Twilio) the
+// edge reads; a larger one is answered 413. It equals the Slack parser's
+// own limit. SendGrid's batches have their own, MaxSendGridBody.
 const MaxWebhookBody = 64 << 10
 
 // readWebhookBody reads r's body up to MaxWebhookBody. A larger body is
 // answered 413, an unreadable one 400; then ok is false.
 func (h *handler) readWebhookBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
+	return h.readBody(w, r, MaxWebhookBody)
+}
+
+// readBody is readWebhookBody with another limit.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request, limit int64) (body []byte, ok bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):

@@ -44,12 +44,23 @@ func (u untouchable) AnswerAlert(context.Context, string, workflows.AlertRespons
 	return workflows.Alert{}, nil
 }
 
+func (u untouchable) CustomersByPhoneHash(context.Context, string) ([]string, error) {
+	u.t.Error("an unverified inbound text was looked up")
+	return nil, nil
+}
+
 // recorder is a Journeys that keeps the events it is sent and answers
-// with err.
+// with err. Its customers are phones: PhoneHash → customer IDs.
 type recorder struct {
-	mu     sync.Mutex
-	events []signals.Event
-	err    error
+	mu        sync.Mutex
+	events    []signals.Event
+	err       error
+	phones    map[string][]string
+	lookupErr error
+}
+
+func (r *recorder) CustomersByPhoneHash(_ context.Context, hash string) ([]string, error) {
+	return r.phones[hash], r.lookupErr
 }
 
 func (r *recorder) Send(_ context.Context, ev signals.Event) error {

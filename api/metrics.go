@@ -16,8 +16,9 @@ import (
 //	journeys_events_ignored{source, reason}    a genuine webhook acknowledged without effect
 //	journeys_logins_coalesced                  logins held back (also counted as received)
 //
-// source is api (POST /v1/events), stripe or slack (the webhooks). GET
-// /v1/customers/{id} is not counted.
+// source is api (POST /v1/events), stripe, slack, twilio or sendgrid (the
+// webhooks). GET /v1/customers/{id} is not counted. A SendGrid batch counts
+// each of its events; a Twilio STOP counts one event per customer found.
 const (
 	MetricEventsReceived  = "journeys_events_received"
 	MetricEventsRejected  = "journeys_events_rejected"
@@ -30,6 +31,10 @@ const (
 	SourceAPI    = "api"
 	SourceStripe = "stripe"
 	SourceSlack  = "slack"
+	// SourceTwilio is Twilio's inbound SMS webhook (STOP, START).
+	SourceTwilio = "twilio"
+	// SourceSendGrid is SendGrid's Event Webhook.
+	SourceSendGrid = "sendgrid"
 )
 
 // Why a request was rejected or ignored, the reason tag.
@@ -38,14 +43,16 @@ const (
 	ReasonTooLarge        = "too_large"        // a body over the limit (400 on /v1/events, 413 on webhooks)
 	ReasonUnauthorized    = "unauthorized"     // 401: no or wrong bearer token
 	ReasonBadSignature    = "bad_signature"    // 401: a webhook's signature is missing, wrong or stale
-	ReasonUnknownCustomer = "unknown_customer" // 404 (ignored on Stripe: 200)
+	ReasonUnknownCustomer = "unknown_customer" // 404 (ignored on the Stripe, Twilio and SendGrid webhooks: 200)
 	ReasonUnavailable     = "unavailable"      // 503: Temporal did not answer
 	ReasonInternal        = "internal"         // 500
 	ReasonNotConfigured   = "not_configured"   // 404: a webhook without its secret
-	ReasonUnmappedType    = "unmapped_type"    // ignored: a Stripe type journeys does not use
-	ReasonNoCustomerID    = "no_customer_id"   // ignored: a Stripe object without journeys_customer_id
+	ReasonUnmappedType    = "unmapped_type"    // ignored: a Stripe type or SendGrid event journeys does not use
+	ReasonNoCustomerID    = "no_customer_id"   // ignored: a Stripe object or SendGrid event without the customer ID
 	ReasonNotAnAnswer     = "not_an_answer"    // ignored: a Slack click on another control
 	ReasonAlertClosed     = "alert_closed"     // ignored: an answer to an alert no longer open
+	ReasonNotAKeyword     = "not_a_keyword"    // ignored: an inbound text other than an opt-out or opt-in keyword
+	ReasonInvalidEvent    = "invalid_event"    // ignored: a SendGrid event that does not decode or map to a valid event
 )
 
 // AlertResponseType is the type tag of a Slack alert answer.
@@ -61,6 +68,10 @@ func sourceOf(r *http.Request) string {
 		return SourceStripe
 	case "/webhooks/slack/interactions":
 		return SourceSlack
+	case TwilioInboundPath:
+		return SourceTwilio
+	case SendGridEventsPath:
+		return SourceSendGrid
 	}
 	return ""
 }

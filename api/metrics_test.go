@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +44,11 @@ func (j byCustomer) State(_ context.Context, id string) (workflows.State, error)
 	return workflows.State{CustomerID: id}, j.err(id)
 }
 
+// CustomersByPhoneHash finds the journeys of phoneCustomers.
+func (j byCustomer) CustomersByPhoneHash(_ context.Context, hash string) ([]string, error) {
+	return phoneCustomers[hash], nil
+}
+
 func (j byCustomer) AnswerAlert(_ context.Context, id string, _ workflows.AlertResponse) (workflows.Alert, error) {
 	return workflows.Alert{Status: workflows.AlertAcknowledged}, j.err(id)
 }
@@ -70,9 +77,12 @@ func (scriptedSlack) Reply(context.Context, string, string) error { return nil }
 func TestRequestsAreCounted(t *testing.T) {
 	reg := metricstest.New(t)
 	now := time.Now().UTC()
+	sgKey := newSendGridKey(t)
 	h := newHandler(t, byCustomer{}, api.Options{
 		Metrics: reg.Handler(), Slack: scriptedSlack{}, StripeWebhookSecret: stripeSecret, CoalesceLogins: time.Hour,
-		Now: func() time.Time { return now },
+		TwilioAuthToken: twilioToken, PublicURL: twilioPublicURL, LookupKey: testLookupKey,
+		SendGridWebhookPublicKey: sgKey.public,
+		Now:                      func() time.Time { return now },
 	})
 	event := func(customer, typ, data string) string {
 		return fmt.Sprintf(`{"event_id":"e-%d","customer_id":%q,"type":%q%s}`, time.Now().UnixNano(), customer, typ, data)
@@ -119,6 +129,27 @@ func TestRequestsAreCounted(t *testing.T) {
 	slack("other", http.StatusOK)
 	slack("bad", http.StatusUnauthorized)
 	slack("a b", http.StatusBadRequest)
+	twilio := func(form url.Values, signed bool, want int) {
+		t.Helper()
+		sig := "bm8="
+		if signed {
+			sig = twilioSign(twilioToken, twilioPublicURL+api.TwilioInboundPath, form)
+		}
+		rec := postTwilioSigned(t, h, form.Encode(), sig)
+		require.Equal(t, want, rec.Code, rec.Body.String())
+	}
+	twilio(inboundText("STOP"), true, http.StatusOK)                         // c-1
+	twilio(inboundText("HELP"), true, http.StatusOK)                         // not a keyword
+	twilio(inboundText("STOP", "From", "+15550009999"), true, http.StatusOK) // no journey
+	twilio(inboundText("STOP"), false, http.StatusUnauthorized)
+
+	sgBody := batch(sgEvent("unsubscribe"), sgEvent("delivered"), sgEvent("spamreport", "customer_id", "gone"), sgEvent("unsubscribe", "customer_id", "", "sg_event_id", "u2"),
+		sgEvent("dropped", "reason", "Spam Content (if spam checker app enabled)"))
+	sig, ts := sgKey.sign(t, sgBody, now)
+	rec, _ = postSendGrid(t, h, sgBody, sig, ts)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	rec, _ = postSendGrid(t, h, sgBody, sig, strconv.FormatInt(now.Unix()-1, 10))
+	require.Equal(t, http.StatusUnauthorized, rec.Code, rec.Body.String())
 	require.NoError(t, reg.Close())
 
 	s := metricstest.Scrape(t, reg.HTTPHandler())
@@ -131,7 +162,9 @@ func TestRequestsAreCounted(t *testing.T) {
 		{"journeys_events_received_total", map[string]string{"source": "api", "type": "login"}, 3},
 		{"journeys_events_received_total", map[string]string{"source": "stripe", "type": "payment_failed"}, 1},
 		{"journeys_events_received_total", map[string]string{"source": "slack", "type": "alert_response"}, 1},
-		{"journeys_events_received_total", nil, 6},
+		{"journeys_events_received_total", map[string]string{"source": "twilio", "type": "consent_changed"}, 1},
+		{"journeys_events_received_total", map[string]string{"source": "sendgrid", "type": "consent_changed"}, 1},
+		{"journeys_events_received_total", nil, 8},
 		{"journeys_logins_coalesced_total", nil, 2},
 		{"journeys_events_rejected_total", map[string]string{"source": "api", "reason": "bad_request"}, 2},
 		{"journeys_events_rejected_total", map[string]string{"source": "api", "reason": "too_large"}, 1},
@@ -141,12 +174,19 @@ func TestRequestsAreCounted(t *testing.T) {
 		{"journeys_events_rejected_total", map[string]string{"source": "stripe", "reason": "bad_signature"}, 1},
 		{"journeys_events_rejected_total", map[string]string{"source": "slack", "reason": "bad_signature"}, 1},
 		{"journeys_events_rejected_total", map[string]string{"source": "slack", "reason": "bad_request"}, 1},
-		{"journeys_events_rejected_total", nil, 9},
+		{"journeys_events_rejected_total", map[string]string{"source": "twilio", "reason": "bad_signature"}, 1},
+		{"journeys_events_rejected_total", map[string]string{"source": "sendgrid", "reason": "bad_signature"}, 1},
+		{"journeys_events_rejected_total", nil, 11},
 		{"journeys_events_ignored_total", map[string]string{"source": "stripe", "reason": "unknown_customer"}, 1},
 		{"journeys_events_ignored_total", map[string]string{"source": "stripe", "reason": "unmapped_type"}, 1},
 		{"journeys_events_ignored_total", map[string]string{"source": "slack", "reason": "alert_closed"}, 1},
 		{"journeys_events_ignored_total", map[string]string{"source": "slack", "reason": "not_an_answer"}, 1},
-		{"journeys_events_ignored_total", nil, 4},
+		{"journeys_events_ignored_total", map[string]string{"source": "twilio", "reason": "not_a_keyword"}, 1},
+		{"journeys_events_ignored_total", map[string]string{"source": "twilio", "reason": "unknown_customer"}, 1},
+		{"journeys_events_ignored_total", map[string]string{"source": "sendgrid", "reason": "unmapped_type"}, 2},
+		{"journeys_events_ignored_total", map[string]string{"source": "sendgrid", "reason": "no_customer_id"}, 1},
+		{"journeys_events_ignored_total", map[string]string{"source": "sendgrid", "reason": "unknown_customer"}, 1},
+		{"journeys_events_ignored_total", nil, 10},
 	} {
 		assert.Equal(t, c.want, s.Value(c.name, c.labels), "%s%v", c.name, c.labels)
 	}

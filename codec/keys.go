@@ -21,6 +21,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/journeyshq/journeys/internal/keyfile"
 )
 
 // EnvKeys is the environment variable KeysFromEnv reads.
@@ -150,7 +152,7 @@ func LoadOrCreateDevKeys(path string) (Keys, error) {
 	if err != nil {
 		return Keys{}, err
 	}
-	if err := createExclusive(path, []byte(entry+"\n")); err != nil {
+	if err := keyfile.CreateExclusive(path, []byte(entry+"\n")); err != nil {
 		if !errors.Is(err, fs.ErrExist) {
 			return Keys{}, fmt.Errorf("codec: create dev key file %s: %w", path, err)
 		}
@@ -176,53 +178,6 @@ func readKeyFile(path string) (Keys, error) {
 	ks, err := parseKeys(string(b), "key file "+path)
 	clear(b)
 	return ks, err
-}
-
-// createExclusive writes data to path only if path does not exist, without a
-// window in which another reader could see a partly written file: it writes a
-// temporary file in the same directory and hard-links it into place (link
-// fails if the target exists). Where hard links are unsupported it falls back
-// to O_EXCL creation.
-func createExclusive(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmpName := tmp.Name()
-	defer os.Remove(tmpName)
-	// CreateTemp already uses 0600; Chmod guards against odd umask handling.
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	err = os.Link(tmpName, path)
-	if err == nil || errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 func newKey(id string, raw []byte) (key, error) {

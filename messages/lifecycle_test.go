@@ -41,6 +41,8 @@ func richSample() messages.Data {
 		EffectiveDate: "April 1, 2027"}
 	d.Offer = "30% off your next three months"
 	d.Recent = []string{"day 180: usage dropped 40%", "day 199: NPS 3"}
+	d.Undelivered = messages.Undelivered{Message: "payment reminder",
+		Why: []string{"email: the address bounced", "sms: the customer texted STOP"}}
 	return d
 }
 
@@ -58,6 +60,7 @@ var lifecycle = map[messages.Channel][]string{
 	messages.ChannelAlert: {
 		"inactive_customer", "usage_drop", "health_critical", "nps_detractor",
 		"expansion_opportunity", "renewal_at_risk", "payment_failing", "cancellation_high_value",
+		"customer_unreachable",
 	},
 }
 

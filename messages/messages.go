@@ -54,6 +54,9 @@ type Meta struct {
 	// or marketing for the customer's messages, internal for CSM alerts,
 	// empty for CRM records and account actions.
 	Class string `json:"class,omitempty"`
+	// Experiment is "experiment=variant" when a playbook experiment's
+	// variant planned the message, for the vendor's tracking.
+	Experiment string `json:"experiment,omitempty"`
 }
 
 // Email is a rendered email.
@@ -216,6 +219,17 @@ type Data struct {
 	// Offer is the offer text the playbook set for this message (a save or
 	// win-back offer), empty when there is none.
 	Offer string
+	// Undelivered is the message that found no channel to the customer,
+	// for the alert that says so.
+	Undelivered Undelivered
+}
+
+// Undelivered is a message to the customer no channel could carry.
+type Undelivered struct {
+	// Message is the template, readable ("payment reminder").
+	Message string
+	// Why lists, per channel, why it could not go.
+	Why []string
 }
 
 // Usage is a usage snapshot as templates see it.

@@ -68,6 +68,9 @@ type Playbook struct {
 	HighValueMRR int64 `json:"high_value_mrr"`
 	// Alerts configures how CSM alerts are followed up.
 	Alerts Alerts `json:"alerts"`
+	// Delivery holds the rules every message to the customer passes:
+	// frequency caps, send windows, fallback, experiments and the holdout.
+	Delivery Delivery `json:"delivery"`
 	// ContinueAsNewAfterEvents, when above zero, starts a fresh run of a
 	// journey after that many events in one run, even before Temporal
 	// suggests it (at about 4,096 history events). It lives in the playbook
@@ -113,6 +116,14 @@ type Step struct {
 	// CSMAlertWhen restricts CSMAlert: "" (always) or
 	// AlertWhenNotHealthyOrHighValue.
 	CSMAlertWhen string `json:"csm_alert_when,omitempty"`
+	// Class overrides the class of the step's messages (transactional,
+	// lifecycle or marketing); empty is the sequence's class.
+	Class string `json:"class,omitempty"`
+	// Goal names the event this step works towards, such as
+	// "milestone_reached:first_project" or "login". When it arrives, every
+	// step of the journey not yet run that names the same goal is
+	// skipped, at once, even in the middle of a wait.
+	Goal string `json:"goal,omitempty"`
 }
 
 // AlertWhenNotHealthyOrHighValue sends a step's CSM alert only when the
@@ -339,6 +350,7 @@ func Default() Playbook {
 		HighValueMRR:             200000, // $2,000 a month
 		ContinueAsNewAfterEvents: 500,
 		Alerts:                   Alerts{SLADays: 2, BusinessDays: true, SnoozeDays: 3, EscalationAlert: "escalation"},
+		Delivery:                 DefaultDelivery(),
 	}
 }
 

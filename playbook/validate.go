@@ -82,6 +82,12 @@ func (p Playbook) Validate() error {
 			return nil
 		},
 		p.Alerts.validate,
+		func() error {
+			return p.Delivery.validate(map[string][]Step{
+				SequenceOnboarding: p.Onboarding.Steps, SequenceRenewal: p.Renewal.Steps,
+				SequenceDunning: p.Dunning.Steps, SequenceWinBack: p.WinBack.Steps,
+			})
+		},
 	} {
 		if err := check(); err != nil {
 			return err
@@ -365,6 +371,9 @@ func (l stepList) validate(steps []Step) error {
 		if s.Email == "" && s.SMS == "" && s.CSMAlert == "" {
 			return bad(at, "does nothing: set email, sms or csm_alert")
 		}
+		if err := validateStepPolicy(at, s); err != nil {
+			return err
+		}
 		switch {
 		case s.HealthTier == "":
 		case !l.healthTiers:
@@ -426,7 +435,7 @@ func (p Playbook) templateRefs() []templateRef {
 		templateRef{"win_back.welcome_back_email", email, p.WinBack.WelcomeBackEmail},
 		templateRef{"alerts.escalation_alert", alert, p.Alerts.EscalationAlert},
 	)
-	return refs
+	return append(refs, p.Delivery.templateRefs()...)
 }
 
 func appendStepRefs(refs []templateRef, field string, steps []Step) []templateRef {

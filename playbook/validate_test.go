@@ -161,3 +161,71 @@ func TestMissingTemplatesNameTheField(t *testing.T) {
 		"welcome back template": {"win_back:\n  welcome_back_email: no_such_email\n", "win_back.welcome_back_email", `no email template "no_such_email"`},
 	})
 }
+
+// The delivery policies' rules, and a step's class and goal.
+func TestDeliveryRules(t *testing.T) {
+	exp := func(body string) string {
+		return "delivery:\n  experiments:\n    - " + body + "\n"
+	}
+	assertFieldErrors(t, map[string]ruleCase{
+		"step class unknown":       {"dunning:\n  steps:\n    - {name: a, day: 0, email: x, class: urgent}\n", "dunning.steps[0].class", `must be one of transactional, lifecycle, marketing, got "urgent"`},
+		"step goal not a type":     {"onboarding:\n  steps:\n    - {name: a, day: 1, email: x, goal: activated}\n", "onboarding.steps[0].goal", `"activated" is not an event type`},
+		"step goal signed_up":      {"onboarding:\n  steps:\n    - {name: a, day: 1, email: x, goal: signed_up}\n", "onboarding.steps[0].goal", "signed_up cannot be a goal"},
+		"step goal value on login": {"onboarding:\n  steps:\n    - {name: a, day: 1, email: x, goal: \"login:web\"}\n", "onboarding.steps[0].goal", "only milestone_reached and feature_used goals take a :value"},
+		"step goal bad milestone":  {"onboarding:\n  steps:\n    - {name: a, day: 1, email: x, goal: \"milestone_reached:First\"}\n", "onboarding.steps[0].goal", `"First" must be lower_snake_case`},
+		"timezone unknown":         {"delivery:\n  timezone: Mars/Olympus\n", "delivery.timezone", `"Mars/Olympus" is not an IANA time zone`},
+		"cap on transactional":     {"delivery:\n  caps:\n    transactional: {per_day: 1}\n", "delivery.caps.transactional", "never capped"},
+		"cap on unknown class":     {"delivery:\n  caps:\n    promo: {per_day: 1}\n", "delivery.caps.promo", `"promo" is not a message class`},
+		"cap negative":             {"delivery:\n  caps:\n    marketing: {per_day: -1}\n", "delivery.caps.marketing", "0 (no bound) or more"},
+		"cap week below day":       {"delivery:\n  caps:\n    marketing: {per_day: 3, per_week: 2}\n", "delivery.caps.marketing.per_week", "2 is less than per_day 3"},
+		"capped unknown":           {"delivery:\n  capped: later\n", "delivery.capped", `must be defer or drop, got "later"`},
+		"capped template unknown":  {"delivery:\n  capped_templates: {upsell: skip}\n", "delivery.capped_templates.upsell", "must be defer or drop"},
+		"resume at bad":            {"delivery:\n  cap_resume_at: \"9am\"\n", "delivery.cap_resume_at", `local time like 09:00, got "9am"`},
+		"window channel":           {"delivery:\n  windows:\n    alert: {from: \"09:00\", to: \"17:00\"}\n", "delivery.windows.alert", "want sms or email"},
+		"window from bad":          {"delivery:\n  windows:\n    sms: {from: \"25:00\", to: \"20:00\"}\n", "delivery.windows.sms.from", "local time like 09:00"},
+		"window overnight":         {"delivery:\n  windows:\n    sms: {from: \"20:00\", to: \"09:00\"}\n", "delivery.windows.sms.to", "must be after from 20:00"},
+		"window class unknown":     {"delivery:\n  windows:\n    sms: {from: \"09:00\", to: \"20:00\", classes: [promo]}\n", "delivery.windows.sms.classes[0]", `"promo" is not a message class`},
+		"holdout too big":          {"delivery:\n  holdout_percent: 60\n", "delivery.holdout_percent", "from 0 to 50, got 60"},
+		"experiment name":          {exp("{name: A, step: onboarding.nudge, variants: [{name: a, weight: 1}, {name: b, weight: 1}]}"), "delivery.experiments[0].name", `"A" must be lower_snake_case`},
+		"experiment sequence":      {exp("{name: e, step: adoption.nudge, variants: [{name: a, weight: 1}, {name: b, weight: 1}]}"), "delivery.experiments[0].step", "must be sequence.step"},
+		"experiment step missing":  {exp("{name: e, step: onboarding.welcome, variants: [{name: a, weight: 1}, {name: b, weight: 1}]}"), "delivery.experiments[0].step", `onboarding has no step "welcome"`},
+		"experiment one variant":   {exp("{name: e, step: onboarding.nudge, variants: [{name: a, weight: 1}]}"), "delivery.experiments[0].variants", "at least two variants"},
+		"variant weight zero":      {exp("{name: e, step: onboarding.nudge, variants: [{name: a, weight: 0}, {name: b, weight: 1}]}"), "delivery.experiments[0].variants[0].weight", "from 1 to 10000, got 0"},
+		"variant duplicate":        {exp("{name: e, step: onboarding.nudge, variants: [{name: a, weight: 1}, {name: a, weight: 1}]}"), "delivery.experiments[0].variants[1].name", `"a" is used by another variant`},
+		"variant sms on email":     {exp("{name: e, step: onboarding.nudge, variants: [{name: a, weight: 1}, {name: b, weight: 1, sms: onboarding_nudge}]}"), "delivery.experiments[0].variants[1].sms", "sends no SMS to replace"},
+		"variant renewal day":      {exp("{name: e, step: renewal.reminder, variants: [{name: a, weight: 1}, {name: b, weight: 1, day: 3}]}"), "delivery.experiments[0].variants[1].day", "must be negative, got 3"},
+		"variant template missing": {exp("{name: e, step: onboarding.nudge, variants: [{name: a, weight: 1}, {name: b, weight: 1, email: nudge_b}]}"), "delivery.experiments[0].variants[1].email", `no email template "nudge_b"`},
+		"unreachable template":     {"delivery:\n  unreachable_alert: nobody\n", "delivery.unreachable_alert", `no alert template "nobody"`},
+	})
+}
+
+// A whole delivery section parses: the README's example.
+func TestDeliveryExampleParses(t *testing.T) {
+	p, err := playbook.Parse([]byte(`delivery:
+  timezone: America/New_York
+  caps: {marketing: {per_day: 1, per_week: 3}}
+  capped: defer
+  capped_templates: {nps_survey: drop}
+  cap_resume_at: "09:00"
+  windows:
+    sms: {from: "09:00", to: "20:00"}
+    email: {from: "08:00", to: "21:00", skip_weekends: true, classes: [marketing]}
+  fallback: true
+  unreachable_alert: customer_unreachable
+  holdout_percent: 5
+  experiments:
+    - name: nudge_timing
+      step: onboarding.nudge
+      variants:
+        - {name: day_3, weight: 50}
+        - {name: day_5, weight: 50, day: 5}
+`), ".yaml")
+	require.NoError(t, err)
+	assert.Equal(t, playbook.CappedDrop, p.Delivery.CappedAction("nps_survey"))
+	assert.Equal(t, playbook.CappedDefer, p.Delivery.CappedAction("upsell"))
+	e, ok := p.Delivery.Experiment("onboarding.nudge")
+	require.True(t, ok)
+	v, _ := e.Variant("day_5")
+	assert.Equal(t, 5, v.Apply(p.Onboarding.Steps[1]).Day)
+	assert.Equal(t, "onboarding_nudge", v.Apply(p.Onboarding.Steps[1]).Email, "what the variant leaves empty stays")
+}

@@ -58,7 +58,9 @@ s event --customer rec-adoption --type usage_snapshot --data active_users=4 --da
 s event --customer rec-adoption --type usage_snapshot --data active_users=2 --data key_actions=60 --data seats_used=5
 s event --customer rec-adoption --type nps_response --data score=3 --data comment="Reports are slow"
 s event --customer rec-adoption --type support_ticket --data ticket_id=T-1 --data status=opened --data priority=urgent
-# Dunning through suspension (at 100 s) and restore.
+# Dunning through suspension (at 100 s) and restore; the customer texts
+# STOP first (the dunning texts do not go) and START at 45 s.
+s event --customer rec-dunning --type consent_changed --data channel=sms --data status=opted_out --data source=twilio_inbound --data reason=STOP
 s event --customer rec-dunning --type payment_failed --data invoice_id=in_1 --data amount=49900 \
   --data currency=USD --data reason=card_declined --data update_url=https://billing.example.com/update
 # Renewal 70 s ahead, paid after it.
@@ -70,10 +72,15 @@ s event --customer rec-churned --type cancellation_requested --data reason=not_u
 s event --customer rec-churned --type subscription_canceled
 s event --customer rec-reactivated --type cancellation_requested --data reason=missing_feature
 s event --customer rec-reactivated --type subscription_canceled
+# A never-activated customer's address bounces and they have no consent to
+# texts: the day-7 SMS and later emails find no channel (the CSM is told).
+s event --customer rec-never-activated --type profile_updated --data sms_consent=false
+s event --customer rec-never-activated --type consent_changed --data channel=email --data status=unusable --data source=sendgrid --data reason="bounce 5.1.1"
 
 sleep 45
-echo "t=45 s: a churned customer comes back"
+echo "t=45 s: a churned customer comes back; the dunning customer texts START"
 s event --customer rec-reactivated --type reactivated
+s event --customer rec-dunning --type consent_changed --data channel=sms --data status=opted_in --data source=twilio_inbound --data reason=START
 sleep 40
 echo "t=85 s: the renewal is paid"
 s event --customer rec-renewal --type payment_succeeded --data invoice_id=in_r1 --data renewal=true

@@ -59,6 +59,38 @@ const (
 	SubscriptionCanceled Type = "subscription_canceled"
 	// Reactivated: a churned customer subscribed again.
 	Reactivated Type = "reactivated"
+
+	// ConsentChanged: the customer opted out of or back into a channel, or
+	// the channel cannot reach them (a hard bounce). The webhooks of Twilio
+	// (STOP/START) and SendGrid (unsubscribe, spam report, bounce) send it;
+	// backends may too. It applies before the journey's next send.
+	ConsentChanged Type = "consent_changed"
+)
+
+// Channels of ConsentChangedData.
+const (
+	ConsentSMS   = "sms"
+	ConsentEmail = "email"
+)
+
+// Statuses of ConsentChangedData.
+const (
+	// ConsentOptedOut: for SMS, no text of any class (STOP); for email, no
+	// marketing email, while transactional and lifecycle email still go.
+	ConsentOptedOut = "opted_out"
+	// ConsentOptedIn takes an opt-out back (START, a resubscribe). For SMS
+	// it is also explicit consent to texts.
+	ConsentOptedIn = "opted_in"
+	// ConsentUnusable: the address or number cannot receive anything (a
+	// permanent bounce, an invalid number), until the profile changes it.
+	ConsentUnusable = "unusable"
+)
+
+// Sources of ConsentChangedData.
+const (
+	SourceBackend       = "backend"
+	SourceTwilioInbound = "twilio_inbound"
+	SourceSendGrid      = "sendgrid"
 )
 
 // Ticket statuses of SupportTicketData.
@@ -108,7 +140,8 @@ type SignedUpData struct {
 	Email string `json:"email"`
 	// Phone is optional, in E.164 form (+15551234567).
 	Phone string `json:"phone,omitempty"`
-	// Timezone is an IANA zone name such as America/New_York; default UTC.
+	// Timezone is an IANA zone name such as America/New_York; default the
+	// playbook's delivery.timezone.
 	Timezone string `json:"timezone,omitempty"`
 	Plan     string `json:"plan,omitempty"`
 	Seats    int    `json:"seats,omitempty"`
@@ -251,6 +284,20 @@ type ReactivatedData struct {
 	MRR   int64  `json:"mrr,omitempty"`
 }
 
+// ConsentChangedData is the payload of ConsentChanged.
+type ConsentChangedData struct {
+	// Channel is sms or email.
+	Channel string `json:"channel"`
+	// Status is opted_out, opted_in or unusable.
+	Status string `json:"status"`
+	// Source says who reported it: backend (default), twilio_inbound or
+	// sendgrid.
+	Source string `json:"source,omitempty"`
+	// Reason is what the source said, such as "STOP", "spamreport" or
+	// "bounce 5.1.1"; for the timeline.
+	Reason string `json:"reason,omitempty"`
+}
+
 // Payload is implemented by every event payload struct.
 type Payload interface {
 	validate(v *validator)
@@ -275,6 +322,7 @@ var payloadTypes = map[Type]reflect.Type{
 	CancellationWithdrawn: reflect.TypeFor[CancellationWithdrawnData](),
 	SubscriptionCanceled:  reflect.TypeFor[SubscriptionCanceledData](),
 	Reactivated:           reflect.TypeFor[ReactivatedData](),
+	ConsentChanged:        reflect.TypeFor[ConsentChangedData](),
 }
 
 // Types lists the known event types in name order.

@@ -35,6 +35,7 @@ var validData = map[signals.Type]string{
 	signals.CancellationWithdrawn: `{}`,
 	signals.SubscriptionCanceled:  `{}`,
 	signals.Reactivated:           `{"plan":"pro","seats":5,"mrr":49900}`,
+	signals.ConsentChanged:        `{"channel":"sms","status":"opted_out","source":"twilio_inbound","reason":"STOP"}`,
 }
 
 // eventBody is an event of typ with data, received at now.
@@ -226,6 +227,14 @@ func TestLifecycleDecodeRejectsWithTheField(t *testing.T) {
 		{"reactivated seats negative", signals.Reactivated, `{"seats":-1}`, "data.seats", "must be from 0 to 1000000"},
 		{"reactivated mrr too big", signals.Reactivated, `{"mrr":1000000000001}`, "data.mrr", moneyMsg},
 		{"reactivated currency is not a field", signals.Reactivated, `{"mrr":100,"currency":"USD"}`, "data.currency", "is not a known field"},
+
+		// consent_changed
+		{"consent channel missing", signals.ConsentChanged, `{"status":"opted_out"}`, "data.channel", "is required"},
+		{"consent channel unknown", signals.ConsentChanged, `{"channel":"push","status":"opted_out"}`, "data.channel", `"push" is not a consent channel; must be one of sms, email`},
+		{"consent status missing", signals.ConsentChanged, `{"channel":"sms"}`, "data.status", "is required"},
+		{"consent status unknown", signals.ConsentChanged, `{"channel":"sms","status":"paused"}`, "data.status", "must be one of opted_out, opted_in, unusable"},
+		{"consent source unknown", signals.ConsentChanged, `{"channel":"email","status":"opted_out","source":"mailchimp"}`, "data.source", "must be one of backend, twilio_inbound, sendgrid"},
+		{"consent reason with newline", signals.ConsentChanged, `{"channel":"email","status":"opted_out","reason":"a\nb"}`, "data.reason", "must not contain control characters"},
 
 		// signed_up's and profile_updated's new fields
 		{"signup mrr negative", signals.SignedUp, `{"email":"a@b.co","mrr":-1}`, "data.mrr", moneyMsg},

@@ -596,3 +596,20 @@ func IsTooLarge(err error) bool {
 	var field *FieldError
 	return errors.As(err, &field) && field.Field == "body" && field.Message == tooLargeMessage
 }
+
+func (d ConsentChangedData) validate(v *validator) {
+	if d.Channel == "" {
+		v.fail("data.channel", "is required")
+	} else {
+		v.oneOf("data.channel", "consent channel", d.Channel, ConsentSMS, ConsentEmail)
+	}
+	if d.Status == "" {
+		v.fail("data.status", "is required")
+	} else {
+		v.oneOf("data.status", "consent status", d.Status, ConsentOptedOut, ConsentOptedIn, ConsentUnusable)
+	}
+	if d.Source != "" {
+		v.oneOf("data.source", "consent source", d.Source, SourceBackend, SourceTwilioInbound, SourceSendGrid)
+	}
+	v.text("data.reason", d.Reason, 200, false)
+}

@@ -60,7 +60,7 @@ func TestDecodeRejectsWithTheField(t *testing.T) {
 		{"missing customer_id", `{"event_id":"e","type":"login"}`, "customer_id", "is required"},
 		{"customer_id with colon", `{"event_id":"e","customer_id":"c:1","type":"login"}`, "customer_id", "letters, digits"},
 		{"missing type", `{"event_id":"e","customer_id":"c-1"}`, "type", "is required"},
-		{"unknown type", `{"event_id":"e","customer_id":"c-1","type":"logout"}`, "type", `"logout" is not an event type; known types: cancellation_requested, cancellation_withdrawn, feature_used, login, milestone_reached, nps_response, payment_failed, payment_succeeded, plan_changed, profile_updated, reactivated, renewal_scheduled, signed_up, subscription_canceled, support_ticket, usage_snapshot`},
+		{"unknown type", `{"event_id":"e","customer_id":"c-1","type":"logout"}`, "type", `"logout" is not an event type; known types: cancellation_requested, cancellation_withdrawn, consent_changed, feature_used, login, milestone_reached, nps_response, payment_failed, payment_succeeded, plan_changed, profile_updated, reactivated, renewal_scheduled, signed_up, subscription_canceled, support_ticket, usage_snapshot`},
 		{"type of wrong JSON kind", `{"event_id":"e","customer_id":"c-1","type":7}`, "type", "must be a JSON string"},
 		{"occurred_at not RFC3339", `{"event_id":"e","customer_id":"c-1","type":"login","occurred_at":"yesterday"}`, "body", "RFC 3339"},
 		{"occurred_at in the future", `{"event_id":"e","customer_id":"c-1","type":"login","occurred_at":"2027-01-01T00:00:00Z"}`, "occurred_at", "in the future"},

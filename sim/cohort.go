@@ -124,11 +124,19 @@ type CohortReport struct {
 	Messages        map[string]int `json:"messages"`
 	MessagesByClass map[string]int `json:"messages_by_class"`
 	// Suppressed counts sends the journey decided against because of their
-	// class (marketing during dunning). The workflow has no frequency caps
-	// or quiet hours, so nothing is capped or deferred for them.
-	Suppressed  int `json:"suppressed"`
-	Alerts      int `json:"csm_alerts"`
-	Escalations int `json:"escalations"`
+	// class (marketing during dunning).
+	Suppressed int `json:"suppressed"`
+	// The delivery policies' decisions (playbook.Delivery): sends deferred
+	// by quiet hours and by a frequency cap, dropped by a cap, held out,
+	// sent on the other channel, and steps ended by their goal.
+	DeferredQuietHours int `json:"deferred_quiet_hours"`
+	DeferredCap        int `json:"deferred_cap"`
+	DroppedCap         int `json:"dropped_cap"`
+	HeldOut            int `json:"held_out"`
+	FellBack           int `json:"fell_back"`
+	GoalExits          int `json:"goal_exits"`
+	Alerts             int `json:"csm_alerts"`
+	Escalations        int `json:"escalations"`
 	// Lifecycle outcomes, from the journeys' counters.
 	Dunnings      int `json:"dunnings"`
 	Recovered     int `json:"dunnings_recovered"`
@@ -495,6 +503,12 @@ func (o CohortOptions) sum(results []customerResult) CohortReport {
 		rep.Alerts += r.alerts
 		rep.Escalations += c.Escalations
 		rep.Suppressed += c.SendsSuppressed
+		rep.DeferredQuietHours += c.DeferredQuietHours
+		rep.DeferredCap += c.DeferredCap
+		rep.DroppedCap += c.DroppedCap
+		rep.HeldOut += c.HeldOut
+		rep.FellBack += c.FellBack
+		rep.GoalExits += c.GoalExits
 		rep.Dunnings += c.Dunnings
 		rep.Recovered += c.DunningRecovered
 		rep.Suspensions += c.Suspensions
@@ -714,8 +728,11 @@ func (r CohortReport) WriteText(w io.Writer) error {
 		pc(r.Messages["email"]+r.Messages["sms"]), pc(r.Messages["email"]), pc(r.Messages["sms"]))
 	fmt.Fprintf(&b, "  by class   %.2f transactional, %.2f lifecycle, %.2f marketing per customer\n",
 		pc(r.MessagesByClass["transactional"]), pc(r.MessagesByClass["lifecycle"]), pc(r.MessagesByClass["marketing"]))
-	fmt.Fprintf(&b, "suppressed   %d (%.2f per customer; marketing during dunning); capped 0, deferred 0 (the playbook has no caps or quiet hours)\n",
-		r.Suppressed, pc(r.Suppressed))
+	fmt.Fprintf(&b, "suppressed   %d (%.2f per customer; marketing during dunning); %d held out\n",
+		r.Suppressed, pc(r.Suppressed), r.HeldOut)
+	fmt.Fprintf(&b, "deferred     %d by quiet hours, %d by frequency caps (%.2f per customer); %d dropped by caps\n",
+		r.DeferredQuietHours, r.DeferredCap, pc(r.DeferredQuietHours+r.DeferredCap), r.DroppedCap)
+	fmt.Fprintf(&b, "fallback     %d sent on the other channel; %d sequences ended by their goal\n", r.FellBack, r.GoalExits)
 	fmt.Fprintf(&b, "CSM alerts   %.1f per 100 customers, %.1f escalations per 100\n", 100*pc(r.Alerts), 100*pc(r.Escalations))
 	fmt.Fprintf(&b, "dunning      %d started, %d recovered, %d suspended\n", r.Dunnings, r.Recovered, r.Suspensions)
 	fmt.Fprintf(&b, "cancelling   %d requests, %d saved (withdrawn), %d churns, %d win-backs (reactivated), %d journeys completed\n",

@@ -281,7 +281,7 @@ end day 60
 }
 
 // A signup in New York: the day-1 email goes at 09:00 local time, the
-// timeline shows it so, and without a phone the day-7 SMS is suppressed.
+// timeline shows it so, and without a phone the day-7 SMS goes by email.
 func TestShortScriptShowsMessagesInLocalTime(t *testing.T) {
 	p := sim.DefaultProfile()
 	p.Phone = ""
@@ -291,6 +291,7 @@ func TestShortScriptShowsMessagesInLocalTime(t *testing.T) {
 		"0 email welcome",
 		"1 email getting_started",
 		"3 email onboarding_nudge",
+		"7 email onboarding_nudge", // the day-7 text, by email
 		"7 alert not_activated",
 		"9 alert escalation", // nobody acknowledged within 2 business days
 	}, sent(res))
@@ -302,20 +303,15 @@ func TestShortScriptShowsMessagesInLocalTime(t *testing.T) {
 	assert.Equal(t, workflows.StageOnboarding, day1.Stage)
 	assert.NotEmpty(t, day1.Detail, "the subject")
 
-	suppressed := entries(res, sim.KindSuppressed)
-	require.Len(t, suppressed, 1)
-	assert.Equal(t, "onboarding.escalate", suppressed[0].Step)
-	assert.Equal(t, messages.ChannelSMS, suppressed[0].Channel)
-	assert.Equal(t, "the customer has no phone number", suppressed[0].Why)
-	assert.Equal(t, 7, suppressed[0].Day)
+	assert.Empty(t, entries(res, sim.KindSuppressed))
 
 	var out bytes.Buffer
 	require.NoError(t, res.WriteText(&out, sim.TextOptions{}))
 	text := out.String()
 	assert.Regexp(t, `Tue 2026-01-06 09:00 EST  day 1 +onboarding +email +getting_started +"`, text)
-	assert.Regexp(t, `Mon 2026-01-12 09:00 EST  day 7 +onboarding +suppressed +onboarding.escalate +no SMS, the customer has no phone number`, text)
+	assert.Regexp(t, `Mon 2026-01-12 09:00 EST  day 7 +onboarding +decision +onboarding.escalate: onboarding_nudge goes by email, the customer has no phone number`, text)
 	assert.Regexp(t, `Mon 2026-01-05 09:00 EST  day 0 +onboarding +stage +new → onboarding \(signed up\)`, text)
-	assert.Contains(t, text, "messages     3 email, 0 sms")
+	assert.Contains(t, text, "messages     4 email, 0 sms")
 	assert.Contains(t, text, "CSM alerts   2 (1 escalated to the team)")
 	assert.Contains(t, text, "times in America/New_York")
 }
@@ -453,4 +449,27 @@ func TestCanceledContextStopsTheSimulation(t *testing.T) {
 	cancel()
 	_, err := sim.Run(ctx, sim.Options{Playbook: playbook.Default(), Profile: sim.DefaultProfile(), Script: parse(t, "day 30 login"), Start: start})
 	assert.True(t, errors.Is(err, context.Canceled), "err = %v", err)
+}
+
+// A text due at night shows as deferred, and goes at 09:00 local time.
+func TestQuietHoursShowAsDeferred(t *testing.T) {
+	p := sim.DefaultProfile()
+	p.Timezone = "Asia/Tokyo" // day 7 at 09:00 New York is 23:00 in Tokyo
+	res := simulate(t, p, "end day 9")
+
+	deferred := entries(res, sim.KindDeferred)
+	require.Len(t, deferred, 1)
+	assert.Equal(t, "onboarding.escalate", deferred[0].Step)
+	assert.Equal(t, messages.ChannelSMS, deferred[0].Channel)
+	assert.Equal(t, "onboarding_nudge", deferred[0].Template)
+	assert.Equal(t, "quiet hours: sms may go from Tue Jan 13 09:00 JST", deferred[0].Why)
+	var sms []sim.Entry
+	for _, e := range entries(res, sim.KindMessage) {
+		if e.Channel == messages.ChannelSMS {
+			sms = append(sms, e)
+		}
+	}
+	require.Len(t, sms, 1)
+	assert.Equal(t, "Tue 2026-01-13 09:00 JST", sms[0].At.In(mustLoad("Asia/Tokyo")).Format(sim.TimeLayout))
+	assert.Equal(t, 1, res.Summary.Deferred)
 }

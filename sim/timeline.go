@@ -318,6 +318,14 @@ func fromTimeline(te workflows.TimelineEntry) Entry {
 // from the other decisions.
 func classifyDecision(e *Entry) {
 	e.Kind = KindDecision
+	if step, rest, ok := strings.Cut(e.Detail, ": "); ok && !strings.Contains(step, " ") {
+		// "step: template channel deferred, why" (workflows/delivery.go)
+		if what, why, ok := strings.Cut(rest, " deferred, "); ok {
+			e.Kind, e.Step, e.Why = KindDeferred, step, why
+			e.Template, e.Channel = splitChannel(what)
+			return
+		}
+	}
 	if rest, ok := strings.CutPrefix(e.Detail, "stage "); ok && strings.Contains(rest, " → ") {
 		change, why, _ := strings.Cut(rest, ": ")
 		e.Kind, e.Detail, e.Why = KindStage, change, why
@@ -347,8 +355,12 @@ func classifySkip(e *Entry) {
 			e.Kind, e.Step, e.Channel, e.Why = KindSuppressed, step, p.ch, why
 		}
 	}
-	if tmpl, why, ok := strings.Cut(rest, " not sent, "); ok && step != "" {
-		e.Kind, e.Step, e.Template, e.Why = KindSuppressed, step, tmpl, why
+	for _, sep := range []string{" not sent, ", " dropped, "} {
+		if what, why, ok := strings.Cut(rest, sep); ok && step != "" {
+			e.Kind, e.Step, e.Why = KindSuppressed, step, why
+			e.Template, e.Channel = splitChannel(strings.TrimPrefix(what, "deferred "))
+			break
+		}
 	}
 	switch {
 	case strings.Contains(rest, "tries again"):
@@ -356,6 +368,18 @@ func classifySkip(e *Entry) {
 	case e.Kind == KindIgnored && (strings.Contains(rest, "not sent") || strings.Contains(rest, "already reported")):
 		e.Kind, e.Why = KindSuppressed, rest
 	}
+}
+
+// splitChannel splits "template channel" (the delivery policies' wording)
+// into its parts; a bare template has no channel.
+func splitChannel(what string) (string, messages.Channel) {
+	if tmpl, ch, ok := strings.Cut(what, " "); ok {
+		switch c := messages.Channel(ch); c {
+		case messages.ChannelEmail, messages.ChannelSMS:
+			return tmpl, c
+		}
+	}
+	return what, ""
 }
 
 // stageTo is the stage a "from → to" change goes to.

@@ -46,6 +46,10 @@ and one JSON line in <data-dir>/outbox.jsonl.
 Send ledger: PostgreSQL at JOURNEYS_DATABASE_URL, else <data-dir>/ledger.db.
 Temporal over TLS: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY (mTLS client certificate),
 TEMPORAL_TLS_CA, TEMPORAL_TLS_SERVER_NAME; Temporal Cloud by API key: TEMPORAL_API_KEY.
+Consent webhooks: POST /webhooks/twilio/inbound (STOP/START texts) needs TWILIO_AUTH_TOKEN,
+JOURNEYS_PUBLIC_URL (the edge's https://host as Twilio calls it) and JOURNEYS_LOOKUP_KEY
+(base64 of 32+ bytes, the same in every process; with --dev one is made once in
+<data-dir>/lookup.key); POST /webhooks/sendgrid/events needs SENDGRID_WEBHOOK_PUBLIC_KEY.
 Payloads in Temporal are encrypted with JOURNEYS_CODEC_KEYS (required without
 --dev; with --dev a key is made once in <data-dir>/codec.key). The codec server
 at <http-addr>/codec takes the bearer tokens in JOURNEYS_CODEC_TOKENS and browser

@@ -19,6 +19,7 @@ import (
 	"github.com/journeyshq/journeys/api"
 	"github.com/journeyshq/journeys/codec"
 	"github.com/journeyshq/journeys/integrations/outbox"
+	"github.com/journeyshq/journeys/integrations/twilio"
 	"github.com/journeyshq/journeys/internal/devserver"
 	"github.com/journeyshq/journeys/internal/searchattr"
 	"github.com/journeyshq/journeys/internal/stopper"
@@ -34,7 +35,9 @@ const activityDrainTimeout = 30 * time.Second
 
 // startJourneyWorker starts polling the journeys' task queue and the
 // channels' activity queues, with polling kept true while they do.
-func startJourneyWorker(c client.Client, pb playbook.Playbook, rates workflows.Rates, ch *channels, logger *slog.Logger, polling *atomic.Bool) (workflows.Workers, error) {
+// lookupKey, when set, makes journeys index their phone (SearchPhone) for
+// the Twilio inbound webhook.
+func startJourneyWorker(c client.Client, pb playbook.Playbook, rates workflows.Rates, ch *channels, lookupKey []byte, logger *slog.Logger, polling *atomic.Bool) (workflows.Workers, error) {
 	wopts := workflows.WorkerOptions()
 	// On shutdown the worker stops polling at once and gives the
 	// activities running (a send in flight) this long to finish, so a
@@ -44,7 +47,11 @@ func startJourneyWorker(c client.Client, pb playbook.Playbook, rates workflows.R
 		polling.Store(false)
 		logger.Error("worker stopped polling", "error", err)
 	}
-	ws := workflows.NewWorkers(c, workflows.NewJourneys(pb), ch.acts, rates, wopts)
+	journeys := workflows.NewJourneys(pb)
+	if lookupKey != nil {
+		journeys.SetLookupKey(lookupKey)
+	}
+	ws := workflows.NewWorkers(c, journeys, ch.acts, rates, wopts)
 	if err := ws.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
@@ -68,16 +75,24 @@ func apiTokens(cfg config) ([]string, error) {
 	if secret := cfg.getenv(api.EnvStripeWebhookSecret); secret != "" && !strings.HasPrefix(secret, "whsec_") {
 		return nil, fmt.Errorf("events API: %s must be the endpoint's signing secret, whsec_…", api.EnvStripeWebhookSecret)
 	}
+	if err := consentSettings(cfg); err != nil {
+		return nil, err
+	}
 	return tokens, nil
 }
 
-// eventsAPI is the events edge with tokens.
-func eventsAPI(cfg config, tokens []string, c client.Client, ch *channels, logger *slog.Logger, ready func(context.Context) error, metrics client.MetricsHandler) (http.Handler, error) {
+// eventsAPI is the events edge with tokens; lookupKey (nil when unset)
+// finds the journeys of an inbound text's phone.
+func eventsAPI(cfg config, tokens []string, lookupKey []byte, c client.Client, ch *channels, logger *slog.Logger, ready func(context.Context) error, metrics client.MetricsHandler) (http.Handler, error) {
 	handler, err := api.New(sender.New(c), api.Options{
 		Logger: logger, Slack: ch.slack, Tokens: tokens,
-		StripeWebhookSecret: cfg.getenv(api.EnvStripeWebhookSecret),
-		Ready:               ready,
-		Metrics:             metrics,
+		StripeWebhookSecret:      cfg.getenv(api.EnvStripeWebhookSecret),
+		TwilioAuthToken:          cfg.getenv(twilio.EnvAuthToken),
+		PublicURL:                cfg.getenv(api.EnvPublicURL),
+		LookupKey:                lookupKey,
+		SendGridWebhookPublicKey: cfg.getenv(api.EnvSendGridWebhookPublicKey),
+		Ready:                    ready,
+		Metrics:                  metrics,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("events API: %w", err)
@@ -134,6 +149,13 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		if tokens, err = apiTokens(cfg); err != nil {
 			return err
 		}
+	}
+	phoneKey, err := lookupKey(cfg)
+	if err != nil {
+		return err
+	}
+	if missing := inboundSMSMissing(cfg, phoneKey); missing != nil {
+		logger.Warn("Twilio SMS is configured, but inbound STOP and START texts cannot reach the journeys", "set", strings.Join(missing, ", "))
 	}
 	box, err := outbox.Open(filepath.Join(cfg.DataDir, "outbox.jsonl"), stdout)
 	if err != nil {
@@ -199,7 +221,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	// until it stops or fails for good.
 	var polling atomic.Bool
 	if cfg.runsWorker() {
-		ws, err := startJourneyWorker(c, pb, cfg.Rates, ch, logger, &polling)
+		ws, err := startJourneyWorker(c, pb, cfg.Rates, ch, phoneKey, logger, &polling)
 		if err != nil {
 			return err
 		}
@@ -218,7 +240,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", reg.HTTPHandler())
 	if cfg.runsAPI() {
-		handler, err := eventsAPI(cfg, tokens, c, ch, logger, ready, reg.Handler())
+		handler, err := eventsAPI(cfg, tokens, phoneKey, c, ch, logger, ready, reg.Handler())
 		if err != nil {
 			return err
 		}

@@ -67,6 +67,10 @@ func (r *journey) sendEmail(step, template string) { r.sendEmailAs(step, templat
 // sendEmailAs sends an email of class c, unless that class is suppressed
 // now; it reports whether the email went.
 func (r *journey) sendEmailAs(step, template string, c class, opts ...dataOpt) bool {
+	if r.policies {
+		r.deliver(r.message(step, template, messages.ChannelEmail, c, opts...))
+		return true
+	}
 	if r.skipSuppressed(messages.ChannelEmail, step, template, c) {
 		return false
 	}
@@ -79,6 +83,10 @@ func (r *journey) sendEmailAs(step, template string, c class, opts ...dataOpt) b
 func (r *journey) sendSMS(step, template string) { r.sendSMSAs(step, template, lifecycle) }
 
 func (r *journey) sendSMSAs(step, template string, c class, opts ...dataOpt) {
+	if r.policies {
+		r.deliver(r.message(step, template, messages.ChannelSMS, c, opts...))
+		return
+	}
 	if r.skipSuppressed(messages.ChannelSMS, step, template, c) {
 		return
 	}
@@ -134,6 +142,7 @@ func (r *journey) recordStageInCRM(from Stage, why string) {
 		"plan":            r.st.Profile.Plan,
 	}
 	r.lifecycleProperties(props)
+	r.experimentProperties(props)
 	r.updateCRM(step, fmt.Sprintf("record stage %s in the CRM", r.st.Stage), props,
 		fmt.Sprintf("Journey stage %s → %s: %s", from, r.st.Stage, why))
 }

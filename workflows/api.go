@@ -7,6 +7,9 @@
 package workflows
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"time"
 
@@ -70,13 +73,27 @@ var (
 	SearchScore = temporal.NewSearchAttributeKeyInt64("HealthScore")
 	// SearchDunning is true while a failed payment is being recovered.
 	SearchDunning = temporal.NewSearchAttributeKeyBool("InDunning")
+	// SearchPhone is PhoneHash of the customer's phone number, so that an
+	// inbound text (a STOP) finds its customer without the number itself
+	// being readable in visibility. Set only by journeys whose worker has a
+	// lookup key (Journeys.SetLookupKey).
+	SearchPhone = temporal.NewSearchAttributeKeyKeyword("PhoneHash")
 )
+
+// PhoneHash is the SearchPhone value of an E.164 phone number under key:
+// the hex of the first 16 bytes of HMAC-SHA256(key, phone). Keyed, because
+// the space of phone numbers is small enough to reverse a plain hash.
+func PhoneHash(key []byte, phone string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(phone))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
 
 // SearchAttributes is the one list of custom search attributes the code
 // uses, by name and type, for registering them on a namespace.
 func SearchAttributes() map[string]enums.IndexedValueType {
 	out := map[string]enums.IndexedValueType{}
-	for _, k := range []temporal.SearchAttributeKey{SearchStage, SearchTier, SearchPlan, SearchCSM, SearchScore, SearchDunning} {
+	for _, k := range []temporal.SearchAttributeKey{SearchStage, SearchTier, SearchPlan, SearchCSM, SearchScore, SearchDunning, SearchPhone} {
 		out[k.GetName()] = k.GetValueType()
 	}
 	return out
@@ -148,6 +165,13 @@ type State struct {
 	// SMSUnusable says why SMS cannot reach the customer, as the vendor
 	// answered: "invalid_number" (until the phone changes) or "unsubscribed".
 	SMSUnusable string `json:"sms_unusable,omitempty"`
+	// Consent is what the customer opted out of and which channels cannot
+	// reach them, from consent_changed events and vendor answers.
+	Consent ConsentState `json:"consent"`
+	// Delivery is the state of the delivery policies: the holdout,
+	// experiment variants, recent sends for the caps and messages waiting
+	// for a send window or a cap.
+	Delivery DeliveryState `json:"delivery"`
 	// StepsDone are the onboarding steps that have run (or were skipped).
 	StepsDone []string `json:"steps_done"`
 	Counters  Counters `json:"counters"`
@@ -185,6 +209,71 @@ type State struct {
 	// Seq numbers the sequences a journey has run of each kind (renewals,
 	// dunnings, quiet spells...), so each one's sends have their own keys.
 	Seq map[string]int `json:"seq,omitempty"`
+}
+
+// ConsentState is the customer's opt-outs and unusable channels. Consent
+// to texts itself is Profile.SMSConsent.
+type ConsentState struct {
+	// SMSOptedOut: the customer texted STOP (or Twilio refused a send with
+	// 21610): no SMS of any class until they text START.
+	SMSOptedOut bool `json:"sms_opted_out,omitempty"`
+	// EmailMarketingOptedOut: the customer unsubscribed or reported spam:
+	// no marketing email; transactional and lifecycle email still go.
+	EmailMarketingOptedOut bool `json:"email_marketing_opted_out,omitempty"`
+	// EmailUnusable says why no email can reach the customer (a permanent
+	// bounce), until a profile update changes the address.
+	EmailUnusable string `json:"email_unusable,omitempty"`
+	// UnreachableAlerted is set when the CSM was told that a message had
+	// no channel left, and cleared when a channel opens again.
+	UnreachableAlerted bool `json:"unreachable_alerted,omitempty"`
+}
+
+// DeliveryState is what the delivery policies remember.
+type DeliveryState struct {
+	// Assigned is set once the holdout and the experiments were decided.
+	Assigned bool `json:"assigned,omitempty"`
+	// Holdout: the customer gets no marketing message (Delivery.HoldoutPercent).
+	Holdout bool `json:"holdout,omitempty"`
+	// Variants are the experiment variants, by experiment name; a
+	// customer keeps theirs for life.
+	Variants map[string]string `json:"variants,omitempty"`
+	// Sent are the sends of capped classes over the last 8 days, oldest
+	// first, for the frequency caps.
+	Sent []SentMark `json:"sent,omitempty"`
+	// Pending are messages waiting for a send window or a cap, in the
+	// order they are due.
+	Pending []PendingSend `json:"pending,omitempty"`
+}
+
+// SentMark is one send counted by the frequency caps.
+type SentMark struct {
+	At    time.Time `json:"at"`
+	Class string    `json:"class"`
+}
+
+// PendingSend is a message to the customer that waits, for a send window
+// or a frequency cap. When it is due it passes every rule again: it is
+// dropped if its sequence ended, its goal was reached or its class is
+// suppressed meanwhile.
+type PendingSend struct {
+	Step     string `json:"step"`
+	Template string `json:"template"`
+	// Channel is the channel the journey planned; the channel it goes on
+	// is decided again when it is due.
+	Channel string `json:"channel"`
+	Class   string `json:"class"`
+	// DueAt is when it is checked again; Why says what it waits for.
+	DueAt time.Time `json:"due_at"`
+	Why   string    `json:"why"`
+	// Goal is the goal of the step that planned it.
+	Goal string `json:"goal,omitempty"`
+	// Experiment is "experiment=variant" when a variant planned it.
+	Experiment string `json:"experiment,omitempty"`
+	// Tip and Offer are the message's data beyond the state.
+	Tip   string `json:"tip,omitempty"`
+	Offer string `json:"offer,omitempty"`
+	// Both: the step sends on both channels, so neither falls back.
+	Both bool `json:"both,omitempty"`
 }
 
 // HealthDetail is the health score's factors, each 0-100, and whether the
@@ -377,6 +466,13 @@ type Counters struct {
 	Reactivations    int `json:"reactivations,omitempty"`
 	NPSResponses     int `json:"nps_responses,omitempty"`
 	Runs             int `json:"runs,omitempty"`
+	// The delivery policies' decisions.
+	DeferredQuietHours int `json:"deferred_quiet_hours,omitempty"`
+	DeferredCap        int `json:"deferred_cap,omitempty"`
+	DroppedCap         int `json:"dropped_cap,omitempty"`
+	HeldOut            int `json:"held_out,omitempty"`
+	FellBack           int `json:"fell_back,omitempty"`
+	GoalExits          int `json:"goal_exits,omitempty"`
 }
 
 // TimelineEntry is one line of a journey's recent history.

@@ -100,7 +100,7 @@ func (r *journey) advanceWinBack() {
 	if r.st.ChurnedAt == nil {
 		return
 	}
-	r.dueSteps(*r.st.ChurnedAt, wp.Steps, &r.st.WinBackDone, func(s playbook.Step) string { return r.winBackKey(s.Name) }, marketing,
+	r.dueSteps(playbook.SequenceWinBack, *r.st.ChurnedAt, wp.Steps, &r.st.WinBackDone, func(s playbook.Step) string { return r.winBackKey(s.Name) }, marketing,
 		func(d *messages.Data) { d.Offer = wp.Offer })
 	if wp.EndsAfterDays > 0 && !workflow.Now(r.ctx).Before(r.st.ChurnedAt.Add(r.pb.Day(wp.EndsAfterDays))) && !r.ending {
 		r.ending = true
@@ -113,7 +113,7 @@ func (r *journey) nextWinBackWake() (time.Time, string) {
 	if r.st.ChurnedAt == nil || r.ending {
 		return time.Time{}, ""
 	}
-	if at, s, ok := r.nextStep(*r.st.ChurnedAt, wp.Steps, r.st.WinBackDone); ok {
+	if at, s, ok := r.nextStep(playbook.SequenceWinBack, *r.st.ChurnedAt, wp.Steps, r.st.WinBackDone); ok {
 		return at, fmt.Sprintf("wait for a reactivation until day %d after the churn, else %s", s.Day, describeStep(s))
 	}
 	if wp.EndsAfterDays > 0 {

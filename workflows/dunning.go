@@ -58,7 +58,7 @@ func (r *journey) advanceDunning() {
 	if dn == nil {
 		return
 	}
-	r.dueSteps(dn.Since, dp.Steps, &dn.StepsDone, func(s playbook.Step) string { return r.dunningKey(s.Name) }, transactional)
+	r.dueSteps(playbook.SequenceDunning, dn.Since, dp.Steps, &dn.StepsDone, func(s playbook.Step) string { return r.dunningKey(s.Name) }, transactional)
 	if !r.st.Suspended && dp.SuspendAfterDays > 0 && !workflow.Now(r.ctx).Before(dn.Since.Add(r.pb.Day(dp.SuspendAfterDays))) {
 		r.suspend()
 	}
@@ -69,7 +69,7 @@ func (r *journey) nextDunningWake() (time.Time, string) {
 	if dn == nil {
 		return time.Time{}, ""
 	}
-	if at, s, ok := r.nextStep(dn.Since, dp.Steps, dn.StepsDone); ok {
+	if at, s, ok := r.nextStep(playbook.SequenceDunning, dn.Since, dp.Steps, dn.StepsDone); ok {
 		return at, fmt.Sprintf("wait for payment of invoice %s, else dunning day %d: %s", dn.InvoiceID, s.Day, describeStep(s))
 	}
 	if !r.st.Suspended && dp.SuspendAfterDays > 0 {

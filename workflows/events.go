@@ -34,6 +34,9 @@ func (r *journey) apply(ev signals.Event) {
 		return
 	}
 	r.st.Counters.EventsApplied++
+	if r.policies && ev.Type != signals.SignedUp {
+		defer r.reachGoals(ev, p) // after the event's own effects
+	}
 	switch d := p.(type) {
 	case signals.SignedUpData:
 		r.onSignedUp(ev, d)
@@ -43,6 +46,10 @@ func (r *journey) apply(ev signals.Event) {
 		r.onMilestone(d)
 	case signals.ProfileUpdatedData:
 		r.onProfileUpdated(d)
+	case signals.ConsentChangedData:
+		// In every version of the journey: an opt-out must hold whatever
+		// the run. No recorded history has this event, so this replays.
+		r.onConsentChanged(d)
 	default:
 		if r.lifecycleOn() {
 			r.applyLifecycle(ev, p)
@@ -87,8 +94,8 @@ func (r *journey) onSignedUp(ev signals.Event, d signals.SignedUpData) {
 		signedUpAt = ev.OccurredAt
 	}
 	tz := d.Timezone
-	if tz == "" {
-		tz = "UTC"
+	if tz == "" && !r.policies {
+		tz = "UTC" // with the policies, the playbook's zone (journey.zone)
 	}
 	r.st.Profile = Profile{
 		Name: d.Name, Email: d.Email, Phone: d.Phone, Timezone: tz,
@@ -191,5 +198,47 @@ func (r *journey) onProfileUpdated(d signals.ProfileUpdatedData) {
 	if slices.Contains(changed, "phone") && r.st.SMSUnusable == "invalid_number" {
 		r.st.SMSUnusable = "" // a new number deserves a try; an unsubscribe stands
 	}
+	if slices.Contains(changed, "email") && r.st.Consent.EmailUnusable != "" {
+		r.st.Consent.EmailUnusable = "" // a new address deserves a try
+		r.st.Consent.UnreachableAlerted = false
+	}
 	r.note(KindEvent, "profile updated: %s", strings.Join(changed, ", "))
+}
+
+// onConsentChanged applies an opt-out, an opt-in or an unusable channel.
+func (r *journey) onConsentChanged(d signals.ConsentChangedData) {
+	c := &r.st.Consent
+	from := ""
+	if d.Source != "" && d.Source != signals.SourceBackend {
+		from = " (" + strings.ReplaceAll(d.Source, "_", " ") + ")"
+	}
+	if d.Reason != "" {
+		from += ": " + d.Reason
+	}
+	switch {
+	case d.Channel == signals.ConsentSMS && d.Status == signals.ConsentOptedOut:
+		c.SMSOptedOut = true
+		r.note(KindEvent, "opted out of SMS%s: no more texts", from)
+	case d.Channel == signals.ConsentSMS && d.Status == signals.ConsentOptedIn:
+		c.SMSOptedOut, c.UnreachableAlerted = false, false
+		r.st.Profile.SMSConsent = true
+		if r.st.SMSUnusable == SkipUnsubscribed {
+			r.st.SMSUnusable = ""
+		}
+		r.note(KindEvent, "opted in to SMS%s: texts may go again", from)
+	case d.Channel == signals.ConsentSMS && d.Status == signals.ConsentUnusable:
+		r.st.SMSUnusable = SkipInvalidNumber
+		r.note(KindEvent, "phone number unusable%s: no more texts until it changes", from)
+	case d.Channel == signals.ConsentEmail && d.Status == signals.ConsentOptedOut:
+		c.EmailMarketingOptedOut = true
+		r.note(KindEvent, "opted out of marketing email%s: transactional and lifecycle email still go", from)
+	case d.Channel == signals.ConsentEmail && d.Status == signals.ConsentOptedIn:
+		c.EmailMarketingOptedOut, c.UnreachableAlerted = false, false
+		r.note(KindEvent, "opted in to marketing email%s", from)
+	case d.Channel == signals.ConsentEmail && d.Status == signals.ConsentUnusable:
+		c.EmailUnusable = orDefault(d.Reason, "permanent bounce")
+		r.note(KindEvent, "email address unusable%s: no more email until it changes", from)
+	default:
+		r.note(KindSkip, "consent change %s/%s not understood", d.Channel, d.Status)
+	}
 }

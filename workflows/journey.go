@@ -21,6 +21,8 @@ type Journeys struct {
 	// cur is the playbook journeys get, with its fingerprint computed once
 	// rather than at every workflow task of every journey.
 	cur atomic.Pointer[fingerprinted]
+	// lookupKey keys PhoneHash; nil sets no SearchPhone.
+	lookupKey []byte
 }
 
 type fingerprinted struct {
@@ -41,6 +43,12 @@ func NewJourneys(pb playbook.Playbook) *Journeys {
 func (j *Journeys) SetPlaybook(pb playbook.Playbook) {
 	j.cur.Store(&fingerprinted{pb: pb, fp: pb.Fingerprint()})
 }
+
+// SetLookupKey makes journeys set SearchPhone, PhoneHash of the customer's
+// phone under key, so the Twilio inbound webhook can find them. Call it
+// before the worker starts. The edge must hash with the same key; a
+// changed key reaches each journey at its next run.
+func (j *Journeys) SetLookupKey(key []byte) { j.lookupKey = append([]byte(nil), key...) }
 
 // Playbook is the playbook journeys get now.
 func (j *Journeys) Playbook() playbook.Playbook { return j.current().pb }
@@ -81,7 +89,13 @@ type journey struct {
 	// vendorQueues says this run schedules each channel's activities on
 	// the channel's own task queue (versionVendorQueues).
 	vendorQueues bool
-	st           State
+	// policies says this run applies the delivery policies
+	// (versionDelivery): caps, send windows, fallback, experiments, the
+	// holdout and goals.
+	policies bool
+	// hashedPhone is the phone whose PhoneHash this run recorded, hashed.
+	hashedPhone, phoneHash string
+	st                     State
 
 	events    workflow.ReceiveChannel
 	seen      map[string]bool
@@ -124,6 +138,7 @@ func (r *journey) setup(in Input) error {
 	r.startLifecycle()
 	r.pbByFingerprint = workflow.GetVersion(r.ctx, versionPlaybookFingerprint, workflow.DefaultVersion, 1) == 1
 	r.vendorQueues = workflow.GetVersion(r.ctx, versionVendorQueues, workflow.DefaultVersion, 1) == 1
+	r.policies = workflow.GetVersion(r.ctx, versionDelivery, workflow.DefaultVersion, 1) == 1 && r.lifecycleOn()
 	// Registered before anything blocks, so the journey answers at once.
 	if err := workflow.SetQueryHandler(r.ctx, QueryState, func() (State, error) { return r.st, nil }); err != nil {
 		return err
@@ -250,6 +265,10 @@ func (r *journey) usePlaybook(pb playbook.Playbook, fingerprint string) {
 
 // advance does whatever the current stage and the open alerts have due now.
 func (r *journey) advance() {
+	if r.policies {
+		r.assignDelivery()
+		r.advanceDelivery() // messages deferred earlier go first
+	}
 	if r.st.Stage == StageOnboarding {
 		r.advanceOnboarding()
 	}
@@ -298,6 +317,9 @@ func (r *journey) nextWake() (time.Time, string) {
 		consider(r.nextHealthWake())
 	}
 	consider(r.nextAlertWake())
+	if r.policies {
+		consider(r.nextDeliveryWake())
+	}
 	return at, why
 }
 
@@ -459,6 +481,9 @@ func (r *journey) upsertSearchAttributes() {
 		if v, ok := current.GetBool(SearchDunning); ok {
 			r.searchAttrs[SearchDunning.GetName()] = v
 		}
+		if v, ok := current.GetKeyword(SearchPhone); ok {
+			r.searchAttrs[SearchPhone.GetName()] = v
+		}
 	}
 	var updates []temporal.SearchAttributeUpdate
 	type change struct {
@@ -494,6 +519,9 @@ func (r *journey) upsertSearchAttributes() {
 		dunning := r.st.Dunning != nil
 		set(SearchDunning, dunning, SearchDunning.ValueSet(dunning))
 	}
+	if r.policies {
+		want(SearchPhone, r.hashPhone())
+	}
 	if len(updates) == 0 {
 		return
 	}
@@ -508,6 +536,34 @@ func (r *journey) upsertSearchAttributes() {
 			r.searchAttrs[c.name] = c.value
 		}
 	}
+}
+
+// hashPhone is SearchPhone's value for the customer's phone: "" without a
+// phone or without a lookup key on the worker. The key is the worker's,
+// not the history's, so the hash is recorded (a side effect) once per
+// phone per run, and a replay on a worker with another key agrees.
+func (r *journey) hashPhone() string {
+	phone := r.st.Profile.Phone
+	if phone == "" {
+		return ""
+	}
+	if phone == r.hashedPhone {
+		return r.phoneHash
+	}
+	key := r.owner.lookupKey
+	v := workflow.SideEffect(r.ctx, func(workflow.Context) any {
+		if len(key) == 0 {
+			return ""
+		}
+		return PhoneHash(key, phone)
+	})
+	var h string
+	if err := v.Get(&h); err != nil {
+		r.log.Error("Cannot decode the phone hash", "Error", err)
+		return ""
+	}
+	r.hashedPhone, r.phoneHash = phone, h
+	return h
 }
 
 func orNone(s string) string {

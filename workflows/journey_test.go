@@ -295,7 +295,9 @@ func TestNeverActivated(t *testing.T) {
 }
 
 func TestNoPhoneNoSMS(t *testing.T) {
-	h := newHarness(t, playbook.Default())
+	pb := playbook.Default()
+	pb.Delivery.Fallback = false // delivery_test.go: the text goes by email
+	h := newHarness(t, pb)
 	h.event(0, "e-signup", signals.SignedUp, signup(""))
 	st := h.run(8 * day)
 
@@ -304,7 +306,7 @@ func TestNoPhoneNoSMS(t *testing.T) {
 	for _, s := range sends {
 		assert.NotContains(t, s, "SendSMS")
 	}
-	assert.True(t, timelineHas(st, workflows.KindSkip, "onboarding.escalate: no SMS, the customer has no phone number"))
+	assert.True(t, timelineHas(st, workflows.KindSkip, "onboarding.escalate: onboarding_nudge sms not sent, the customer has no phone number"))
 	assert.Equal(t, 0, st.Counters.SMSSent)
 	assert.Equal(t, 1, st.Counters.CSMAlerts)
 }
@@ -441,6 +443,7 @@ func TestUnusableNumberSkipsSMS(t *testing.T) {
 	pb := playbook.Default()
 	pb.Onboarding.Steps = append([]playbook.Step{{Name: "early_sms", Day: 2, SMS: "onboarding_nudge"}}, pb.Onboarding.Steps...)
 	pb.Onboarding.Steps[0], pb.Onboarding.Steps[1] = pb.Onboarding.Steps[1], pb.Onboarding.Steps[0]
+	pb.Delivery.Fallback = false
 	h := newHarness(t, pb, func(a *activities.Activities) { a.SMS = permanentSMS{} })
 	h.event(0, "e-signup", signals.SignedUp, signup("+15551234567"))
 	st := h.run(8 * day)
@@ -452,5 +455,5 @@ func TestUnusableNumberSkipsSMS(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, n, "the day-7 SMS is not attempted after the number proved invalid")
-	assert.True(t, timelineHas(st, workflows.KindSkip, "onboarding.escalate: no SMS, the number was found invalid"))
+	assert.True(t, timelineHas(st, workflows.KindSkip, "onboarding.escalate: onboarding_nudge sms not sent, the number was found invalid"))
 }

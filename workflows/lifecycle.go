@@ -87,35 +87,78 @@ func (r *journey) next(kind string) int {
 
 func (r *journey) seq(kind string) int { return r.st.Seq[kind] }
 
-// dueSteps runs, in order, the steps of a sequence anchored at anchor whose
-// day has come, recording them in done; key names each step's sends.
-func (r *journey) dueSteps(anchor time.Time, steps []playbook.Step, done *[]string, key func(playbook.Step) string, c class, opts ...dataOpt) {
+// dueSteps runs, in order, the steps of sequence seq anchored at anchor
+// whose day has come, recording them in done; key names each step's sends.
+func (r *journey) dueSteps(seq string, anchor time.Time, steps []playbook.Step, done *[]string, key func(playbook.Step) string, c class, opts ...dataOpt) {
 	now := workflow.Now(r.ctx)
 	for _, s := range steps {
 		if slices.Contains(*done, s.Name) {
 			continue
 		}
+		s, variant := r.vary(seq, s)
 		if now.Before(anchor.Add(r.pb.Day(s.Day))) {
-			return // steps are in day order
+			// Not yet. Steps are in day order unless an experiment moved
+			// one, so the later ones are looked at too.
+			continue
 		}
 		*done = append(*done, s.Name)
-		r.runTouch(key(s), s, c, opts...)
+		if r.skipForGoal(key(s), s, c) {
+			continue
+		}
+		r.runTouch(key(s), s, c, variant, opts...)
 	}
+}
+
+// skipForGoal skips step s when its milestone goal is reached already.
+func (r *journey) skipForGoal(step string, s playbook.Step, c class) bool {
+	if !r.policies || s.Goal == "" || !r.goalMet(s.Goal) {
+		return false
+	}
+	r.st.Counters.GoalExits++
+	r.countMissedTouch(s, c, SkipGoal)
+	r.note(KindSkip, "%s: not run, its goal %s is reached", step, s.Goal)
+	return true
 }
 
 // nextStep is the time of a sequence's next pending step.
-func (r *journey) nextStep(anchor time.Time, steps []playbook.Step, done []string) (time.Time, playbook.Step, bool) {
+func (r *journey) nextStep(seq string, anchor time.Time, steps []playbook.Step, done []string) (time.Time, playbook.Step, bool) {
+	var at time.Time
+	var next playbook.Step
 	for _, s := range steps {
-		if !slices.Contains(done, s.Name) {
-			return anchor.Add(r.pb.Day(s.Day)), s, true
+		if slices.Contains(done, s.Name) {
+			continue
+		}
+		s, _ = r.vary(seq, s)
+		if t := anchor.Add(r.pb.Day(s.Day)); at.IsZero() || t.Before(at) {
+			at, next = t, s
 		}
 	}
-	return time.Time{}, playbook.Step{}, false
+	return at, next, !at.IsZero()
 }
 
 // runTouch sends what step s names: email, SMS (when the customer can get
-// one) and CSM alert (when its condition holds).
-func (r *journey) runTouch(step string, s playbook.Step, c class, opts ...dataOpt) {
+// one) and CSM alert (when its condition holds). variant labels the sends
+// of an experiment's variant.
+func (r *journey) runTouch(step string, s playbook.Step, c class, variant string, opts ...dataOpt) {
+	if r.policies {
+		if s.Class != "" {
+			c = class(s.Class)
+		}
+		both := s.Email != "" && s.SMS != ""
+		for _, send := range []struct {
+			ch       messages.Channel
+			template string
+		}{{messages.ChannelEmail, s.Email}, {messages.ChannelSMS, s.SMS}} {
+			if send.template == "" {
+				continue
+			}
+			m := r.message(step, send.template, send.ch, c, opts...)
+			m.Goal, m.Experiment, m.Both = s.Goal, variant, both
+			r.deliver(m)
+		}
+		r.touchAlert(step, s, opts...)
+		return
+	}
 	if s.Email != "" {
 		r.sendEmailAs(step, s.Email, c, opts...)
 	}
@@ -127,14 +170,20 @@ func (r *journey) runTouch(step string, s playbook.Step, c class, opts ...dataOp
 			r.sendSMSAs(step, s.SMS, c, opts...)
 		}
 	}
-	if s.CSMAlert != "" {
-		if s.CSMAlertWhen == playbook.AlertWhenNotHealthyOrHighValue && r.st.HealthTier == playbook.TierHealthy && !r.highValue() {
-			r.countSuppressed(messages.ChannelAlert, internal, SkipHealthy)
-			r.note(KindSkip, "%s: no CSM alert, the customer is healthy and not high-value", step)
-		} else {
-			r.alertCSM(step, s.CSMAlert, opts...)
-		}
+	r.touchAlert(step, s, opts...)
+}
+
+// touchAlert raises step s's CSM alert, when its condition holds.
+func (r *journey) touchAlert(step string, s playbook.Step, opts ...dataOpt) {
+	if s.CSMAlert == "" {
+		return
 	}
+	if s.CSMAlertWhen == playbook.AlertWhenNotHealthyOrHighValue && r.st.HealthTier == playbook.TierHealthy && !r.highValue() {
+		r.countSuppressed(messages.ChannelAlert, internal, SkipHealthy)
+		r.note(KindSkip, "%s: no CSM alert, the customer is healthy and not high-value", step)
+		return
+	}
+	r.alertCSM(step, s.CSMAlert, opts...)
 }
 
 // smsBlocked says why no SMS can go to the customer, or "", with the
@@ -193,6 +242,9 @@ func (r *journey) enterStage(from Stage) {
 
 // dateText formats t as a date in the customer's time zone.
 func (r *journey) dateText(t time.Time) string {
+	if r.policies {
+		return t.In(r.zone()).Format("January 2, 2006")
+	}
 	return t.In(location(r.st.Profile.Timezone)).Format("January 2, 2006")
 }
 

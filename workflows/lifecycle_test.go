@@ -288,7 +288,7 @@ func TestDunningSMSNeedsConsent(t *testing.T) {
 	h.event(2*day, "e-pf", signals.PaymentFailed, paymentFailed("in_1"))
 	st := h.run(6 * day)
 	assert.Empty(t, h.only("SendSMS"))
-	assert.True(t, timelineHas(st, workflows.KindSkip, "dunning.1.reminder: no SMS, the customer has not consented to texts"))
+	assert.True(t, timelineHas(st, workflows.KindSkip, "dunning.1.reminder: payment_reminder sms not sent, the customer has not consented to texts"))
 }
 
 // Dunning in the middle of renewal: the renewal's reminders (lifecycle

@@ -68,6 +68,7 @@ func TestSuppressedSendsAreCounted(t *testing.T) {
 func TestAlertLifeIsCounted(t *testing.T) {
 	pb := playbook.Default()
 	pb.Alerts.BusinessDays = false
+	pb.Delivery.Fallback = false
 	h := newHarness(t, pb)
 	reg := metered(h)
 	h.event(0, "e-signup", signals.SignedUp, signup(""))

@@ -29,10 +29,13 @@ func (r *journey) advanceOnboarding() {
 		if slices.Contains(r.st.StepsDone, s.Name) {
 			continue
 		}
+		s, variant := r.vary(playbook.SequenceOnboarding, s)
 		if now.Before(r.dayStart(s.Day)) {
-			break // steps are in day order
+			// Not yet. Steps are in day order unless an experiment moved
+			// one, so the later ones are looked at too.
+			continue
 		}
-		r.runStep(s)
+		r.runStep(s, variant)
 	}
 	if !now.Before(r.dayStart(r.pb.Onboarding.EndsAfterDays)) {
 		r.note(KindDecision, "onboarding ended after %d days without activation (%s)", r.pb.Onboarding.EndsAfterDays, r.progress())
@@ -42,10 +45,8 @@ func (r *journey) advanceOnboarding() {
 
 // nextOnboardingWake is the next pending step's time, or the end of the window.
 func (r *journey) nextOnboardingWake() (time.Time, string) {
-	for _, s := range r.pb.Onboarding.Steps {
-		if !slices.Contains(r.st.StepsDone, s.Name) {
-			return r.dayStart(s.Day), fmt.Sprintf("wait until day %d for activation, else %s", s.Day, describeStep(s))
-		}
+	if at, s, ok := r.nextStep(playbook.SequenceOnboarding, r.st.StartedAt, r.pb.Onboarding.Steps, r.st.StepsDone); ok {
+		return at, fmt.Sprintf("wait until day %d for activation, else %s", s.Day, describeStep(s))
 	}
 	end := r.pb.Onboarding.EndsAfterDays
 	return r.dayStart(end), fmt.Sprintf("wait until day %d for activation, else end onboarding (stage adoption)", end)
@@ -77,9 +78,12 @@ func (r *journey) onActivated() {
 	r.setStage(StageAdoption, "activated")
 }
 
-func (r *journey) runStep(s playbook.Step) {
+func (r *journey) runStep(s playbook.Step, variant string) {
 	r.st.StepsDone = append(r.st.StepsDone, s.Name)
 	step := r.onboardingStep(s.Name)
+	if r.skipForGoal(step, s, lifecycle) {
+		return
+	}
 	r.note(KindDecision, "day %d, not activated (%s): %s", s.Day, r.progress(), describeStep(s))
 	// The tier first, so the step's alert and CRM record show it.
 	if s.HealthTier != "" && r.lifecycleOn() {
@@ -95,7 +99,7 @@ func (r *journey) runStep(s playbook.Step) {
 		r.setTier(s.HealthTier)
 	}
 	if r.lifecycleOn() {
-		r.runTouch(step, s, lifecycle)
+		r.runTouch(step, s, lifecycle, variant)
 		return
 	}
 	if s.Email != "" {

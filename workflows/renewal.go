@@ -74,7 +74,7 @@ func (r *journey) advanceRenewal() {
 	if r.st.Stage == StageAdoption && len(rp.Steps) > 0 && !now.Before(rn.RenewsAt.Add(r.pb.Day(rp.Steps[0].Day))) {
 		r.setStage(StageRenewal, "renewal on "+r.dateText(rn.RenewsAt))
 	}
-	r.dueSteps(rn.RenewsAt, rp.Steps, &rn.StepsDone, func(s playbook.Step) string { return r.renewalKey(s.Name) }, lifecycle)
+	r.dueSteps(playbook.SequenceRenewal, rn.RenewsAt, rp.Steps, &rn.StepsDone, func(s playbook.Step) string { return r.renewalKey(s.Name) }, lifecycle)
 	if !now.Before(rn.RenewsAt.Add(r.pb.Day(rp.CloseAfterDays))) {
 		r.note(KindDecision, "renewal date %s passed %s ago without a renewal payment", r.dateText(rn.RenewsAt), plural(rp.CloseAfterDays, "day", "days"))
 		r.closeRenewal("renewal date passed")
@@ -87,7 +87,7 @@ func (r *journey) nextRenewalWake() (time.Time, string) {
 		return time.Time{}, ""
 	}
 	date := r.dateText(rn.RenewsAt)
-	if at, s, ok := r.nextStep(rn.RenewsAt, rp.Steps, rn.StepsDone); ok {
+	if at, s, ok := r.nextStep(playbook.SequenceRenewal, rn.RenewsAt, rp.Steps, rn.StepsDone); ok {
 		return at, fmt.Sprintf("renewal on %s: %d days before, %s", date, -s.Day, describeStep(s))
 	}
 	return rn.RenewsAt.Add(r.pb.Day(rp.CloseAfterDays)), fmt.Sprintf("wait for the renewal payment of %s, else close the renewal window", date)

@@ -66,3 +66,34 @@ func TestSearchAttributesFollowTheStateWithoutRepeats(t *testing.T) {
 	}, model)
 	assert.Equal(t, playbook.TierHealthy, st.HealthTier)
 }
+
+// With a lookup key, a journey sets PhoneHash from the customer's phone,
+// follows a new number and unsets it when the phone is removed; the
+// number itself never reaches visibility.
+func TestPhoneHashFollowsThePhone(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	h := newHarness(t, quiet())
+	h.journey.SetLookupKey(key)
+	var phones []any
+	h.onEnv = func(env *testsuite.TestWorkflowEnvironment) {
+		env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Run(func(args mock.Arguments) {
+			sa := args.Get(0).(temporal.SearchAttributes)
+			if v, ok := sa.GetKeyword(workflows.SearchPhone); ok {
+				phones = append(phones, v)
+			} else if sa.Size() == 0 {
+				// The typed attributes hide unset keys; an upsert that
+				// shows nothing unsets, and only PhoneHash unsets here.
+				phones = append(phones, nil)
+			}
+		})
+	}
+	activeCustomer(h, "+15551234567", 6*day)
+	newPhone, noPhone := "+15557654321", ""
+	h.event(2*day, "e-p1", signals.ProfileUpdated, signals.ProfileUpdatedData{Phone: &newPhone})
+	h.event(4*day, "e-p2", signals.ProfileUpdated, signals.ProfileUpdatedData{Phone: &noPhone})
+	h.run(5 * day)
+
+	assert.Equal(t, []any{workflows.PhoneHash(key, "+15551234567"), workflows.PhoneHash(key, newPhone), nil}, phones)
+	assert.Len(t, workflows.PhoneHash(key, newPhone), 32)
+	assert.NotEqual(t, workflows.PhoneHash(key, newPhone), workflows.PhoneHash([]byte("another key, as long as the first"), newPhone))
+}

@@ -38,6 +38,8 @@ type Record struct {
 	CustomerID     string            `json:"customer"`
 	Step           string            `json:"step"`
 	IdempotencyKey string            `json:"idempotency_key"`
+	// Experiment is "experiment=variant" on a message a variant planned.
+	Experiment string `json:"experiment,omitempty"`
 
 	// Action and InvoiceID are a billing record's account action (suspend,
 	// restore) and the invoice it is about; Body is its reason and To the
@@ -131,6 +133,7 @@ func (o *Outbox) write(r Record, m messages.Meta) (messages.Receipt, error) {
 	r.ID = fmt.Sprintf("outbox-%d", len(o.sent)+1)
 	r.At = o.now().UTC()
 	r.CustomerID, r.Step, r.Template, r.IdempotencyKey = m.CustomerID, m.Step, m.Template, m.IdempotencyKey
+	r.Experiment = m.Experiment
 	line, err := json.Marshal(r)
 	if err != nil {
 		return messages.Receipt{}, fmt.Errorf("outbox: encode: %w", err)

@@ -7,7 +7,7 @@
 // change every other user of the SDK in the process.
 //
 // Every email carries custom_args customer_id, journey_step and
-// idempotency_key, which SendGrid repeats in its event webhooks (delivered,
+// idempotency_key (and experiment, on an experiment's variant), which SendGrid repeats in its event webhooks (delivered,
 // bounce, open…), and the categories "journeys", the journey stage and the
 // template name, which SendGrid's statistics group by.
 //
@@ -48,6 +48,9 @@ const (
 	ArgCustomerID     = "customer_id"
 	ArgJourneyStep    = "journey_step"
 	ArgIdempotencyKey = "idempotency_key"
+	// ArgExperiment is "experiment=variant" on an email an experiment's
+	// variant planned, so opens and clicks can be told apart by arm.
+	ArgExperiment = "experiment"
 )
 
 // CategoryJourneys is the category every email from journeys carries.
@@ -214,6 +217,7 @@ func (c *Client) message(e messages.Email, to *mail.Email) *mail.SGMailV3 {
 		{ArgCustomerID, e.CustomerID},
 		{ArgJourneyStep, e.Step},
 		{ArgIdempotencyKey, e.IdempotencyKey},
+		{ArgExperiment, e.Experiment},
 	} {
 		if arg[1] != "" {
 			m.SetCustomArg(arg[0], arg[1])

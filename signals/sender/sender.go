@@ -13,9 +13,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -36,6 +38,8 @@ var (
 type Sender struct {
 	c   client.Client
 	now func() time.Time
+	// pageSize is the visibility page size; 0 is the server's default.
+	pageSize int32
 }
 
 // New returns a Sender that uses c.
@@ -111,6 +115,42 @@ func (s *Sender) AnswerAlert(ctx context.Context, customerID string, in workflow
 		return workflows.Alert{}, classify("answer alert of "+id, err)
 	}
 	return a, nil
+}
+
+// phoneHashRE is what workflows.PhoneHash returns: lowercase hex. Checked
+// because the hash is written into a visibility query.
+var phoneHashRE = regexp.MustCompile(`^[0-9a-f]{1,128}$`)
+
+// CustomersByPhoneHash returns the customers whose running journeys have
+// workflows.SearchPhone equal to hash (workflows.PhoneHash of a number), in
+// no particular order; none is not an error. Visibility lags the journeys
+// by up to a few seconds, so a journey that has just set its phone may not
+// be found yet. Temporal not answering is ErrUnavailable.
+func (s *Sender) CustomersByPhoneHash(ctx context.Context, hash string) ([]string, error) {
+	if !phoneHashRE.MatchString(hash) {
+		return nil, fmt.Errorf("sender: phone hash %q is not lowercase hex", hash)
+	}
+	query := fmt.Sprintf("%s = '%s' AND ExecutionStatus = 'Running'", workflows.SearchPhone.GetName(), hash)
+	var (
+		ids  []string
+		next []byte
+	)
+	for {
+		resp, err := s.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: s.pageSize, NextPageToken: next})
+		if err != nil {
+			return nil, classify("list journeys by phone hash", err)
+		}
+		for _, ex := range resp.GetExecutions() {
+			// Another workflow type could carry the attribute too; only
+			// journeys name a customer.
+			if id, ok := workflows.CustomerIDFromWorkflowID(ex.GetExecution().GetWorkflowId()); ok {
+				ids = append(ids, id)
+			}
+		}
+		if next = resp.GetNextPageToken(); len(next) == 0 {
+			return ids, nil
+		}
+	}
 }
 
 func classify(op string, err error) error {

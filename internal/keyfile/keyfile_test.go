@@ -1,0 +1,31 @@
+package keyfile_test
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/journeyshq/journeys/internal/keyfile"
+)
+
+// A key file is created owner-only, in a directory made for it, and never
+// overwritten.
+func TestCreateExclusive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "k.key")
+	require.NoError(t, keyfile.CreateExclusive(path, []byte("one\n")))
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+
+	assert.ErrorIs(t, keyfile.CreateExclusive(path, []byte("two\n")), fs.ErrExist)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "one\n", string(b))
+	left, err := filepath.Glob(filepath.Join(filepath.Dir(path), ".*tmp*"))
+	require.NoError(t, err)
+	assert.Empty(t, left, "no temporary file is left behind")
+}

@@ -1,0 +1,593 @@
+package workflows
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/journeyshq/journeys/activities"
+	"github.com/journeyshq/journeys/messages"
+	"github.com/journeyshq/journeys/playbook"
+	"github.com/journeyshq/journeys/signals"
+)
+
+// The delivery policies (playbook.Delivery): every message to the customer
+// passes, in order, its class's suppression (marketing during dunning), the
+// holdout, consent and channel fallback, the channel's send window and its
+// class's frequency cap, and goes, waits (State.Delivery.Pending) or is
+// dropped, with the reason on the timeline. All of it is decided inside the
+// customer's one workflow, so two messages never race past a cap.
+
+// versionDelivery guards the delivery policies. Runs started before it send
+// as they did until their next continue-as-new. Taken once per run, at setup.
+const versionDelivery = "delivery-policies"
+
+// Why a send was suppressed or deferred by the delivery policies: reason
+// tags (metrics.go).
+const (
+	SkipHoldout       = "holdout"
+	SkipEmailOptedOut = "email_opted_out"
+	SkipEmailUnusable = "email_unusable"
+	SkipFrequencyCap  = "frequency_cap"
+	// SkipStale is a deferred message whose sequence ended while it waited.
+	SkipStale = "stale"
+	// SkipGoal is a step whose goal was reached before it ran.
+	SkipGoal = "goal_reached"
+	// DeferQuietHours and DeferFrequencyCap are the reasons of
+	// journeys_messages_deferred.
+	DeferQuietHours   = "quiet_hours"
+	DeferFrequencyCap = "frequency_cap"
+)
+
+// message builds the outgoing message a step or rule planned.
+func (r *journey) message(step, template string, ch messages.Channel, c class, opts ...dataOpt) PendingSend {
+	var d messages.Data
+	for _, o := range opts {
+		o(&d)
+	}
+	return PendingSend{Step: step, Template: template, Channel: string(ch), Class: string(c), Tip: d.Tip, Offer: d.Offer}
+}
+
+// deliver passes m through the delivery policies, and sends it, defers it
+// or drops it.
+func (r *journey) deliver(m PendingSend) {
+	c, planned := class(m.Class), messages.Channel(m.Channel)
+	if reason, why := r.suppressed(c); why != "" {
+		r.st.Counters.SendsSuppressed++
+		r.countSuppressed(planned, c, reason)
+		r.note(KindSkip, "%s: %s not sent, %s", m.Step, m.Template, why)
+		return
+	}
+	if c == marketing && r.st.Delivery.Holdout {
+		r.st.Counters.HeldOut++
+		r.countSuppressed(planned, c, SkipHoldout)
+		r.note(KindSkip, "%s: %s %s not sent, the customer is in the holdout", m.Step, m.Template, planned)
+		return
+	}
+	ch, ok := r.route(m)
+	if !ok {
+		return
+	}
+	now := workflow.Now(r.ctx)
+	if at := r.windowOpens(ch, c, now); at.After(now) {
+		r.st.Counters.DeferredQuietHours++
+		r.countDeferred(ch, c, DeferQuietHours)
+		r.wait(m, at, fmt.Sprintf("quiet hours: %s may go from %s", ch, r.localText(at)))
+		return
+	}
+	if until, why := r.capHolds(c, now); !until.IsZero() {
+		if r.pb.Delivery.CappedAction(m.Template) == playbook.CappedDrop {
+			r.st.Counters.DroppedCap++
+			r.countSuppressed(ch, c, SkipFrequencyCap)
+			r.note(KindSkip, "%s: %s %s dropped, %s", m.Step, m.Template, ch, why)
+			return
+		}
+		at := r.windowOpens(ch, c, r.resumeAt(until))
+		r.st.Counters.DeferredCap++
+		r.countDeferred(ch, c, DeferFrequencyCap)
+		r.wait(m, at, fmt.Sprintf("%s: next slot %s", why, r.localText(at)))
+		return
+	}
+	r.markSent(c, now)
+	r.send(m, ch)
+}
+
+// send dispatches m on ch.
+func (r *journey) send(m PendingSend, ch messages.Channel) {
+	meta := r.meta(m.Step, m.Template, ch)
+	meta.Class, meta.Experiment = m.Class, m.Experiment
+	data := r.data(func(d *messages.Data) { d.Tip, d.Offer = m.Tip, m.Offer })
+	if ch == messages.ChannelSMS {
+		in := activities.SendSMSInput{Meta: meta, To: r.st.Profile.Phone, Data: data}
+		r.dispatch(ch, m.Step, fmt.Sprintf("send %s SMS to the customer (%s)", m.Template, m.Step), sendOptions, acts.SendSMS, in)
+		return
+	}
+	in := activities.SendEmailInput{Meta: meta, To: r.st.Profile.Email, Data: data}
+	r.dispatch(ch, m.Step, fmt.Sprintf("send %s email to the customer (%s)", m.Template, m.Step), sendOptions, acts.SendEmail, in)
+}
+
+// wait puts m aside until at.
+func (r *journey) wait(m PendingSend, at time.Time, why string) {
+	m.DueAt, m.Why = at, why
+	p := r.st.Delivery.Pending
+	i := len(p)
+	for i > 0 && p[i-1].DueAt.After(at) {
+		i--
+	}
+	r.st.Delivery.Pending = slices.Insert(p, i, m)
+	r.note(KindDecision, "%s: %s %s deferred, %s", m.Step, m.Template, m.Channel, why)
+}
+
+// advanceDelivery passes the deferred messages that are due through the
+// policies again.
+func (r *journey) advanceDelivery() {
+	now := workflow.Now(r.ctx)
+	p := r.st.Delivery.Pending
+	n := 0
+	for n < len(p) && !p[n].DueAt.After(now) {
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	due := slices.Clone(p[:n])
+	r.st.Delivery.Pending = slices.Clone(p[n:])
+	for _, m := range due {
+		if why := r.stale(m); why != "" {
+			r.countSuppressed(messages.Channel(m.Channel), class(m.Class), SkipStale)
+			r.note(KindSkip, "%s: deferred %s %s dropped, %s", m.Step, m.Template, m.Channel, why)
+			continue
+		}
+		r.deliver(m)
+	}
+}
+
+// nextDeliveryWake is when the first deferred message is due.
+func (r *journey) nextDeliveryWake() (time.Time, string) {
+	p := r.st.Delivery.Pending
+	if len(p) == 0 {
+		return time.Time{}, ""
+	}
+	return p[0].DueAt, fmt.Sprintf("send the deferred %s %s (%s)", p[0].Template, p[0].Channel, p[0].Why)
+}
+
+// stale says why a deferred message no longer applies, or "": the sequence
+// that planned it ended while it waited (the customer activated, paid,
+// renewed, came back...).
+func (r *journey) stale(m PendingSend) string {
+	step := m.Step
+	switch {
+	case strings.HasPrefix(step, "onboarding."):
+		if strings.HasSuffix(step, ".welcome") || strings.HasSuffix(step, ".activated") {
+			return ""
+		}
+		if r.st.Stage != StageOnboarding || !strings.HasPrefix(step, r.onboardingStep("")) {
+			return "onboarding is over"
+		}
+	case strings.HasPrefix(step, "renewal."):
+		if r.st.Renewal == nil || !r.active() || !strings.HasPrefix(step, r.renewalKey("")) {
+			return "that renewal is closed"
+		}
+	case strings.HasPrefix(step, "dunning."):
+		if strings.HasSuffix(step, ".suspended") || strings.HasSuffix(step, ".recovered") {
+			return ""
+		}
+		if r.st.Dunning == nil || !strings.HasPrefix(step, r.dunningKey("")) {
+			return "the payment was recovered"
+		}
+	case strings.HasPrefix(step, "winback."):
+		if strings.HasSuffix(step, ".welcome_back") {
+			return ""
+		}
+		if r.st.Stage != StageChurned || !strings.HasPrefix(step, r.winBackKey("")) {
+			return "the win-back is over"
+		}
+	case strings.HasPrefix(step, "cancel."):
+		if r.st.Stage != StageCancelling {
+			return "the cancellation is over"
+		}
+	case strings.HasPrefix(step, "adoption."), strings.HasPrefix(step, "expansion."), strings.HasPrefix(step, "nps."):
+		if !r.active() {
+			return "the customer is no longer active"
+		}
+	}
+	if m.Goal != "" && r.goalMet(m.Goal) {
+		return "its goal " + m.Goal + " was reached"
+	}
+	return ""
+}
+
+// blocked says why ch cannot carry a message of class c, or "".
+func (r *journey) blocked(ch messages.Channel, c class) (reason, why string) {
+	if ch == messages.ChannelSMS {
+		switch {
+		case r.st.Consent.SMSOptedOut || r.st.SMSUnusable == SkipUnsubscribed:
+			return SkipUnsubscribed, "the customer opted out of texts"
+		}
+		return r.smsBlocked()
+	}
+	switch {
+	case r.st.Profile.Email == "":
+		return SkipEmailUnusable, "the customer has no email address"
+	case r.st.Consent.EmailUnusable != "":
+		return SkipEmailUnusable, "the email address is unusable (" + r.st.Consent.EmailUnusable + ")"
+	case c == marketing && r.st.Consent.EmailMarketingOptedOut:
+		return SkipEmailOptedOut, "the customer unsubscribed from marketing email"
+	}
+	return "", ""
+}
+
+// route picks the channel m goes on: its own, or the other one when its
+// own cannot reach the customer (Delivery.Fallback). With neither, the
+// message is noted as not sent, and the CSM is told once when it mattered.
+func (r *journey) route(m PendingSend) (messages.Channel, bool) {
+	c, planned := class(m.Class), messages.Channel(m.Channel)
+	reason, why := r.blocked(planned, c)
+	if why == "" {
+		return planned, true
+	}
+	whys := []string{why}
+	other := messages.ChannelEmail
+	if planned == messages.ChannelEmail {
+		other = messages.ChannelSMS
+	}
+	// Email falls back to SMS only when the address cannot receive: an
+	// opt-out from marketing email is not an invitation to text.
+	if r.pb.Delivery.Fallback && !m.Both && (planned == messages.ChannelSMS || reason == SkipEmailUnusable) {
+		if !messages.Exists(other, m.Template) {
+			whys = append(whys, fmt.Sprintf("%s: there is no %s %s", other, m.Template, other))
+		} else if _, owhy := r.blocked(other, c); owhy != "" {
+			whys = append(whys, fmt.Sprintf("%s: %s", other, owhy))
+		} else {
+			r.st.Counters.FellBack++
+			r.note(KindDecision, "%s: %s goes by %s, %s", m.Step, m.Template, other, why)
+			return other, true
+		}
+	}
+	r.countSuppressed(planned, c, reason)
+	r.note(KindSkip, "%s: %s %s not sent, %s", m.Step, m.Template, planned, strings.Join(whys, "; "))
+	if len(whys) > 1 && c != marketing {
+		r.tellUnreachable(m, whys)
+	}
+	return "", false
+}
+
+// tellUnreachable alerts the CSM, once until a channel opens again, that a
+// message that mattered found no channel to the customer.
+func (r *journey) tellUnreachable(m PendingSend, whys []string) {
+	t := r.pb.Delivery.UnreachableAlert
+	if t == "" || r.st.Consent.UnreachableAlerted {
+		return
+	}
+	r.st.Consent.UnreachableAlerted = true
+	r.note(KindDecision, "no channel reaches the customer: telling the CSM")
+	r.alertCSM("delivery.unreachable."+itoa(r.next("unreachable")), t, func(d *messages.Data) {
+		why := append([]string{fmt.Sprintf("%s: %s", m.Channel, whys[0])}, whys[1:]...)
+		d.Undelivered = messages.Undelivered{Message: strings.ReplaceAll(m.Template, "_", " "), Why: why}
+	})
+}
+
+// zone is the customer's time zone, else the playbook's.
+func (r *journey) zone() *time.Location {
+	if tz := r.st.Profile.Timezone; tz != "" {
+		if loc := location(tz); loc != time.UTC || tz == "UTC" {
+			return loc
+		}
+	}
+	return location(r.pb.Delivery.Timezone)
+}
+
+// realDays reports whether a journey day is a calendar day; on a demo
+// clock send windows do not apply and caps count journey days.
+func (r *journey) realDays() bool { return r.pb.DayLength.D() == 24*time.Hour }
+
+// localText formats t in the customer's zone, for the timeline.
+func (r *journey) localText(t time.Time) string {
+	if !r.realDays() {
+		return r.whenText(t)
+	}
+	return t.In(r.zone()).Format("Mon Jan 2 15:04 MST")
+}
+
+// windowOpens is the first instant from t on when ch may send a message of
+// class c: t itself when the window is open or none applies.
+func (r *journey) windowOpens(ch messages.Channel, c class, t time.Time) time.Time {
+	w, ok := r.pb.Delivery.Windows[string(ch)]
+	if !ok || !r.realDays() || (len(w.Classes) > 0 && !slices.Contains(w.Classes, string(c))) {
+		return t
+	}
+	from, err1 := playbook.ClockOf(w.From)
+	to, err2 := playbook.ClockOf(w.To)
+	if err1 != nil || err2 != nil {
+		return t // validated at load; never block a send on a bad playbook
+	}
+	return nextOpen(t.In(r.zone()), from, to, w.SkipWeekends)
+}
+
+// nextOpen is the first instant from t on inside [from, to) of a local day
+// (t's location), skipping weekends if asked. Local times are built with
+// time.Date, so a window opens at its wall-clock time across DST changes.
+func nextOpen(t time.Time, from, to time.Duration, skipWeekends bool) time.Time {
+	for i := range 8 {
+		day := time.Date(t.Year(), t.Month(), t.Day()+i, 0, 0, 0, 0, t.Location())
+		if skipWeekends && (day.Weekday() == time.Saturday || day.Weekday() == time.Sunday) {
+			continue
+		}
+		open, shut := atClock(day, from), atClock(day, to)
+		if !t.Before(open) && t.Before(shut) {
+			return t
+		}
+		if open.After(t) {
+			return open
+		}
+	}
+	return t
+}
+
+// atClock is the instant of the local day day at time of day d.
+func atClock(day time.Time, d time.Duration) time.Time {
+	return time.Date(day.Year(), day.Month(), day.Day(), int(d/time.Hour), int(d%time.Hour/time.Minute), 0, 0, day.Location())
+}
+
+// capDay is the start of the day t is in, moved by days: a local
+// calendar day, or a journey day on a demo clock.
+func (r *journey) capDay(t time.Time, days int) time.Time {
+	if !r.realDays() {
+		n := int(t.Sub(r.st.StartedAt) / r.pb.DayLength.D())
+		if t.Before(r.st.StartedAt) {
+			n--
+		}
+		return r.st.StartedAt.Add(r.pb.Day(n + days))
+	}
+	l := t.In(r.zone())
+	return time.Date(l.Year(), l.Month(), l.Day()+days, 0, 0, 0, 0, l.Location())
+}
+
+// capHolds returns, when class c's cap allows no message now, the start of
+// the first day it allows one and why; zero otherwise.
+func (r *journey) capHolds(c class, now time.Time) (time.Time, string) {
+	cp, ok := r.pb.Delivery.Caps[string(c)]
+	if !ok || c == transactional {
+		return time.Time{}, ""
+	}
+	var marks []time.Time
+	for _, s := range r.st.Delivery.Sent {
+		if s.Class == string(c) {
+			marks = append(marks, s.At)
+		}
+	}
+	today := r.capDay(now, 0)
+	count := func(from time.Time) int {
+		n := 0
+		for _, at := range marks {
+			if !at.Before(from) {
+				n++
+			}
+		}
+		return n
+	}
+	var until time.Time
+	var why string
+	if cp.PerDay > 0 && count(today) >= cp.PerDay {
+		until, why = r.capDay(now, 1), fmt.Sprintf("the %s cap of %d a day is reached", c, cp.PerDay)
+	}
+	if cp.PerWeek > 0 && count(r.capDay(now, -6)) >= cp.PerWeek {
+		// The window frees a slot on the day the PerWeek-th latest send
+		// leaves it: 7 days after that send's day.
+		oldest := marks[len(marks)-cp.PerWeek]
+		if at := r.capDay(oldest, 7); at.After(until) {
+			until, why = at, fmt.Sprintf("the %s cap of %d in 7 days is reached", c, cp.PerWeek)
+		}
+	}
+	return until, why
+}
+
+// resumeAt is when a message a cap deferred to the day starting at day
+// goes: the playbook's cap_resume_at local time on a calendar day.
+func (r *journey) resumeAt(day time.Time) time.Time {
+	if !r.realDays() {
+		return day
+	}
+	d, err := playbook.ClockOf(r.pb.Delivery.CapResumeAt)
+	if err != nil {
+		return day
+	}
+	return atClock(day, d)
+}
+
+// markSent counts a send of class c for the caps, keeping 8 days.
+func (r *journey) markSent(c class, now time.Time) {
+	if _, ok := r.pb.Delivery.Caps[string(c)]; !ok {
+		return
+	}
+	keep := r.capDay(now, -7)
+	sent := r.st.Delivery.Sent
+	i := 0
+	for i < len(sent) && sent[i].At.Before(keep) {
+		i++
+	}
+	r.st.Delivery.Sent = append(slices.Clone(sent[i:]), SentMark{At: now, Class: string(c)})
+}
+
+// assignDelivery decides, once per journey, whether the customer is in
+// the holdout and which variant of each experiment they get.
+func (r *journey) assignDelivery() {
+	d := &r.st.Delivery
+	if d.Assigned {
+		return
+	}
+	d.Assigned = true
+	if pct := r.pb.Delivery.HoldoutPercent; InHoldout(r.st.CustomerID, pct) {
+		d.Holdout = true
+		r.note(KindDecision, "in the %g%% holdout: no marketing messages, recorded as if sent", pct)
+	}
+	for _, e := range r.pb.Delivery.Experiments {
+		r.variant(e)
+	}
+}
+
+// variant is the customer's variant of e, assigned at first need and kept
+// for life, even if the experiment's weights change later.
+func (r *journey) variant(e playbook.Experiment) playbook.Variant {
+	d := &r.st.Delivery
+	if name, ok := d.Variants[e.Name]; ok {
+		if v, ok := e.Variant(name); ok {
+			return v
+		}
+	}
+	v := VariantOf(r.st.CustomerID, e)
+	if d.Variants == nil {
+		d.Variants = map[string]string{}
+	}
+	d.Variants[e.Name] = v.Name
+	r.note(KindDecision, "experiment %s: variant %s", e.Name, v.Name)
+	return v
+}
+
+// InHoldout reports whether customerID is in a holdout of pct percent: the
+// first 8 bytes of SHA-256("<customerID>/holdout"), big-endian, modulo
+// 10,000, below pct×100. From the ID alone, so every run and every worker
+// agree, and raising pct only adds customers.
+func InHoldout(customerID string, pct float64) bool {
+	return pct > 0 && bucket(customerID+"/holdout", 10000) < uint64(pct*100)
+}
+
+// VariantOf is customerID's variant of e: SHA-256("<customerID>/<name>")
+// as in InHoldout, modulo the sum of the weights, picks a variant by its
+// weight, in order. Each experiment splits customers independently.
+func VariantOf(customerID string, e playbook.Experiment) playbook.Variant {
+	total := 0
+	for _, v := range e.Variants {
+		total += v.Weight
+	}
+	if total <= 0 || len(e.Variants) == 0 {
+		return playbook.Variant{}
+	}
+	b := int(bucket(customerID+"/"+e.Name, uint64(total)))
+	for _, v := range e.Variants {
+		if b < v.Weight {
+			return v
+		}
+		b -= v.Weight
+	}
+	return e.Variants[len(e.Variants)-1]
+}
+
+// bucket maps key to [0, n), uniformly and the same everywhere.
+func bucket(key string, n uint64) uint64 {
+	sum := sha256.Sum256([]byte(key))
+	return binary.BigEndian.Uint64(sum[:8]) % n
+}
+
+// vary returns step s of sequence seq as the customer's experiment variant
+// changes it, and the variant's label ("" when no experiment varies it).
+func (r *journey) vary(seq string, s playbook.Step) (playbook.Step, string) {
+	if !r.policies {
+		return s, ""
+	}
+	e, ok := r.pb.Delivery.Experiment(seq + "." + s.Name)
+	if !ok {
+		return s, ""
+	}
+	v := r.variant(e)
+	return v.Apply(s), e.Name + "=" + v.Name
+}
+
+// experimentProperties adds the holdout and the variants to a CRM record,
+// when the playbook has any.
+func (r *journey) experimentProperties(p map[string]string) {
+	d := r.st.Delivery
+	if !r.policies {
+		return
+	}
+	if r.pb.Delivery.HoldoutPercent > 0 {
+		p["holdout"] = fmt.Sprint(d.Holdout)
+	}
+	if len(d.Variants) > 0 {
+		var parts []string
+		// The order of the map does not matter: parts is sorted next.
+		//workflowcheck:ignore
+		for name, v := range d.Variants {
+			parts = append(parts, name+"="+v)
+		}
+		slices.Sort(parts)
+		p["experiments"] = strings.Join(parts, ";")
+	}
+}
+
+// goalMet reports whether goal holds now: a milestone goal once the
+// milestone is reached; an event goal only as its event arrives (reached).
+func (r *journey) goalMet(goal string) bool {
+	g, err := playbook.ParseGoal(goal)
+	if err != nil {
+		return false
+	}
+	return g.Type == signals.MilestoneReached && g.Value != "" && slices.Contains(r.st.Milestones, g.Value)
+}
+
+// matchesGoal reports whether event ev with payload p reaches goal.
+func matchesGoal(goal string, ev signals.Event, p signals.Payload) bool {
+	g, err := playbook.ParseGoal(goal)
+	if err != nil || g.Type != ev.Type {
+		return false
+	}
+	switch d := p.(type) {
+	case signals.MilestoneReachedData:
+		return g.Value == "" || g.Value == d.Milestone
+	case signals.FeatureUsedData:
+		return g.Value == "" || g.Value == d.Feature
+	}
+	return true
+}
+
+// reachGoals ends, at once, every step not yet run whose goal ev reaches,
+// and drops the messages such steps left waiting.
+func (r *journey) reachGoals(ev signals.Event, p signals.Payload) {
+	type seq struct {
+		name  string
+		steps []playbook.Step
+		done  *[]string
+	}
+	var running []seq
+	if r.st.Stage == StageOnboarding {
+		running = append(running, seq{playbook.SequenceOnboarding, r.pb.Onboarding.Steps, &r.st.StepsDone})
+	}
+	if rn := r.st.Renewal; rn != nil {
+		running = append(running, seq{playbook.SequenceRenewal, r.pb.Renewal.Steps, &rn.StepsDone})
+	}
+	if dn := r.st.Dunning; dn != nil {
+		running = append(running, seq{playbook.SequenceDunning, r.pb.Dunning.Steps, &dn.StepsDone})
+	}
+	if r.st.Stage == StageChurned {
+		running = append(running, seq{playbook.SequenceWinBack, r.pb.WinBack.Steps, &r.st.WinBackDone})
+	}
+	for _, sq := range running {
+		var skipped []string
+		for _, s := range sq.steps {
+			if s.Goal == "" || slices.Contains(*sq.done, s.Name) || !matchesGoal(s.Goal, ev, p) {
+				continue
+			}
+			*sq.done = append(*sq.done, s.Name)
+			skipped = append(skipped, s.Name)
+		}
+		if len(skipped) > 0 {
+			r.st.Counters.GoalExits++
+			r.note(KindDecision, "goal %s reached: %s %s skipped", ev.Type, sq.name, strings.Join(skipped, ", "))
+		}
+	}
+	kept := r.st.Delivery.Pending[:0:0]
+	for _, m := range r.st.Delivery.Pending {
+		if m.Goal != "" && matchesGoal(m.Goal, ev, p) {
+			r.countSuppressed(messages.Channel(m.Channel), class(m.Class), SkipGoal)
+			r.note(KindSkip, "%s: deferred %s %s dropped, its goal was reached", m.Step, m.Template, m.Channel)
+			continue
+		}
+		kept = append(kept, m)
+	}
+	r.st.Delivery.Pending = kept
+}
