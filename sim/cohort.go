@@ -97,7 +97,15 @@ type CohortOptions struct {
 	Behaviour  Behaviour
 	SignupDays int
 	// Workers run customers in parallel; 0 is runtime.GOMAXPROCS(0).
-	Workers int
+	Workers int `json:"-"`
+	// Batch, with RunBatch, runs the customers in batches of Batch, one
+	// after the other, each by RunBatch: the starter runs each in a child
+	// process, so that memory stays bounded (see RunCohort). 0 runs them
+	// all here.
+	Batch int `json:"-"`
+	// RunBatch runs customers [first, first+n) of the cohort and returns
+	// their results, in order, as RunCohortBatch does.
+	RunBatch func(ctx context.Context, o CohortOptions, first, n int) ([]CustomerResult, error) `json:"-"`
 }
 
 // DefaultSignupDays spreads a cohort's signups over its first four weeks.
@@ -196,30 +204,68 @@ func RunCohort(ctx context.Context, o CohortOptions) (CohortReport, error) {
 	if err := o.check(); err != nil {
 		return CohortReport{}, fmt.Errorf("cohort: %w", err)
 	}
-	workers := o.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+	began := time.Now()
+	var results []CustomerResult
+	var err error
+	if o.Batch > 0 && o.RunBatch != nil && o.Customers > o.Batch {
+		results = make([]CustomerResult, 0, o.Customers)
+		for first := 0; first < o.Customers && err == nil; first += o.Batch {
+			var part []CustomerResult
+			n := min(o.Batch, o.Customers-first)
+			if part, err = o.RunBatch(ctx, o, first, n); err == nil && len(part) != n {
+				err = fmt.Errorf("batch of customers %d to %d returned %d results", first, first+n-1, len(part))
+			}
+			results = append(results, part...)
+		}
+	} else {
+		results, err = RunCohortBatch(ctx, o, 0, o.Customers)
+	}
+	if err != nil {
+		return CohortReport{}, err
+	}
+	rep := o.sum(results)
+	rep.Elapsed, rep.Workers = time.Since(began), o.workers()
+	return rep, nil
+}
+
+func (o CohortOptions) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// RunCohortBatch simulates customers [first, first+n) of the cohort o in
+// this process, on o's workers, and returns their results in order. The
+// same customer gives the same result in any batch: each draws from the
+// seed and its own index.
+func RunCohortBatch(ctx context.Context, o CohortOptions, first, n int) ([]CustomerResult, error) {
+	if err := o.check(); err != nil {
+		return nil, fmt.Errorf("cohort: %w", err)
+	}
+	if first < 0 || n < 0 || first+n > o.Customers {
+		return nil, fmt.Errorf("cohort: customers %d to %d are not in a cohort of %d", first, first+n-1, o.Customers)
 	}
 	// Each simulated journey allocates fast: at the default GOGC the
 	// collector took a fifth of the CPU. A cohort is a batch, so it trades
 	// memory for speed (about 8% at 200) while it runs. Not more: the SDK's
 	// test environment keeps a wall-clock timer, and with it the whole
-	// environment, for a journey timer set while activities ran, so memory
-	// already grows by about 1 MB a customer.
+	// environment, for a journey timer set while activities ran (one
+	// canceled later is never stopped), so memory grows by about 1 MB a
+	// customer. Batches in child processes (Batch) bound it.
 	defer debug.SetGCPercent(debug.SetGCPercent(200))
-	began := time.Now()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	results := make([]customerResult, o.Customers)
+	results := make([]CustomerResult, n)
 	journeys := workflows.NewJourneys(o.Playbook) // one playbook fingerprint for all
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range workers {
+	for range o.workers() {
 		wg.Go(func() {
 			for i := range next {
-				res, err := o.runCustomer(ctx, journeys, i)
+				res, err := o.runCustomer(ctx, journeys, first+i)
 				if err != nil {
-					cancel(fmt.Errorf("customer %d: %w", i, err))
+					cancel(fmt.Errorf("customer %d: %w", first+i, err))
 					continue
 				}
 				results[i] = res
@@ -227,7 +273,7 @@ func RunCohort(ctx context.Context, o CohortOptions) (CohortReport, error) {
 		})
 	}
 feed:
-	for i := range o.Customers {
+	for i := range n {
 		select {
 		case next <- i:
 		case <-ctx.Done():
@@ -237,11 +283,9 @@ feed:
 	close(next)
 	wg.Wait()
 	if err := context.Cause(ctx); err != nil {
-		return CohortReport{}, fmt.Errorf("cohort: %w", err)
+		return nil, fmt.Errorf("cohort: %w", err)
 	}
-	rep := o.sum(results)
-	rep.Elapsed, rep.Workers = time.Since(began), workers
-	return rep, nil
+	return results, nil
 }
 
 func (o CohortOptions) check() error {
@@ -267,33 +311,34 @@ func (o CohortOptions) days() float64 { return o.Years * 365 }
 // weeks is the number of weekly samples: week 0 to the last full week.
 func (o CohortOptions) weeks() int { return int(o.days()/7) + 1 }
 
-// stageChange is a stage the customer entered, at an offset from the
-// cohort's start.
-type stageChange struct {
-	at    time.Duration
-	stage workflows.Stage
+// CustomerResult is what one simulated customer adds to the report. It
+// travels as JSON from a batch run in a child process (CohortOptions.RunBatch).
+type CustomerResult struct {
+	Signup time.Duration `json:"signup"` // from the cohort's start
+	Days   float64       `json:"days"`   // journey days simulated
+	// Counters are the journey's final counters: keeping the whole state
+	// (its timeline, remembered event IDs...) cost about 1 MB a customer.
+	Counters workflows.Counters `json:"counters"`
+	Done     bool               `json:"done"`
+	Events   int                `json:"events"`
+	Runs     int                `json:"runs"`
+	History  int                `json:"history"`
+	Sends    map[string]int     `json:"sends"` // by channel
+	ByClass  map[string]int     `json:"by_class"`
+	Alerts   int                `json:"alerts"`
+	Changes  []StageChange      `json:"changes"`
+	FinalStg workflows.Stage    `json:"final_stage"`
 }
 
-// customerResult is what one simulated customer adds to the report.
-type customerResult struct {
-	signup time.Duration // from the cohort's start
-	days   float64       // journey days simulated
-	// counters are the journey's final counters: keeping the whole state
-	// (its timeline, remembered event IDs...) cost about 1 MB a customer.
-	counters workflows.Counters
-	done     bool
-	events   int
-	runs     int
-	history  int
-	sends    map[string]int // by channel
-	byClass  map[string]int
-	alerts   int
-	changes  []stageChange
-	finalStg workflows.Stage
+// StageChange is a stage the customer entered, at an offset from the
+// cohort's start.
+type StageChange struct {
+	At    time.Duration   `json:"at"`
+	Stage workflows.Stage `json:"stage"`
 }
 
 // runCustomer simulates customer i.
-func (o CohortOptions) runCustomer(ctx context.Context, journeys *workflows.Journeys, i int) (customerResult, error) {
+func (o CohortOptions) runCustomer(ctx context.Context, journeys *workflows.Journeys, i int) (CustomerResult, error) {
 	rng := rand.New(rand.NewPCG(o.Seed, uint64(i)))
 	signupDay := 0.0
 	if o.SignupDays > 0 {
@@ -306,7 +351,7 @@ func (o CohortOptions) runCustomer(ctx context.Context, journeys *workflows.Jour
 	start := o.Start.Add(signup)
 	planned, end, err := script.Events(prof, o.Playbook, start)
 	if err != nil {
-		return customerResult{}, fmt.Errorf("build the events: %w", err)
+		return CustomerResult{}, fmt.Errorf("build the events: %w", err)
 	}
 	col := &collector{origin: signup, sends: map[string]int{}, byClass: map[string]int{}}
 	eng := NewEngine(EngineConfig{
@@ -332,21 +377,21 @@ func (o CohortOptions) runCustomer(ctx context.Context, journeys *workflows.Jour
 	}
 	out, err := eng.Run(end.Sub(start))
 	if ctxErr := ctx.Err(); ctxErr != nil {
-		return customerResult{}, ctxErr
+		return CustomerResult{}, ctxErr
 	}
 	if err != nil {
-		return customerResult{}, err
+		return CustomerResult{}, err
 	}
-	res := customerResult{
-		signup: signup, days: days, counters: out.State.Counters, done: out.Result != nil,
-		sends: col.sends, byClass: col.byClass, alerts: col.alerts, changes: col.changes,
-		finalStg: out.State.Stage,
+	res := CustomerResult{
+		Signup: signup, Days: days, Counters: out.State.Counters, Done: out.Result != nil,
+		Sends: col.sends, ByClass: col.byClass, Alerts: col.alerts, Changes: col.changes,
+		FinalStg: out.State.Stage,
 	}
 	for _, run := range col.runs {
-		res.events += run.Signals
-		res.history += run.historyBound()
+		res.Events += run.Signals
+		res.History += run.historyBound()
 	}
-	res.runs = len(col.runs)
+	res.Runs = len(col.runs)
 	return res, nil
 }
 
@@ -383,7 +428,7 @@ type collector struct {
 	sends   map[string]int
 	byClass map[string]int
 	alerts  int
-	changes []stageChange
+	changes []StageChange
 }
 
 func (c *collector) onRun(env *testsuite.TestWorkflowEnvironment, run *RunInfo) {
@@ -413,8 +458,8 @@ func (c *collector) onRun(env *testsuite.TestWorkflowEnvironment, run *RunInfo) 
 		}
 		if stg := in.Update.Properties["lifecycle_stage"]; stg != "" {
 			at := c.origin + run.From + env.Now().Sub(start)
-			if n := len(c.changes); n == 0 || c.changes[n-1].stage != workflows.Stage(stg) {
-				c.changes = append(c.changes, stageChange{at: at, stage: workflows.Stage(stg)})
+			if n := len(c.changes); n == 0 || c.changes[n-1].Stage != workflows.Stage(stg) {
+				c.changes = append(c.changes, StageChange{At: at, Stage: workflows.Stage(stg)})
 			}
 		}
 	})
@@ -475,7 +520,7 @@ func (a *countingActivities) RestoreAccount(context.Context, json.RawMessage) (a
 }
 
 // sum adds the customers up in index order.
-func (o CohortOptions) sum(results []customerResult) CohortReport {
+func (o CohortOptions) sum(results []CustomerResult) CohortReport {
 	rep := CohortReport{
 		Customers: o.Customers, Years: o.Years, Seed: o.Seed, Playbook: o.Playbook.Name, Behaviour: o.Behaviour,
 		Messages: map[string]int{}, MessagesByClass: map[string]int{}, FinalStages: map[workflows.Stage]int{},
@@ -492,15 +537,15 @@ func (o CohortOptions) sum(results []customerResult) CohortReport {
 		rep.Weekly[w] = WeekSample{Week: w, Stages: map[workflows.Stage]int{}}
 	}
 	for _, r := range results {
-		rep.CustomerYears += r.days / 365
-		for k, v := range r.sends {
+		rep.CustomerYears += r.Days / 365
+		for k, v := range r.Sends {
 			rep.Messages[k] += v
 		}
-		for k, v := range r.byClass {
+		for k, v := range r.ByClass {
 			rep.MessagesByClass[k] += v
 		}
-		c := r.counters
-		rep.Alerts += r.alerts
+		c := r.Counters
+		rep.Alerts += r.Alerts
 		rep.Escalations += c.Escalations
 		rep.Suppressed += c.SendsSuppressed
 		rep.DeferredQuietHours += c.DeferredQuietHours
@@ -518,22 +563,22 @@ func (o CohortOptions) sum(results []customerResult) CohortReport {
 		rep.Reactivations += c.Reactivations
 		rep.Renewals += c.Renewals
 		rep.NPSResponses += c.NPSResponses
-		rep.Events += r.events
-		rep.Runs += r.runs
-		rep.HistoryBound += r.history
-		rep.FinalStages[r.finalStg]++
-		if r.done {
+		rep.Events += r.Events
+		rep.Runs += r.Runs
+		rep.HistoryBound += r.History
+		rep.FinalStages[r.FinalStg]++
+		if r.Done {
 			rep.Completed++
 		}
 		// The stage at each week's start is the last one entered by then.
 		k := 0
 		for w := range rep.Weekly {
 			at := time.Duration(w) * week
-			for k < len(r.changes) && r.changes[k].at <= at {
+			for k < len(r.Changes) && r.Changes[k].At <= at {
 				k++
 			}
 			if k > 0 {
-				rep.Weekly[w].Stages[r.changes[k-1].stage]++
+				rep.Weekly[w].Stages[r.Changes[k-1].Stage]++
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/journeyshq/journeys/activities"
 	"github.com/journeyshq/journeys/playbook"
@@ -218,4 +220,38 @@ func TestCountingActivitiesStandInForEveryActivity(t *testing.T) {
 		return out
 	}
 	assert.Equal(t, names(&activities.Activities{}), names(&countingActivities{}))
+}
+
+// Batches give the report of one run: the batches' results travel as JSON
+// (as from a child process) and each customer comes out the same in any
+// batch.
+func TestCohortInBatchesIsTheSame(t *testing.T) {
+	o := cohortOptions(7, 1, 3)
+	whole, err := RunCohort(context.Background(), o)
+	require.NoError(t, err)
+
+	var batches [][2]int
+	o.Batch = 3
+	o.RunBatch = func(ctx context.Context, o CohortOptions, first, n int) ([]CustomerResult, error) {
+		batches = append(batches, [2]int{first, n})
+		res, err := RunCohortBatch(ctx, o, first, n)
+		if err != nil {
+			return nil, err
+		}
+		data, err := json.Marshal(res)
+		require.NoError(t, err)
+		var back []CustomerResult
+		require.NoError(t, json.Unmarshal(data, &back))
+		return back, nil
+	}
+	batched, err := RunCohort(context.Background(), o)
+	require.NoError(t, err)
+	assert.Equal(t, [][2]int{{0, 3}, {3, 3}, {6, 1}}, batches)
+	assert.Equal(t, numbers(whole), numbers(batched))
+
+	o.RunBatch = func(context.Context, CohortOptions, int, int) ([]CustomerResult, error) { return nil, nil }
+	_, err = RunCohort(context.Background(), o)
+	assert.ErrorContains(t, err, "batch of customers 0 to 2 returned 0 results")
+	_, err = RunCohortBatch(context.Background(), o, 5, 3)
+	assert.ErrorContains(t, err, "customers 5 to 7 are not in a cohort of 7")
 }

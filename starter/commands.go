@@ -46,6 +46,7 @@ type journeys interface {
 // app is one invocation of the CLI with everything it touches outside its
 // arguments injected: output, environment, clock, ID source and Temporal.
 type app struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	now            func() time.Time
@@ -109,6 +110,8 @@ func (a *app) run(args []string) int {
 		err = a.history(rest)
 	case "simulate":
 		err = a.simulate(rest)
+	case "cohort-batch": // a batch of a cohort, in a child process (batch.go)
+		err = a.cohortBatch(a.stdin)
 	default:
 		err = usagef("", "unknown command %q (commands: signup, event, status, history, simulate, codec-key, help)", cmd)
 	}

@@ -31,6 +31,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 // writers and returns the exit code, so tests can drive it end to end.
 func run(args []string, stdout, stderr io.Writer) int {
 	a := &app{
+		stdin:   os.Stdin,
 		stdout:  stdout,
 		stderr:  stderr,
 		getenv:  os.Getenv,

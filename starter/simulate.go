@@ -64,7 +64,8 @@ var simulateHelp = commandHelp{
 		"and are followed for --years: each one's events are drawn from the\n" +
 		"behaviour flags by a generator seeded with (--seed, customer index), so a\n" +
 		"seed always gives the same numbers, and each runs through the real\n" +
-		"workflow in its own test environment, on every core. The report gives\n" +
+		"workflow in its own test environment, on every core, in batches of --batch\n" +
+		"customers, each in a child process so memory stays bounded. The report gives\n" +
 		"messages per customer by channel and class, suppressions, CSM alerts per\n" +
 		"100 customers, dunnings, saves, churns and win-backs, an upper bound on the\n" +
 		"history events per customer-year and the speed; --chart writes an SVG of\n" +
@@ -99,7 +100,11 @@ func (a *app) simulate(args []string) error {
 
 // simulateCohort runs "starter simulate --cohort".
 func (a *app) simulateCohort(cmd simulateCmd) error {
-	rep, err := sim.RunCohort(context.Background(), *cmd.cohort)
+	co := *cmd.cohort
+	if co.Batch > 0 {
+		co.RunBatch = a.runBatchInChild
+	}
+	rep, err := sim.RunCohort(context.Background(), co)
 	if err != nil {
 		return err
 	}
@@ -224,6 +229,7 @@ func parseSimulate(args []string, now time.Time) (simulateCmd, error) {
 	fs.Float64Var(&co.Years, "years", 1, "cohort: `YEARS` to follow the cohort for")
 	fs.Uint64Var(&co.Seed, "seed", 1, "cohort: `SEED` of the customers' behaviour")
 	fs.StringVar(&cmd.chart, "chart", "", "cohort: write the customers by stage, weekly, as an SVG `FILE`")
+	fs.IntVar(&co.Batch, "batch", DefaultBatch, "cohort: run the customers in child processes of `N` each, one after the other, so memory stays bounded; 0 runs all in this process")
 	behaviourFlags(fs, &co.Behaviour)
 
 	if err := parseNoArgs(fs, args, simulateHelp); err != nil {
@@ -270,6 +276,8 @@ func parseCohort(cmd simulateCmd, co sim.CohortOptions, eventsPath, playbookPath
 		return simulateCmd{}, usagef(name, "--events and --cohort do not go together: a cohort's events are generated")
 	case !(co.Years > 0) || co.Years*365 > sim.MaxDays:
 		return simulateCmd{}, usagef(name, "--years wants more than 0 and at most %g, got %v", float64(sim.MaxDays)/365, co.Years)
+	case co.Batch < 0:
+		return simulateCmd{}, usagef(name, "--batch wants 0 (no child processes) or more customers, got %d", co.Batch)
 	}
 	if err := co.Behaviour.Validate(); err != nil {
 		return simulateCmd{}, usagef(name, "%v", err)
