@@ -152,6 +152,10 @@ type SignedUpData struct {
 	// SMSConsent is the customer's explicit consent to texts; without it no
 	// SMS is sent, even with a phone number.
 	SMSConsent bool `json:"sms_consent,omitempty"`
+	// EmailMarketingConsent false means no marketing email (where it needs
+	// opt-in); absent or true allows it. Transactional and lifecycle email
+	// go either way.
+	EmailMarketingConsent *bool `json:"email_marketing_consent,omitempty"`
 	// MRR is the monthly recurring revenue in the currency's minor unit
 	// (cents), and Currency its ISO 4217 code (default USD).
 	MRR      int64  `json:"mrr,omitempty"`
@@ -183,6 +187,8 @@ type ProfileUpdatedData struct {
 	CSM      *string `json:"csm,omitempty"`
 	// SMSConsent grants (true) or withdraws (false) consent to texts.
 	SMSConsent *bool `json:"sms_consent,omitempty"`
+	// EmailMarketingConsent allows (true) or stops (false) marketing email.
+	EmailMarketingConsent *bool `json:"email_marketing_consent,omitempty"`
 }
 
 // FeatureUsedData is the payload of FeatureUsed.

@@ -448,7 +448,7 @@ func (d MilestoneReachedData) validate(v *validator) {
 
 func (d ProfileUpdatedData) validate(v *validator) {
 	if d == (ProfileUpdatedData{}) {
-		v.fail("data", "must change at least one of name, email, phone, timezone, plan, seats, csm, sms_consent")
+		v.fail("data", "must change at least one of name, email, phone, timezone, plan, seats, csm, sms_consent, email_marketing_consent")
 		return
 	}
 	if d.Name != nil {

@@ -298,3 +298,23 @@ func TestUnknownTimeZoneUsesThePlaybooks(t *testing.T) {
 
 	assert.Equal(t, []string{(7*day + 10*time.Hour).String()}, h.sentAt("SendSMS", "onboarding.escalate"), "09:00 in Tokyo")
 }
+
+// Where marketing email needs an opt-in, a signup without it gets no
+// marketing email until a profile update gives it; lifecycle email goes.
+func TestEmailMarketingConsentFromTheProfile(t *testing.T) {
+	pb := quiet()
+	pb.Onboarding.Steps[1].Class = playbook.ClassMarketing // the day-3 nudge
+	pb.Onboarding.Steps[2].Email, pb.Onboarding.Steps[2].Class = "onboarding_nudge", playbook.ClassMarketing
+	h := newHarness(t, pb)
+	s := signup("")
+	no, yes := false, true
+	s.EmailMarketingConsent = &no
+	h.event(0, "e-signup", signals.SignedUp, s)
+	h.event(5*day, "e-p", signals.ProfileUpdated, signals.ProfileUpdatedData{EmailMarketingConsent: &yes})
+	st := h.run(8 * day)
+
+	assert.Len(t, h.sentAt("SendEmail", "onboarding.getting_started"), 1, "lifecycle")
+	assert.Empty(t, h.sentAt("SendEmail", "onboarding.nudge"), "marketing, before the consent")
+	assert.Len(t, h.sentAt("SendEmail", "onboarding.escalate"), 1, "marketing, after it")
+	assert.True(t, timelineHas(st, workflows.KindEvent, "profile updated: email_marketing_consent"))
+}

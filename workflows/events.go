@@ -102,6 +102,9 @@ func (r *journey) onSignedUp(ev signals.Event, d signals.SignedUpData) {
 		Plan: d.Plan, Seats: d.Seats, CSM: d.CSM, SignedUpAt: signedUpAt,
 		SMSConsent: d.SMSConsent, MRR: d.MRR, Currency: orDefault(d.Currency, "USD"),
 	}
+	if d.EmailMarketingConsent != nil && !*d.EmailMarketingConsent {
+		r.st.Consent.EmailMarketingOptedOut = true
+	}
 	// Day 0 of the journey clock is now, not signed_up_at: a backfilled
 	// signup should start its onboarding, not fire every overdue step at once.
 	r.st.StartedAt = workflow.Now(r.ctx)
@@ -190,6 +193,10 @@ func (r *journey) onProfileUpdated(d signals.ProfileUpdatedData) {
 	if d.SMSConsent != nil && p.SMSConsent != *d.SMSConsent {
 		p.SMSConsent = *d.SMSConsent
 		changed = append(changed, "sms_consent")
+	}
+	if c := &r.st.Consent; d.EmailMarketingConsent != nil && c.EmailMarketingOptedOut == *d.EmailMarketingConsent {
+		c.EmailMarketingOptedOut = !*d.EmailMarketingConsent
+		changed = append(changed, "email_marketing_consent")
 	}
 	if len(changed) == 0 {
 		r.note(KindSkip, "profile update changed nothing")
