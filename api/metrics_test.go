@@ -81,7 +81,7 @@ func TestRequestsAreCounted(t *testing.T) {
 	h := newHandler(t, byCustomer{}, api.Options{
 		Metrics: reg.Handler(), Slack: scriptedSlack{}, StripeWebhookSecret: stripeSecret, CoalesceLogins: time.Hour,
 		TwilioAuthToken: twilioToken, PublicURL: twilioPublicURL, LookupKey: testLookupKey,
-		SendGridWebhookPublicKey: sgKey.public,
+		SendGridWebhookPublicKey: sgKey.Public,
 		Now:                      func() time.Time { return now },
 	})
 	event := func(customer, typ, data string) string {

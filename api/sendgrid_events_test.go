@@ -1,12 +1,9 @@
 package api_test
 
 import (
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -22,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/journeyshq/journeys/api"
+	"github.com/journeyshq/journeys/internal/webhooktest"
 	"github.com/journeyshq/journeys/signals"
 	"github.com/journeyshq/journeys/signals/sender"
 )
@@ -29,36 +27,27 @@ import (
 // sendgridNow is the server clock of the SendGrid tests.
 var sendgridNow = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-// sendgridKey is a Signed Event Webhook key pair as SendGrid would hold
-// it, with the public half as its UI shows it: base64 of the PKIX DER.
-type sendgridKey struct {
-	priv   *ecdsa.PrivateKey
-	public string
-}
+// sendgridKey is a Signed Event Webhook key pair as SendGrid holds it.
+type sendgridKey struct{ webhooktest.SendGridKey }
 
 func newSendGridKey(t *testing.T) sendgridKey {
 	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	k, err := webhooktest.NewSendGridKey()
 	require.NoError(t, err)
-	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
-	require.NoError(t, err)
-	return sendgridKey{priv: priv, public: base64.StdEncoding.EncodeToString(der)}
+	return sendgridKey{k}
 }
 
-// sign returns the signature header of body sent at ts, as SendGrid makes
-// it: base64 of the ASN.1 ECDSA signature of SHA-256(timestamp + body).
+// sign returns the signature and timestamp headers of body sent at ts.
 func (k sendgridKey) sign(t *testing.T, body string, ts time.Time) (signature, timestamp string) {
 	t.Helper()
-	timestamp = strconv.FormatInt(ts.Unix(), 10)
-	digest := sha256.Sum256([]byte(timestamp + body))
-	sig, err := ecdsa.SignASN1(rand.Reader, k.priv, digest[:])
+	signature, timestamp, err := k.Sign(body, ts)
 	require.NoError(t, err)
-	return base64.StdEncoding.EncodeToString(sig), timestamp
+	return signature, timestamp
 }
 
 func sendgridHandler(t *testing.T, j api.Journeys, key sendgridKey) http.Handler {
 	t.Helper()
-	return newHandler(t, j, api.Options{SendGridWebhookPublicKey: key.public, Now: func() time.Time { return sendgridNow }})
+	return newHandler(t, j, api.Options{SendGridWebhookPublicKey: key.Public, Now: func() time.Time { return sendgridNow }})
 }
 
 // postSendGrid posts body with the given signature headers (none when
@@ -283,9 +272,9 @@ func TestSendGridBodyLimit(t *testing.T) {
 
 func TestParseSendGridPublicKey(t *testing.T) {
 	key := newSendGridKey(t)
-	pub, err := api.ParseSendGridPublicKey(key.public + "\n")
+	pub, err := api.ParseSendGridPublicKey(key.Public + "\n")
 	require.NoError(t, err)
-	assert.True(t, pub.Equal(&key.priv.PublicKey))
+	assert.True(t, pub.Equal(&key.Private.PublicKey))
 
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 1024)
 	require.NoError(t, err)

@@ -2,15 +2,12 @@ package api_test
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
 	"strings"
 	"testing"
 
@@ -18,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/journeyshq/journeys/api"
+	"github.com/journeyshq/journeys/internal/webhooktest"
 	"github.com/journeyshq/journeys/signals"
 	"github.com/journeyshq/journeys/signals/sender"
 	"github.com/journeyshq/journeys/workflows"
@@ -35,22 +33,9 @@ var testLookupKey = []byte("lookup-key-for-tests-0123456789ab")
 // phoneCustomers are the journeys byCustomer finds by phone hash.
 var phoneCustomers = map[string][]string{workflows.PhoneHash(testLookupKey, testPhone): {"c-1"}}
 
-// twilioSign computes X-Twilio-Signature as Twilio documents it: the
-// base64 HMAC-SHA1, under the auth token, of the URL followed by every
-// parameter's name and value, sorted by name.
+// twilioSign computes X-Twilio-Signature as Twilio documents it.
 func twilioSign(token, fullURL string, form url.Values) string {
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	s := fullURL
-	for _, k := range keys {
-		s += k + form.Get(k)
-	}
-	mac := hmac.New(sha1.New, []byte(token))
-	mac.Write([]byte(s))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	return webhooktest.TwilioSignature(token, fullURL, form)
 }
 
 // inboundText is the form Twilio posts for a text from testPhone.

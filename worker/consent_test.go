@@ -1,19 +1,11 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,6 +16,7 @@ import (
 
 	"github.com/journeyshq/journeys/api"
 	"github.com/journeyshq/journeys/codec"
+	"github.com/journeyshq/journeys/internal/webhooktest"
 	"github.com/journeyshq/journeys/workflows"
 )
 
@@ -36,9 +29,7 @@ func TestConsentWebhooksAreWired(t *testing.T) {
 	temporalAddr := startTemporal(t)
 	entry, err := codec.GenerateKey("k1")
 	require.NoError(t, err)
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	sgKey, err := webhooktest.NewSendGridKey()
 	require.NoError(t, err)
 	const token, publicURL = "0123456789abcdef0123456789abcdef", "https://journeys.acme.example"
 	env := map[string]string{
@@ -46,7 +37,7 @@ func TestConsentWebhooksAreWired(t *testing.T) {
 		"TWILIO_ACCOUNT_SID": "AC" + strings.Repeat("0", 32), "TWILIO_AUTH_TOKEN": token, "TWILIO_FROM_NUMBER": "+15550001111",
 		api.EnvPublicURL:                publicURL,
 		api.EnvLookupKey:                base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32))),
-		api.EnvSendGridWebhookPublicKey: base64.StdEncoding.EncodeToString(der),
+		api.EnvSendGridWebhookPublicKey: sgKey.Public,
 	}
 	cfg := config{
 		DataDir: t.TempDir(), HTTPAddr: freeAddr(t), TemporalAddr: temporalAddr, Namespace: "default",
@@ -58,7 +49,7 @@ func TestConsentWebhooksAreWired(t *testing.T) {
 	stopText := url.Values{"MessageSid": {"SM" + strings.Repeat("1", 32)}, "From": {"+15557770000"}, "To": {"+15550001111"}, "Body": {"STOP"}}
 	code, _ := postForm(t, base+api.TwilioInboundPath, stopText, "bm8=")
 	assert.Equal(t, http.StatusUnauthorized, code, "the inbound webhook is on, with the auth token")
-	code, body := postForm(t, base+api.TwilioInboundPath, stopText, twilioSignature(token, publicURL+api.TwilioInboundPath, stopText))
+	code, body := postForm(t, base+api.TwilioInboundPath, stopText, webhooktest.TwilioSignature(token, publicURL+api.TwilioInboundPath, stopText))
 	assert.Equal(t, http.StatusOK, code, body)
 	assert.Equal(t, api.TwiMLEmpty, body, "a STOP from a phone no journey has is acknowledged")
 	code, _ = postForm(t, base+api.SendGridEventsPath, url.Values{}, "")
@@ -69,26 +60,10 @@ func TestConsentWebhooksAreWired(t *testing.T) {
 	delete(env, api.EnvLookupKey)
 	cfg.HTTPAddr = freeAddr(t)
 	_, logs, _ = startWorkerLogged(t, cfg)
-	code, body = postForm(t, "http://"+cfg.HTTPAddr+api.TwilioInboundPath, stopText, twilioSignature(token, publicURL+api.TwilioInboundPath, stopText))
+	code, body = postForm(t, "http://"+cfg.HTTPAddr+api.TwilioInboundPath, stopText, webhooktest.TwilioSignature(token, publicURL+api.TwilioInboundPath, stopText))
 	assert.Equal(t, http.StatusNotFound, code)
 	assert.Contains(t, body, "set JOURNEYS_LOOKUP_KEY")
 	assert.Contains(t, logs.String(), "inbound STOP and START texts cannot reach the journeys")
-}
-
-// twilioSignature is X-Twilio-Signature as Twilio documents it.
-func twilioSignature(token, fullURL string, form url.Values) string {
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	s := fullURL
-	for _, k := range keys {
-		s += k + form.Get(k)
-	}
-	mac := hmac.New(sha1.New, []byte(token))
-	mac.Write([]byte(s))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
 func postForm(t *testing.T, u string, form url.Values, signature string) (int, string) {
@@ -116,16 +91,14 @@ func TestConsentWebhooksReachTheJourney(t *testing.T) {
 		w.WriteHeader(http.StatusInternalServerError)
 	}))
 	t.Cleanup(twilioAPI.Close)
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	sgKey, err := webhooktest.NewSendGridKey()
 	require.NoError(t, err)
 	const token, publicURL, phone = "0123456789abcdef0123456789abcdef", "https://journeys.acme.example", "+15557770000"
 	env := map[string]string{
 		"TWILIO_ACCOUNT_SID": "AC" + strings.Repeat("0", 32), "TWILIO_AUTH_TOKEN": token, "TWILIO_FROM_NUMBER": "+15550001111",
 		"TWILIO_BASE_URL":               twilioAPI.URL,
 		api.EnvPublicURL:                publicURL,
-		api.EnvSendGridWebhookPublicKey: base64.StdEncoding.EncodeToString(der),
+		api.EnvSendGridWebhookPublicKey: sgKey.Public,
 	}
 	cfg := config{
 		Dev: true, DataDir: t.TempDir(), HTTPAddr: freeAddr(t), TemporalAddr: freeAddr(t), Namespace: "default", UIAddr: "off",
@@ -140,7 +113,9 @@ func TestConsentWebhooksReachTheJourney(t *testing.T) {
 	text := func(sid, keyword string) url.Values {
 		return url.Values{"MessageSid": {sid}, "AccountSid": {env["TWILIO_ACCOUNT_SID"]}, "From": {phone}, "To": {"+15550001111"}, "Body": {keyword}}
 	}
-	signed := func(form url.Values) string { return twilioSignature(token, publicURL+api.TwilioInboundPath, form) }
+	signed := func(form url.Values) string {
+		return webhooktest.TwilioSignature(token, publicURL+api.TwilioInboundPath, form)
+	}
 
 	forged := text("SM"+strings.Repeat("9", 32), "STOP")
 	code, _ = postForm(t, base+api.TwilioInboundPath, forged, signed(text("SM"+strings.Repeat("8", 32), "STOP")))
@@ -167,14 +142,12 @@ func TestConsentWebhooksReachTheJourney(t *testing.T) {
 
 	batch := `[{"email":"ana@example.com","timestamp":` + strconv.FormatInt(time.Now().Unix(), 10) +
 		`,"event":"unsubscribe","sg_event_id":"sg-unsub-1","sg_message_id":"m1","customer_id":"c-1"}]`
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	digest := sha256.Sum256([]byte(ts + batch))
-	sig, err := ecdsa.SignASN1(rand.Reader, priv, digest[:])
+	sig, ts, err := sgKey.Sign(batch, time.Now())
 	require.NoError(t, err)
 	req, err := http.NewRequest(http.MethodPost, base+api.SendGridEventsPath, strings.NewReader(batch))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Twilio-Email-Event-Webhook-Signature", base64.StdEncoding.EncodeToString(sig))
+	req.Header.Set("X-Twilio-Email-Event-Webhook-Signature", sig)
 	req.Header.Set("X-Twilio-Email-Event-Webhook-Timestamp", ts)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
