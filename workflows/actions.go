@@ -64,35 +64,30 @@ type dataOpt func(*messages.Data)
 
 func (r *journey) sendEmail(step, template string) { r.sendEmailAs(step, template, lifecycle) }
 
-// sendEmailAs sends an email of class c, unless that class is suppressed
-// now; it reports whether the email went.
-func (r *journey) sendEmailAs(step, template string, c class, opts ...dataOpt) bool {
-	if r.policies {
-		r.deliver(r.message(step, template, messages.ChannelEmail, c, opts...))
-		return true
-	}
-	if r.skipSuppressed(messages.ChannelEmail, step, template, c) {
-		return false
-	}
-	in := activities.SendEmailInput{Meta: r.meta(step, template, messages.ChannelEmail), To: r.st.Profile.Email, Data: r.data(opts...)}
-	in.Class = string(c)
-	r.dispatch(messages.ChannelEmail, step, fmt.Sprintf("send %s email to the customer (%s)", template, step), sendOptions, acts.SendEmail, in)
-	return true
-}
-
 func (r *journey) sendSMS(step, template string) { r.sendSMSAs(step, template, lifecycle) }
 
+// sendEmailAs sends an email of class c, through the delivery policies
+// (delivery.go) when this run has them, else unless its class is
+// suppressed now.
+func (r *journey) sendEmailAs(step, template string, c class, opts ...dataOpt) {
+	r.sendAs(r.message(step, template, messages.ChannelEmail, c, opts...))
+}
+
+// sendSMSAs is sendEmailAs for a text.
 func (r *journey) sendSMSAs(step, template string, c class, opts ...dataOpt) {
+	r.sendAs(r.message(step, template, messages.ChannelSMS, c, opts...))
+}
+
+func (r *journey) sendAs(m PendingSend) {
 	if r.policies {
-		r.deliver(r.message(step, template, messages.ChannelSMS, c, opts...))
+		r.deliver(m)
 		return
 	}
-	if r.skipSuppressed(messages.ChannelSMS, step, template, c) {
+	ch := messages.Channel(m.Channel)
+	if r.skipSuppressed(ch, m.Step, m.Template, class(m.Class)) {
 		return
 	}
-	in := activities.SendSMSInput{Meta: r.meta(step, template, messages.ChannelSMS), To: r.st.Profile.Phone, Data: r.data(opts...)}
-	in.Class = string(c)
-	r.dispatch(messages.ChannelSMS, step, fmt.Sprintf("send %s SMS to the customer (%s)", template, step), sendOptions, acts.SendSMS, in)
+	r.send(m, ch)
 }
 
 // skipSuppressed records a send on ch its class does not allow now.

@@ -44,7 +44,9 @@ const (
 	DeferFrequencyCap = "frequency_cap"
 )
 
-// message builds the outgoing message a step or rule planned.
+// message builds the outgoing message a step or rule planned. Of what opts
+// add to the template data, Tip and Offer are kept, so that they survive a
+// wait; they are all an email or text needs beyond the state.
 func (r *journey) message(step, template string, ch messages.Channel, c class, opts ...dataOpt) PendingSend {
 	var d messages.Data
 	for _, o := range opts {
@@ -57,10 +59,7 @@ func (r *journey) message(step, template string, ch messages.Channel, c class, o
 // or drops it.
 func (r *journey) deliver(m PendingSend) {
 	c, planned := class(m.Class), messages.Channel(m.Channel)
-	if reason, why := r.suppressed(c); why != "" {
-		r.st.Counters.SendsSuppressed++
-		r.countSuppressed(planned, c, reason)
-		r.note(KindSkip, "%s: %s not sent, %s", m.Step, m.Template, why)
+	if r.skipSuppressed(planned, m.Step, m.Template, c) {
 		return
 	}
 	if c == marketing && r.st.Delivery.Holdout {
@@ -205,8 +204,7 @@ func (r *journey) stale(m PendingSend) string {
 // blocked says why ch cannot carry a message of class c, or "".
 func (r *journey) blocked(ch messages.Channel, c class) (reason, why string) {
 	if ch == messages.ChannelSMS {
-		switch {
-		case r.st.Consent.SMSOptedOut || r.st.SMSUnusable == SkipUnsubscribed:
+		if r.st.Consent.SMSOptedOut || r.st.SMSUnusable == SkipUnsubscribed {
 			return SkipUnsubscribed, "the customer opted out of texts"
 		}
 		return r.smsBlocked()
@@ -465,7 +463,7 @@ func VariantOf(customerID string, e playbook.Experiment) playbook.Variant {
 	for _, v := range e.Variants {
 		total += v.Weight
 	}
-	if total <= 0 || len(e.Variants) == 0 {
+	if total <= 0 {
 		return playbook.Variant{}
 	}
 	b := int(bucket(customerID+"/"+e.Name, uint64(total)))
