@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -323,11 +322,15 @@ type CustomerResult struct {
 	Events   int                `json:"events"`
 	Runs     int                `json:"runs"`
 	History  int                `json:"history"`
-	Sends    map[string]int     `json:"sends"` // by channel
-	ByClass  map[string]int     `json:"by_class"`
-	Alerts   int                `json:"alerts"`
-	Changes  []StageChange      `json:"changes"`
-	FinalStg workflows.Stage    `json:"final_stage"`
+	// TimersFired and Activities count what woke the journey besides its
+	// events: with Events, its workflow tasks.
+	TimersFired int             `json:"timers_fired"`
+	Activities  int             `json:"activities"`
+	Sends       map[string]int  `json:"sends"` // by channel
+	ByClass     map[string]int  `json:"by_class"`
+	Alerts      int             `json:"alerts"`
+	Changes     []StageChange   `json:"changes"`
+	FinalStg    workflows.Stage `json:"final_stage"`
 }
 
 // StageChange is a stage the customer entered, at an offset from the
@@ -337,28 +340,47 @@ type StageChange struct {
 	Stage workflows.Stage `json:"stage"`
 }
 
-// runCustomer simulates customer i.
-func (o CohortOptions) runCustomer(ctx context.Context, journeys *workflows.Journeys, i int) (CustomerResult, error) {
+// customerPlan is a generated customer: when they sign up, for how long
+// they are followed, and their events.
+type customerPlan struct {
+	signup     time.Duration // from the cohort's start
+	days       float64       // journey days followed
+	start, end time.Time
+	profile    Profile
+	planned    []Planned
+}
+
+// plan generates customer i from the seed and the index alone.
+func (o CohortOptions) plan(i int) (customerPlan, error) {
 	rng := rand.New(rand.NewPCG(o.Seed, uint64(i)))
 	signupDay := 0.0
 	if o.SignupDays > 0 {
 		signupDay = float64(rng.IntN(o.SignupDays)) + 0.1*rng.Float64()
 	}
-	signup := time.Duration(signupDay * float64(o.Playbook.DayLength.D()))
-	prof := cohortProfile(rng, i)
-	days := o.days() - signupDay
-	script := o.Behaviour.script(rng, days)
-	start := o.Start.Add(signup)
-	planned, end, err := script.Events(prof, o.Playbook, start)
-	if err != nil {
-		return CustomerResult{}, fmt.Errorf("build the events: %w", err)
+	p := customerPlan{signup: time.Duration(signupDay * float64(o.Playbook.DayLength.D()))}
+	p.profile = cohortProfile(rng, i)
+	p.days = o.days() - signupDay
+	script := o.Behaviour.script(rng, p.days)
+	p.start = o.Start.Add(p.signup)
+	var err error
+	if p.planned, p.end, err = script.Events(p.profile, o.Playbook, p.start); err != nil {
+		return customerPlan{}, fmt.Errorf("build the events: %w", err)
 	}
-	col := &collector{origin: signup, sends: map[string]int{}, byClass: map[string]int{}}
+	return p, nil
+}
+
+// runCustomer simulates customer i.
+func (o CohortOptions) runCustomer(ctx context.Context, journeys *workflows.Journeys, i int) (CustomerResult, error) {
+	p, err := o.plan(i)
+	if err != nil {
+		return CustomerResult{}, err
+	}
+	col := &collector{origin: p.signup, sends: map[string]int{}, byClass: map[string]int{}}
 	eng := NewEngine(EngineConfig{
 		Journeys:   journeys,
 		Activities: &countingActivities{col: col},
-		CustomerID: prof.CustomerID,
-		Origin:     start,
+		CustomerID: p.profile.CustomerID,
+		Origin:     p.start,
 		Logger:     discardLogger,
 		OnRun:      col.onRun,
 	})
@@ -367,15 +389,15 @@ func (o CohortOptions) runCustomer(ctx context.Context, journeys *workflows.Jour
 			eng.Env().CancelWorkflow()
 		}
 	}
-	for _, p := range planned {
-		eng.Signal(p.Event.OccurredAt.Sub(start), p.Event)
+	for _, ev := range p.planned {
+		eng.Signal(ev.Event.OccurredAt.Sub(p.start), ev.Event)
 	}
 	// Only a cancellation check every 30 days: no state reads, which would
 	// cost more than the journey (the stages come from the CRM records).
-	for d := o.Playbook.Day(30); d < end.Sub(start); d += o.Playbook.Day(30) {
+	for d := o.Playbook.Day(30); d < p.end.Sub(p.start); d += o.Playbook.Day(30) {
 		eng.At(d, stop)
 	}
-	out, err := eng.Run(end.Sub(start))
+	out, err := eng.Run(p.end.Sub(p.start))
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return CustomerResult{}, ctxErr
 	}
@@ -383,13 +405,15 @@ func (o CohortOptions) runCustomer(ctx context.Context, journeys *workflows.Jour
 		return CustomerResult{}, err
 	}
 	res := CustomerResult{
-		Signup: signup, Days: days, Counters: out.State.Counters, Done: out.Result != nil,
+		Signup: p.signup, Days: p.days, Counters: out.State.Counters, Done: out.Result != nil,
 		Sends: col.sends, ByClass: col.byClass, Alerts: col.alerts, Changes: col.changes,
 		FinalStg: out.State.Stage,
 	}
 	for _, run := range col.runs {
 		res.Events += run.Signals
 		res.History += run.historyBound()
+		res.TimersFired += run.timersFired
+		res.Activities += run.activities
 	}
 	res.Runs = len(col.runs)
 	return res, nil
@@ -506,16 +530,17 @@ func (a *countingActivities) AlertCSM(_ context.Context, in sendMeta) (activitie
 }
 
 // UpdateCRM counts nothing: the collector reads the stage changes from its
-// input as the activity starts.
-func (a *countingActivities) UpdateCRM(context.Context, json.RawMessage) (activities.Result, error) {
+// input as the activity starts. It, SuspendAccount and RestoreAccount take
+// no parameter for their input, so that the SDK does not decode it.
+func (a *countingActivities) UpdateCRM(context.Context) (activities.Result, error) {
 	return activities.Result{Summary: "counted"}, nil
 }
 
-func (a *countingActivities) SuspendAccount(context.Context, json.RawMessage) (activities.Result, error) {
+func (a *countingActivities) SuspendAccount(context.Context) (activities.Result, error) {
 	return activities.Result{Summary: "counted"}, nil
 }
 
-func (a *countingActivities) RestoreAccount(context.Context, json.RawMessage) (activities.Result, error) {
+func (a *countingActivities) RestoreAccount(context.Context) (activities.Result, error) {
 	return activities.Result{Summary: "counted"}, nil
 }
 

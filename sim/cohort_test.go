@@ -196,16 +196,26 @@ func TestCohortCountsTheClassesTheJourneyGives(t *testing.T) {
 	}
 }
 
-// BenchmarkCohort runs a small cohort, for profiling:
+// BenchmarkCohort runs a cohort of 200 customers and then its floor
+// (floor_test.go): the test environment alone, with the same events,
+// timers and activities. It reports the customer-years per second of both
+// and the cohort's speed as a share of the floor's. To profile the cohort
+// (the profile covers the floor too):
 //
 //	go test ./sim -run '^$' -bench Cohort -benchtime 1x -cpuprofile cpu.out
 func BenchmarkCohort(b *testing.B) {
+	o := cohortOptions(200, 1, 7)
 	for b.Loop() {
-		rep, err := RunCohort(context.Background(), cohortOptions(50, 1, 7))
+		began := time.Now()
+		results, err := RunCohortBatch(context.Background(), o, 0, o.Customers)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.ReportMetric(rep.Rate(), "customer-years/s")
+		rate := o.sum(results).CustomerYears / time.Since(began).Seconds()
+		floor := runFloor(b, o, results)
+		b.ReportMetric(rate, "customer-years/s")
+		b.ReportMetric(floor, "floor-customer-years/s")
+		b.ReportMetric(rate/floor, "of-floor")
 	}
 }
 
