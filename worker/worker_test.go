@@ -296,6 +296,7 @@ func startWorkerLogged(t *testing.T, cfg config) (stdout, logs *syncBuffer, stop
 	t.Cleanup(stop)
 	select {
 	case err := <-done:
+		done <- err // for stop, which the cleanup calls
 		t.Fatalf("worker exited at start: %v\n%s", err, out.String())
 	default:
 	}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -340,10 +341,14 @@ func FreeAddr(host string) (string, error) {
 // up on Linux, 49152 and up elsewhere). A port from that range can be taken
 // between our check and the server's bind by any outgoing connection, or by
 // a client reconnecting to it during a restart, which the kernel may give
-// the very same port as its source (a TCP self-connect).
+// the very same port as its source (a TCP self-connect). It looks in this
+// process's block of the range first (portBlock).
 func freePort(host string) (int, error) {
-	for range 200 {
+	for i := range 400 {
 		p := 20000 + rand.IntN(12000)
+		if i < 200 {
+			p = portBlock() + rand.IntN(portBlockSize)
+		}
 		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
 		if err == nil {
 			l.Close()
@@ -352,3 +357,12 @@ func freePort(host string) (int, error) {
 	}
 	return 0, fmt.Errorf("devserver: no free port on %s between 20000 and 32000", host)
 }
+
+// portBlock is where this process's ports start: one of 24 blocks of
+// portBlockSize between 20000 and 32000, drawn once. Two processes starting
+// dev servers at once (test packages run in parallel) could otherwise pick
+// the same free port and both bind it after their checks: one server then
+// fails to start. Now both must also have drawn the same block.
+var portBlock = sync.OnceValue(func() int { return 20000 + rand.IntN(24)*portBlockSize })
+
+const portBlockSize = 500
