@@ -25,7 +25,6 @@ import (
 	"github.com/sendgrid/sendgrid-go/helpers/eventwebhook"
 
 	"github.com/journeyshq/journeys/signals"
-	"github.com/journeyshq/journeys/signals/sender"
 )
 
 // SendGridEventsPath is the route of SendGrid's Event Webhook.
@@ -190,8 +189,9 @@ func (h *handler) sendgridWebhook(w http.ResponseWriter, r *http.Request) {
 		}
 		events = append(events, e)
 	}
-	// A batch is not in order; an unsubscribe and a resubscribe must apply
-	// as they happened.
+	// A batch is not in order; an unsubscribe and a resubscribe in it must
+	// apply as they happened. Across batches (and SendGrid's retries of one
+	// answered 503) the order is the arrival's: docs/events.md says so.
 	slices.SortStableFunc(events, func(a, b sendgridEvent) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
 	for _, e := range events {
 		data, ok := sendgridConsent(e)
@@ -222,20 +222,18 @@ func (h *handler) sendgridWebhook(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
-		err = h.journeys.Send(ctx, ev)
+		delivered, err := h.sendConsent(ctx, SourceSendGrid, ev, data)
 		cancel()
 		switch {
-		case errors.Is(err, sender.ErrUnknownCustomer):
-			h.log.Info("sendgrid event ignored", "sg_event_id", e.EventID, "event", e.Event, "customer_id", e.CustomerID, "reason", "no journey")
-			ignore(ReasonUnknownCustomer)
-			continue
 		case err != nil:
 			h.fail(w, r, err, e.CustomerID, "")
 			return
+		case !delivered:
+			h.log.Info("sendgrid event ignored", "sg_event_id", e.EventID, "event", e.Event, "customer_id", e.CustomerID, "reason", "no journey")
+			ignore(ReasonUnknownCustomer)
+			continue
 		}
 		res.Accepted++
-		h.log.Info("consent change accepted", "event_id", ev.EventID, "customer_id", ev.CustomerID, "channel", data.Channel, "status", data.Status, "reason", data.Reason)
-		h.countReceived(SourceSendGrid, ev.Type)
 	}
 	writeJSON(w, http.StatusOK, res)
 }

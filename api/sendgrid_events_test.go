@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
@@ -8,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -130,7 +132,11 @@ func TestSendGridMapping(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recorder{}
-			res := postSigned(t, sendgridHandler(t, rec, key), key, batch(tc.event))
+			var logs bytes.Buffer
+			h := newHandler(t, rec, api.Options{SendGridWebhookPublicKey: key.Public, Now: func() time.Time { return sendgridNow },
+				Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+			res := postSigned(t, h, key, batch(tc.event))
+			assert.NotContains(t, logs.String(), "ana@example.com", "no address in the logs")
 			if tc.status == "" {
 				assert.Empty(t, rec.sent())
 				assert.Equal(t, api.SendGridResult{Ignored: 1}, res)
@@ -195,6 +201,9 @@ func TestSendGridRefusesBadOrStaleSignatures(t *testing.T) {
 	otherSig, _ := other.sign(t, body, sendgridNow)
 	staleSig, staleTS := key.sign(t, body, sendgridNow.Add(-api.SendGridTolerance-time.Second))
 	futureSig, futureTS := key.sign(t, body, sendgridNow.Add(api.SendGridTolerance+time.Second))
+	// Signed over the word itself, so that only the timestamp's parse fails.
+	wordSig, err := key.SignTimestamp(body, "yesterday")
+	require.NoError(t, err)
 	for _, tc := range []struct{ name, body, sig, ts string }{
 		{"no headers", body, "", ""},
 		{"no timestamp", body, sig, ""},
@@ -204,7 +213,7 @@ func TestSendGridRefusesBadOrStaleSignatures(t *testing.T) {
 		{"another timestamp", body, sig, strconv.FormatInt(sendgridNow.Unix()+1, 10)},
 		{"stale", body, staleSig, staleTS},
 		{"from the future", body, futureSig, futureTS},
-		{"timestamp not a number", body, sig, "yesterday"},
+		{"timestamp not a number", body, wordSig, "yesterday"},
 		{"signature not base64", body, "%%%", ts},
 		{"signature not ASN.1", body, base64.StdEncoding.EncodeToString([]byte("nope")), ts},
 	} {

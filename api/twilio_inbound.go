@@ -217,19 +217,32 @@ func (h *handler) twilioInboundWebhook(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err, "", "")
 			return
 		}
-		if err := h.journeys.Send(ctx, ev); err != nil {
-			if errors.Is(err, sender.ErrUnknownCustomer) {
-				// Ended since the lookup: nothing left to apply it to.
-				h.countIgnored(SourceTwilio, ReasonUnknownCustomer)
-				continue
-			}
+		delivered, err := h.sendConsent(ctx, SourceTwilio, ev, data)
+		switch {
+		case err != nil:
 			h.fail(w, r, err, customer, "")
 			return
+		case !delivered:
+			// Ended since the lookup: nothing left to apply it to.
+			h.countIgnored(SourceTwilio, ReasonUnknownCustomer)
 		}
-		h.log.Info("consent change accepted", "event_id", ev.EventID, "customer_id", customer, "channel", data.Channel, "status", status, "reason", keyword)
-		h.countReceived(SourceTwilio, ev.Type)
 	}
 	writeTwiML(w)
+}
+
+// sendConsent sends a consent change from a vendor's webhook to its
+// journey, and logs and counts it: false, without an error, when the
+// customer has no running journey (the caller counts that as ignored).
+func (h *handler) sendConsent(ctx context.Context, source string, ev signals.Event, d signals.ConsentChangedData) (bool, error) {
+	if err := h.journeys.Send(ctx, ev); err != nil {
+		if errors.Is(err, sender.ErrUnknownCustomer) {
+			return false, nil
+		}
+		return false, err
+	}
+	h.log.Info("consent change accepted", "event_id", ev.EventID, "customer_id", ev.CustomerID, "channel", d.Channel, "status", d.Status, "reason", d.Reason)
+	h.countReceived(source, ev.Type)
+	return true, nil
 }
 
 // verifyTwilio checks X-Twilio-Signature over the public URL and the form,

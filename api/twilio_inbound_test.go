@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -104,7 +105,7 @@ func TestTwilioStopOptsOutEveryJourneyWithThePhone(t *testing.T) {
 		assert.Equal(t, customer, ev.CustomerID)
 		assert.Equal(t, "twilio-"+twilioSID, ev.EventID, "derived from MessageSid, so a retry applies once")
 		assert.Equal(t, signals.ConsentChangedData{Channel: signals.ConsentSMS, Status: signals.ConsentOptedOut, Source: signals.SourceTwilioInbound, Reason: "STOP"}, consentData(t, ev))
-		assert.NoError(t, ev.Validate(ev.OccurredAt))
+		assert.NoError(t, ev.Validate(time.Now()), "stamped with the time of receipt")
 	}
 	assert.Contains(t, logs.String(), "consent change accepted")
 	assert.NotContains(t, logs.String(), "5551234567", "no phone number in the logs")

@@ -14,9 +14,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -144,21 +142,14 @@ func GenerateKey(id string) (string, error) {
 // restarts. Concurrent callers agree on one key: the file is published
 // atomically and never overwritten. Meant for local development only.
 func LoadOrCreateDevKeys(path string) (Keys, error) {
-	ks, err := readKeyFile(path)
-	if err == nil || !errors.Is(err, fs.ErrNotExist) {
-		return ks, err
-	}
-	entry, err := GenerateKey(DevKeyID)
+	b, err := keyfile.ReadOrCreate(path, func() ([]byte, error) {
+		entry, err := GenerateKey(DevKeyID)
+		return []byte(entry + "\n"), err
+	})
 	if err != nil {
-		return Keys{}, err
+		return Keys{}, fmt.Errorf("codec: dev key file: %w", err)
 	}
-	if err := keyfile.CreateExclusive(path, []byte(entry+"\n")); err != nil {
-		if !errors.Is(err, fs.ErrExist) {
-			return Keys{}, fmt.Errorf("codec: create dev key file %s: %w", path, err)
-		}
-		// Lost a race with another process: use the key it wrote.
-	}
-	return readKeyFile(path)
+	return parseKeyFile(b, path)
 }
 
 // DevKeyFile is the key file a dev worker keeps under its data directory;
@@ -175,6 +166,11 @@ func readKeyFile(path string) (Keys, error) {
 	if err != nil {
 		return Keys{}, fmt.Errorf("codec: read key file: %w", err)
 	}
+	return parseKeyFile(b, path)
+}
+
+// parseKeyFile parses the contents b of the key file at path, and clears b.
+func parseKeyFile(b []byte, path string) (Keys, error) {
 	ks, err := parseKeys(string(b), "key file "+path)
 	clear(b)
 	return ks, err

@@ -9,6 +9,14 @@
 // Besides text/template's builtins, templates can call join (strings.Join),
 // money (Money), number ("1,240"), plural ("3 days") and words
 // ("card_declined" → "card declined").
+//
+// Which templates exist is part of what journeys decide: the delivery
+// policies' channel fallback sends on the other channel only when a
+// template of the same name exists there (Exists). Adding an email or SMS
+// template whose name the other channel already has changes that decision
+// for running journeys, and a replay of one that fell back (or did not)
+// then diverges: guard such an addition with workflow.GetVersion in the
+// fallback (workflows/delivery.go), as docs/VERSIONING.md describes.
 package messages
 
 import (

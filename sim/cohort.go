@@ -553,7 +553,7 @@ func (o CohortOptions) sum(results []CustomerResult) CohortReport {
 	for _, ch := range []messages.Channel{messages.ChannelEmail, messages.ChannelSMS} {
 		rep.Messages[string(ch)] = 0
 	}
-	for _, c := range []string{"transactional", "lifecycle", "marketing"} {
+	for _, c := range playbook.Classes {
 		rep.MessagesByClass[c] = 0
 	}
 	week := o.Playbook.Day(7)
@@ -797,7 +797,7 @@ func (r CohortReport) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "messages     %.2f per customer: %.2f email, %.2f sms\n",
 		pc(r.Messages["email"]+r.Messages["sms"]), pc(r.Messages["email"]), pc(r.Messages["sms"]))
 	fmt.Fprintf(&b, "  by class   %.2f transactional, %.2f lifecycle, %.2f marketing per customer\n",
-		pc(r.MessagesByClass["transactional"]), pc(r.MessagesByClass["lifecycle"]), pc(r.MessagesByClass["marketing"]))
+		pc(r.MessagesByClass[playbook.ClassTransactional]), pc(r.MessagesByClass[playbook.ClassLifecycle]), pc(r.MessagesByClass[playbook.ClassMarketing]))
 	fmt.Fprintf(&b, "suppressed   %d (%.2f per customer; marketing during dunning); %d held out\n",
 		r.Suppressed, pc(r.Suppressed), r.HeldOut)
 	fmt.Fprintf(&b, "deferred     %d by quiet hours, %d by frequency caps (%.2f per customer); %d dropped by caps\n",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,12 +13,22 @@ import (
 	"github.com/journeyshq/journeys/sim"
 )
 
-// envRunAsStarter makes the test binary run as the starter, so that a test
-// can see the cohort's child processes: they re-run this executable.
-const envRunAsStarter = "JOURNEYS_TEST_RUN_AS_STARTER"
+// The cohort's child processes re-run this executable as "<exe>
+// cohort-batch": the test binary then runs as the starter (and notes the
+// batch in the file envBatchLog names, when set), never as the tests, so a
+// child can never start the tests again.
+const envBatchLog = "JOURNEYS_TEST_BATCH_LOG"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envRunAsStarter) == "1" {
+	if len(os.Args) > 1 && os.Args[1] == "cohort-batch" {
+		if name := os.Getenv(envBatchLog); name != "" {
+			f, err := os.OpenFile(name, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+			if err != nil {
+				os.Exit(3)
+			}
+			f.WriteString("batch\n")
+			f.Close()
+		}
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
@@ -25,7 +36,8 @@ func TestMain(m *testing.M) {
 
 // A cohort run in child processes reports what one process reports.
 func TestCohortBatchesRunInChildProcesses(t *testing.T) {
-	t.Setenv(envRunAsStarter, "1") // for the children
+	batchLog := filepath.Join(t.TempDir(), "batches")
+	t.Setenv(envBatchLog, batchLog)
 	args := []string{"simulate", "--cohort", "5", "--years", "0.2", "--seed", "3", "--json"}
 	report := func(batch string) sim.CohortReport {
 		code, stdout, stderr := simulateApp(append(args, "--batch", batch)...)
@@ -42,6 +54,10 @@ func TestCohortBatchesRunInChildProcesses(t *testing.T) {
 	one, batched := report("0"), report("2")
 	if !jsonEqual(t, one, batched) {
 		t.Errorf("batches of 2 differ from one process:\n%+v\n%+v", batched, one)
+	}
+	logged, err := os.ReadFile(batchLog)
+	if err != nil || string(logged) != "batch\nbatch\nbatch\n" {
+		t.Errorf("5 customers in batches of 2 ran %q child processes (%v), want 3", logged, err)
 	}
 }
 

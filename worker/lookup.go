@@ -3,10 +3,7 @@ package main
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/journeyshq/journeys/api"
@@ -35,16 +32,11 @@ func lookupKey(cfg config) ([]byte, error) {
 func lookupKeyFile(dataDir string) string { return filepath.Join(dataDir, "lookup.key") }
 
 func loadOrCreateLookupKey(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	b, err := keyfile.ReadOrCreate(path, func() ([]byte, error) {
 		key := make([]byte, api.MinLookupKeyBytes)
 		_, _ = rand.Read(key) // never fails (crypto/rand)
-		if err := keyfile.CreateExclusive(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n")); err != nil && !errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("lookup key: create %s: %w", path, err)
-		}
-		// Written, or another process won the race: read what is there.
-		b, err = os.ReadFile(path)
-	}
+		return []byte(base64.StdEncoding.EncodeToString(key) + "\n"), nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("lookup key: %w", err)
 	}

@@ -235,7 +235,10 @@ func (r *journey) route(m PendingSend) (messages.Channel, bool) {
 		other = messages.ChannelSMS
 	}
 	// Email falls back to SMS only when the address cannot receive: an
-	// opt-out from marketing email is not an invitation to text.
+	// opt-out from marketing email is not an invitation to text. Whether the
+	// other channel has the template is the binary's (messages.Exists): a
+	// new template of an existing name on the other channel needs a
+	// version guard here (the messages package says why).
 	if r.pb.Delivery.Fallback && !m.Both && (planned == messages.ChannelSMS || reason == SkipEmailUnusable) {
 		if !messages.Exists(other, m.Template) {
 			whys = append(whys, fmt.Sprintf("%s: there is no %s %s", other, m.Template, other))

@@ -470,8 +470,6 @@ func (r *journey) setTier(tier string) {
 	r.st.HealthTier = tier
 }
 
-// upsertSearchAttributes brings the search attributes in line with the state,
-// sending only what changed.
 // attrSources is what the search attributes are computed from.
 type attrSources struct {
 	stage                  Stage
@@ -480,6 +478,8 @@ type attrSources struct {
 	dunning                bool
 }
 
+// upsertSearchAttributes brings the search attributes in line with the state,
+// sending only what changed.
 func (r *journey) upsertSearchAttributes() {
 	from := attrSources{r.st.Stage, r.st.HealthTier, r.st.Profile.Plan, r.st.Profile.CSM, r.st.Profile.Phone, r.st.HealthScore, r.st.Dunning != nil}
 	if r.attrsInLine && from == r.attrsFrom {
@@ -491,7 +491,7 @@ func (r *journey) upsertSearchAttributes() {
 	if r.searchAttrs == nil {
 		r.searchAttrs = map[string]any{}
 		current := workflow.GetTypedSearchAttributes(r.ctx)
-		for _, k := range []temporal.SearchAttributeKeyKeyword{SearchStage, SearchTier, SearchPlan, SearchCSM} {
+		for _, k := range []temporal.SearchAttributeKeyKeyword{SearchStage, SearchTier, SearchPlan, SearchCSM, SearchPhone} {
 			if v, ok := current.GetKeyword(k); ok {
 				r.searchAttrs[k.GetName()] = v
 			}
@@ -501,9 +501,6 @@ func (r *journey) upsertSearchAttributes() {
 		}
 		if v, ok := current.GetBool(SearchDunning); ok {
 			r.searchAttrs[SearchDunning.GetName()] = v
-		}
-		if v, ok := current.GetKeyword(SearchPhone); ok {
-			r.searchAttrs[SearchPhone.GetName()] = v
 		}
 	}
 	var updates []temporal.SearchAttributeUpdate

@@ -61,9 +61,9 @@ func (r *journey) startLifecycle() {
 type class string
 
 const (
-	transactional class = "transactional"
-	lifecycle     class = "lifecycle"
-	marketing     class = "marketing"
+	transactional class = playbook.ClassTransactional
+	lifecycle     class = playbook.ClassLifecycle
+	marketing     class = playbook.ClassMarketing
 )
 
 // suppressed says why a message of class c must not go now, or "", with

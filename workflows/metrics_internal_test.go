@@ -46,7 +46,7 @@ type counterFunc func(int64)
 func (f counterFunc) Inc(d int64) { f(d) }
 
 // Every journey metric is counted with one set of tag keys, whatever the
-// reason or template, deferrals included (no journey defers yet).
+// reason or template, and with the keys dashboards group by.
 func TestJourneyMetricsKeepTheirTagKeys(t *testing.T) {
 	rec := keyRecorder{mu: &sync.Mutex{}, tags: map[string]string{}, keys: map[string][][]string{}}
 	var suite testsuite.WorkflowTestSuite

@@ -106,14 +106,10 @@ func (r *journey) runStep(s playbook.Step, variant string) {
 		r.sendEmail(step, s.Email)
 	}
 	if s.SMS != "" {
-		switch {
-		case r.st.Profile.Phone == "":
-			r.countSuppressed(messages.ChannelSMS, lifecycle, SkipNoPhone)
-			r.note(KindSkip, "%s: no SMS, the customer has no phone number", step)
-		case r.st.SMSUnusable != "":
-			r.countSuppressed(messages.ChannelSMS, lifecycle, r.st.SMSUnusable)
-			r.note(KindSkip, "%s: no SMS, %s", step, smsUnusableText(r.st.SMSUnusable))
-		default:
+		if reason, why := r.smsBlocked(); why != "" {
+			r.countSuppressed(messages.ChannelSMS, lifecycle, reason)
+			r.note(KindSkip, "%s: no SMS, %s", step, why)
+		} else {
 			r.sendSMS(step, s.SMS)
 		}
 	}

@@ -342,21 +342,34 @@ func FreeAddr(host string) (string, error) {
 // between our check and the server's bind by any outgoing connection, or by
 // a client reconnecting to it during a restart, which the kernel may give
 // the very same port as its source (a TCP self-connect). It looks in this
-// process's block of the range first (portBlock).
+// process's block of the range first (portBlock), and never returns a port
+// it returned before: a server's ports are all picked before any is bound.
 func freePort(host string) (int, error) {
+	given.Lock()
+	defer given.Unlock()
 	for i := range 400 {
 		p := 20000 + rand.IntN(12000)
 		if i < 200 {
 			p = portBlock() + rand.IntN(portBlockSize)
 		}
+		if given.ports[p] {
+			continue
+		}
 		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
 		if err == nil {
 			l.Close()
+			given.ports[p] = true
 			return p, nil
 		}
 	}
 	return 0, fmt.Errorf("devserver: no free port on %s between 20000 and 32000", host)
 }
+
+// given are the ports freePort returned in this process.
+var given = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
 
 // portBlock is where this process's ports start: one of 24 blocks of
 // portBlockSize between 20000 and 32000, drawn once. Two processes starting

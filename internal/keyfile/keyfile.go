@@ -4,10 +4,31 @@ package keyfile
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 )
+
+// ReadOrCreate returns the contents of the file at path, first creating it
+// (CreateExclusive) with what create makes if it does not exist. Processes
+// racing to create it agree on one content: a loser reads the winner's.
+func ReadOrCreate(path string, create func() ([]byte, error)) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return b, err
+	}
+	data, err := create()
+	if err != nil {
+		return nil, err
+	}
+	err = CreateExclusive(path, data)
+	clear(data)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	return os.ReadFile(path)
+}
 
 // CreateExclusive writes data to path only if path does not exist, without a
 // window in which another reader could see a partly written file: it writes a

@@ -29,3 +29,23 @@ func TestCreateExclusive(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, left, "no temporary file is left behind")
 }
+
+// The first caller creates the file; later ones read it and make nothing.
+func TestReadOrCreate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.key")
+	made := 0
+	create := func() ([]byte, error) {
+		made++
+		return []byte("key " + string(rune('0'+made)) + "\n"), nil
+	}
+	for range 2 {
+		b, err := keyfile.ReadOrCreate(path, create)
+		require.NoError(t, err)
+		assert.Equal(t, "key 1\n", string(b))
+	}
+	assert.Equal(t, 1, made)
+
+	_, err := keyfile.ReadOrCreate(filepath.Join(path, "under-a-file"), create)
+	assert.Error(t, err, "a path under a file can be neither read nor created")
+	assert.Equal(t, 1, made)
+}

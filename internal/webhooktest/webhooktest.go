@@ -58,10 +58,17 @@ func NewSendGridKey() (SendGridKey, error) {
 // SHA-256(timestamp + body), and the Unix time.
 func (k SendGridKey) Sign(body string, ts time.Time) (signature, timestamp string, err error) {
 	timestamp = strconv.FormatInt(ts.Unix(), 10)
+	signature, err = k.SignTimestamp(body, timestamp)
+	return signature, timestamp, err
+}
+
+// SignTimestamp is Sign with the timestamp header as given, even one that
+// is not a Unix time.
+func (k SendGridKey) SignTimestamp(body, timestamp string) (string, error) {
 	digest := sha256.Sum256([]byte(timestamp + body))
 	sig, err := ecdsa.SignASN1(rand.Reader, k.Private, digest[:])
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
-	return base64.StdEncoding.EncodeToString(sig), timestamp, nil
+	return base64.StdEncoding.EncodeToString(sig), nil
 }
