@@ -151,27 +151,8 @@ func sendgridEventID(sgEventID string) string {
 // unavailable refuses the batch (503): SendGrid retries all of it, and the
 // event IDs make the events already delivered apply once.
 func (h *handler) sendgridWebhook(w http.ResponseWriter, r *http.Request) {
-	if h.sendgridKey == nil {
-		h.countRejected(r, ReasonNotConfigured)
-		writeJSON(w, http.StatusNotFound, errorBody{Error: "SendGrid events are not configured: set " + EnvSendGridWebhookPublicKey})
-		return
-	}
-	body, ok := h.readBody(w, r, MaxSendGridBody)
+	raw, now, ok := h.readSendGridBatch(w, r)
 	if !ok {
-		return
-	}
-	now := h.now()
-	if err := h.verifySendGrid(r.Header, body, now); err != nil {
-		h.log.Warn("sendgrid webhook refused", "reason", err)
-		h.countRejected(r, ReasonBadSignature)
-		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "bad or stale signature"})
-		return
-	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
-		h.log.Warn("sendgrid webhook undecodable", "error", err)
-		h.countRejected(r, ReasonBadRequest)
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: "body: not a JSON array of events: " + err.Error(), Field: "body"})
 		return
 	}
 	var res SendGridResult
@@ -179,6 +160,54 @@ func (h *handler) sendgridWebhook(w http.ResponseWriter, r *http.Request) {
 		res.Ignored++
 		h.countIgnored(SourceSendGrid, reason)
 	}
+	for _, e := range h.sendgridEvents(raw, ignore) {
+		reason, err := h.applySendGridEvent(r.Context(), e, now)
+		switch {
+		case err != nil:
+			h.fail(w, r, err, e.CustomerID, "")
+			return
+		case reason != "":
+			ignore(reason)
+		default:
+			res.Accepted++
+		}
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// readSendGridBatch reads a batch's events, undecoded, and the time it is
+// checked at. It has answered, and ok is false, when the webhook is not
+// configured, the signature is bad or stale, or the body is not a JSON
+// array: no event of such a batch can be trusted.
+func (h *handler) readSendGridBatch(w http.ResponseWriter, r *http.Request) (raw []json.RawMessage, now time.Time, ok bool) {
+	if h.sendgridKey == nil {
+		h.countRejected(r, ReasonNotConfigured)
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "SendGrid events are not configured: set " + EnvSendGridWebhookPublicKey})
+		return nil, now, false
+	}
+	body, ok := h.readBody(w, r, MaxSendGridBody)
+	if !ok {
+		return nil, now, false
+	}
+	now = h.now()
+	if err := h.verifySendGrid(r.Header, body, now); err != nil {
+		h.log.Warn("sendgrid webhook refused", "reason", err)
+		h.countRejected(r, ReasonBadSignature)
+		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "bad or stale signature"})
+		return nil, now, false
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		h.log.Warn("sendgrid webhook undecodable", "error", err)
+		h.countRejected(r, ReasonBadRequest)
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "body: not a JSON array of events: " + err.Error(), Field: "body"})
+		return nil, now, false
+	}
+	return raw, now, true
+}
+
+// sendgridEvents decodes a batch's events in the order they happened; one
+// that does not decode is passed to ignore, and the rest still apply.
+func (h *handler) sendgridEvents(raw []json.RawMessage, ignore func(reason string)) []sendgridEvent {
 	events := make([]sendgridEvent, 0, len(raw))
 	for _, m := range raw {
 		var e sendgridEvent
@@ -193,49 +222,58 @@ func (h *handler) sendgridWebhook(w http.ResponseWriter, r *http.Request) {
 	// apply as they happened. Across batches (and SendGrid's retries of one
 	// answered 503) the order is the arrival's: docs/events.md says so.
 	slices.SortStableFunc(events, func(a, b sendgridEvent) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
-	for _, e := range events {
-		data, ok := sendgridConsent(e)
-		switch {
-		case !ok:
-			ignore(ReasonUnmappedType)
-			continue
-		case e.CustomerID == "":
-			h.log.Info("sendgrid event ignored", "sg_event_id", e.EventID, "event", e.Event, "reason", "no "+SendGridCustomerKey)
-			ignore(ReasonNoCustomerID)
-			continue
-		case e.EventID == "":
-			h.log.Info("sendgrid event ignored", "event", e.Event, "customer_id", e.CustomerID, "reason", "no sg_event_id")
-			ignore(ReasonInvalidEvent)
-			continue
-		}
-		occurred := time.Unix(e.Timestamp, 0).UTC()
-		if e.Timestamp == 0 {
-			occurred = now.UTC()
-		}
-		ev, err := signals.NewEvent(sendgridEventID(e.EventID), e.CustomerID, signals.ConsentChanged, occurred, data)
-		if err == nil {
-			err = ev.Validate(now)
-		}
-		if err != nil {
-			h.log.Info("sendgrid event ignored", "sg_event_id", e.EventID, "event", e.Event, "reason", err)
-			ignore(ReasonInvalidEvent)
-			continue
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
-		delivered, err := h.sendConsent(ctx, SourceSendGrid, ev, data)
-		cancel()
-		switch {
-		case err != nil:
-			h.fail(w, r, err, e.CustomerID, "")
-			return
-		case !delivered:
-			h.log.Info("sendgrid event ignored", "sg_event_id", e.EventID, "event", e.Event, "customer_id", e.CustomerID, "reason", "no journey")
-			ignore(ReasonUnknownCustomer)
-			continue
-		}
-		res.Accepted++
+	return events
+}
+
+// applySendGridEvent delivers event e's consent change to its journey. It
+// returns the reason e is ignored (logged), or "" once delivered; an error
+// is Temporal's, which refuses the batch.
+func (h *handler) applySendGridEvent(ctx context.Context, e sendgridEvent, now time.Time) (ignored string, err error) {
+	ev, data, ignored := h.sendgridSignal(e, now)
+	if ignored != "" {
+		return ignored, nil
 	}
-	writeJSON(w, http.StatusOK, res)
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	delivered, err := h.sendConsent(ctx, SourceSendGrid, ev, data)
+	cancel()
+	switch {
+	case err != nil:
+		return "", err
+	case !delivered:
+		h.log.Info("sendgrid event ignored", "sg_event_id", e.EventID, "event", e.Event, "customer_id", e.CustomerID, "reason", "no journey")
+		return ReasonUnknownCustomer, nil
+	}
+	return "", nil
+}
+
+// sendgridSignal is the consent_changed event SendGrid event e reports, or
+// the reason it is ignored (logged): it changes no consent, or lacks what
+// makes a valid journey event.
+func (h *handler) sendgridSignal(e sendgridEvent, now time.Time) (signals.Event, signals.ConsentChangedData, string) {
+	data, ok := sendgridConsent(e)
+	switch {
+	case !ok:
+		return signals.Event{}, data, ReasonUnmappedType
+	case e.CustomerID == "":
+		h.log.Info("sendgrid event ignored", "sg_event_id", e.EventID, "event", e.Event, "reason", "no "+SendGridCustomerKey)
+		return signals.Event{}, data, ReasonNoCustomerID
+	case e.EventID == "":
+		h.log.Info("sendgrid event ignored", "event", e.Event, "customer_id", e.CustomerID, "reason", "no sg_event_id")
+		return signals.Event{}, data, ReasonInvalidEvent
+	}
+	occurred := time.Unix(e.Timestamp, 0).UTC()
+	if e.Timestamp == 0 {
+		occurred = now.UTC()
+	}
+	ev, err := signals.NewEvent(sendgridEventID(e.EventID), e.CustomerID, signals.ConsentChanged, occurred, data)
+	if err == nil {
+		err = ev.Validate(now)
+	}
+	if err != nil {
+		h.log.Info("sendgrid event ignored", "sg_event_id", e.EventID, "event", e.Event, "reason", err)
+		return signals.Event{}, data, ReasonInvalidEvent
+	}
+	return ev, data, ""
 }
 
 // verifySendGrid checks the batch's ECDSA signature over timestamp+body

@@ -229,13 +229,45 @@ var eventTypes = func() string {
 	return strings.Join(names, ", ")
 }()
 
+// validate checks the delivery policy section by section, in the order of
+// its fields, and returns the first problem; steps are the steps an
+// experiment may vary, by sequence.
 func (d Delivery) validate(steps map[string][]Step) error {
+	for _, check := range []func() error{
+		d.validateTimezone,
+		d.validateCaps,
+		d.validateCapped,
+		d.validateWindows,
+		func() error {
+			if d.HoldoutPercent < 0 || d.HoldoutPercent > 50 {
+				return bad("delivery.holdout_percent", "must be from 0 to 50, got %g", d.HoldoutPercent)
+			}
+			return nil
+		},
+		func() error { return d.validateExperiments(steps) },
+	} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateTimezone checks the zone of customers whose own is unknown: caps
+// and windows count in it.
+func (d Delivery) validateTimezone() error {
 	if d.Timezone == "" {
 		return bad("delivery.timezone", "is required (an IANA zone such as America/New_York)")
 	}
 	if _, err := time.LoadLocation(d.Timezone); err != nil {
 		return bad("delivery.timezone", "%q is not an IANA time zone", d.Timezone)
 	}
+	return nil
+}
+
+// validateCaps checks each class's cap, in the classes' order so the same
+// playbook always reports the same problem first.
+func (d Delivery) validateCaps() error {
 	for _, c := range slices.Sorted(maps.Keys(d.Caps)) {
 		at := "delivery.caps." + c
 		cp := d.Caps[c]
@@ -250,6 +282,12 @@ func (d Delivery) validate(steps map[string][]Step) error {
 			return bad(at+".per_week", "%d is less than per_day %d", cp.PerWeek, cp.PerDay)
 		}
 	}
+	return nil
+}
+
+// validateCapped checks what happens to a capped message: the action, its
+// per-template overrides and the time a deferred one resumes.
+func (d Delivery) validateCapped() error {
 	if d.Capped != CappedDefer && d.Capped != CappedDrop {
 		return bad("delivery.capped", "must be %s or %s, got %q", CappedDefer, CappedDrop, d.Capped)
 	}
@@ -261,32 +299,48 @@ func (d Delivery) validate(steps map[string][]Step) error {
 	if _, err := ClockOf(d.CapResumeAt); err != nil {
 		return bad("delivery.cap_resume_at", "%v", err)
 	}
+	return nil
+}
+
+// validateWindows checks each channel's send window, in the channels'
+// order so the same playbook always reports the same problem first.
+func (d Delivery) validateWindows() error {
 	for _, ch := range slices.Sorted(maps.Keys(d.Windows)) {
-		at := "delivery.windows." + ch
-		w := d.Windows[ch]
-		if ch != string(messages.ChannelSMS) && ch != string(messages.ChannelEmail) {
-			return bad(at, "%q is not a channel with a send window; want sms or email", ch)
-		}
-		from, err := ClockOf(w.From)
-		if err != nil {
-			return bad(at+".from", "%v", err)
-		}
-		to, err := ClockOf(w.To)
-		if err != nil {
-			return bad(at+".to", "%v", err)
-		}
-		if to <= from {
-			return bad(at+".to", "%s must be after from %s (a window within one day)", w.To, w.From)
-		}
-		for i, c := range w.Classes {
-			if !slices.Contains(Classes, c) {
-				return bad(fmt.Sprintf("%s.classes[%d]", at, i), "%q is not a message class (%s)", c, strings.Join(Classes, ", "))
-			}
+		if err := validateWindow("delivery.windows."+ch, ch, d.Windows[ch]); err != nil {
+			return err
 		}
 	}
-	if d.HoldoutPercent < 0 || d.HoldoutPercent > 50 {
-		return bad("delivery.holdout_percent", "must be from 0 to 50, got %g", d.HoldoutPercent)
+	return nil
+}
+
+// validateWindow checks the send window w of channel ch, at field at: a
+// window within one day, of known classes.
+func validateWindow(at, ch string, w Window) error {
+	if ch != string(messages.ChannelSMS) && ch != string(messages.ChannelEmail) {
+		return bad(at, "%q is not a channel with a send window; want sms or email", ch)
 	}
+	from, err := ClockOf(w.From)
+	if err != nil {
+		return bad(at+".from", "%v", err)
+	}
+	to, err := ClockOf(w.To)
+	if err != nil {
+		return bad(at+".to", "%v", err)
+	}
+	if to <= from {
+		return bad(at+".to", "%s must be after from %s (a window within one day)", w.To, w.From)
+	}
+	for i, c := range w.Classes {
+		if !slices.Contains(Classes, c) {
+			return bad(fmt.Sprintf("%s.classes[%d]", at, i), "%q is not a message class (%s)", c, strings.Join(Classes, ", "))
+		}
+	}
+	return nil
+}
+
+// validateExperiments checks each experiment, and that no two share a name
+// (it picks the variants) or vary the same step (a send has one variant).
+func (d Delivery) validateExperiments(steps map[string][]Step) error {
 	names := map[string]bool{}
 	stepsVaried := map[string]bool{}
 	for i, e := range d.Experiments {
@@ -298,48 +352,76 @@ func (d Delivery) validate(steps map[string][]Step) error {
 			return bad(at+".name", "%q is used by another experiment", e.Name)
 		}
 		names[e.Name] = true
-		seq, name, _ := strings.Cut(e.Step, ".")
-		list, ok := steps[seq]
-		if !ok {
-			return bad(at+".step", "%q must be sequence.step, the sequence one of %s, %s, %s or %s", e.Step, SequenceOnboarding, SequenceRenewal, SequenceDunning, SequenceWinBack)
-		}
-		idx := slices.IndexFunc(list, func(s Step) bool { return s.Name == name })
-		if idx < 0 {
-			return bad(at+".step", "%s has no step %q", seq, name)
+		seq, step, err := experimentStep(at, e.Step, steps)
+		if err != nil {
+			return err
 		}
 		if stepsVaried[e.Step] {
 			return bad(at+".step", "%s is varied by another experiment", e.Step)
 		}
 		stepsVaried[e.Step] = true
-		if len(e.Variants) < 2 {
-			return bad(at+".variants", "needs at least two variants")
+		if err := validateVariants(at, e.Variants, seq, step); err != nil {
+			return err
 		}
-		vnames := map[string]bool{}
-		for j, v := range e.Variants {
-			vat := fmt.Sprintf("%s.variants[%d]", at, j)
-			if !nameRE.MatchString(v.Name) {
-				return bad(vat+".name", "%q must be lower_snake_case", v.Name)
-			}
-			if vnames[v.Name] {
-				return bad(vat+".name", "%q is used by another variant", v.Name)
-			}
-			vnames[v.Name] = true
-			if v.Weight < 1 || v.Weight > 10000 {
-				return bad(vat+".weight", "must be from 1 to 10000, got %d", v.Weight)
-			}
-			if v.Email != "" && list[idx].Email == "" {
-				return bad(vat+".email", "the step sends no email to replace")
-			}
-			if v.SMS != "" && list[idx].SMS == "" {
-				return bad(vat+".sms", "the step sends no SMS to replace")
-			}
-			if v.Day != nil && seq == SequenceRenewal && *v.Day >= 0 {
-				return bad(vat+".day", "renewal days count before the renewal date: must be negative, got %d", *v.Day)
-			}
-			if v.Day != nil && seq != SequenceRenewal && *v.Day < 0 {
-				return bad(vat+".day", "must be 0 or more, got %d", *v.Day)
-			}
+	}
+	return nil
+}
+
+// experimentStep finds the step ref (sequence.step) of the experiment at
+// at, so its variants can be checked against what the step sends.
+func experimentStep(at, ref string, steps map[string][]Step) (seq string, step Step, err error) {
+	seq, name, _ := strings.Cut(ref, ".")
+	list, ok := steps[seq]
+	if !ok {
+		return "", Step{}, bad(at+".step", "%q must be sequence.step, the sequence one of %s, %s, %s or %s", ref, SequenceOnboarding, SequenceRenewal, SequenceDunning, SequenceWinBack)
+	}
+	idx := slices.IndexFunc(list, func(s Step) bool { return s.Name == name })
+	if idx < 0 {
+		return "", Step{}, bad(at+".step", "%s has no step %q", seq, name)
+	}
+	return seq, list[idx], nil
+}
+
+// validateVariants checks the variants of the experiment at at on step of
+// sequence seq: at least two, each named once.
+func validateVariants(at string, vs []Variant, seq string, step Step) error {
+	if len(vs) < 2 {
+		return bad(at+".variants", "needs at least two variants")
+	}
+	vnames := map[string]bool{}
+	for j, v := range vs {
+		vat := fmt.Sprintf("%s.variants[%d]", at, j)
+		if !nameRE.MatchString(v.Name) {
+			return bad(vat+".name", "%q must be lower_snake_case", v.Name)
 		}
+		if vnames[v.Name] {
+			return bad(vat+".name", "%q is used by another variant", v.Name)
+		}
+		vnames[v.Name] = true
+		if err := v.validate(vat, seq, step); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validate checks, at field at, that the variant changes only what step
+// (of sequence seq) has: a template it sends, a day on its side of zero.
+func (v Variant) validate(at, seq string, step Step) error {
+	if v.Weight < 1 || v.Weight > 10000 {
+		return bad(at+".weight", "must be from 1 to 10000, got %d", v.Weight)
+	}
+	if v.Email != "" && step.Email == "" {
+		return bad(at+".email", "the step sends no email to replace")
+	}
+	if v.SMS != "" && step.SMS == "" {
+		return bad(at+".sms", "the step sends no SMS to replace")
+	}
+	if v.Day != nil && seq == SequenceRenewal && *v.Day >= 0 {
+		return bad(at+".day", "renewal days count before the renewal date: must be negative, got %d", *v.Day)
+	}
+	if v.Day != nil && seq != SequenceRenewal && *v.Day < 0 {
+		return bad(at+".day", "must be 0 or more, got %d", *v.Day)
 	}
 	return nil
 }

@@ -245,13 +245,12 @@ func RunCohortBatch(ctx context.Context, o CohortOptions, first, n int) ([]Custo
 	if first < 0 || n < 0 || first+n > o.Customers {
 		return nil, fmt.Errorf("cohort: customers %d to %d are not in a cohort of %d", first, first+n-1, o.Customers)
 	}
-	// Each simulated journey allocates fast: at the default GOGC the
-	// collector took a fifth of the CPU. A cohort is a batch, so it trades
-	// memory for speed (about 8% at 200) while it runs. Not more: the SDK's
-	// test environment keeps a wall-clock timer, and with it the whole
-	// environment, for a journey timer set while activities ran (one
-	// canceled later is never stopped), so memory grows by about 1 MB a
-	// customer. Batches in child processes (Batch) bound it.
+	// Each simulated journey allocates fast, and a cohort is a batch, so it
+	// trades memory for less time in the collector while it runs. Not more:
+	// the SDK's test environment keeps a wall-clock timer, and with it the
+	// whole environment, for a journey timer set while activities ran (one
+	// canceled later is never stopped), so memory grows with each customer.
+	// Batches in child processes (Batch) bound it.
 	defer debug.SetGCPercent(debug.SetGCPercent(200))
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -491,8 +490,8 @@ func (c *collector) onRun(env *testsuite.TestWorkflowEnvironment, run *RunInfo) 
 
 // countingActivities stand in for activities.Activities, under the same
 // names: the cohort needs how many messages of which kind went, not the
-// messages, so nothing is rendered (a sixth of a journey's CPU) or
-// written. Their inputs are decoded only as far as the class.
+// messages, so nothing is rendered or written. Their inputs are decoded
+// only as far as the class.
 type countingActivities struct{ col *collector }
 
 // sendMeta is the part of a send's input the count needs: its class, as
@@ -660,120 +659,171 @@ var cancelReasons = []string{"price", "missing_feature", "not_using", "switching
 // logins), a usage snapshot a month, and the lifecycle's events as their
 // rates draw them.
 func (b Behaviour) script(rng *rand.Rand, days float64) Script {
-	var s Script
-	add := func(day float64, typ signals.Type, arg string, fields ...Field) {
-		day = math.Round(day*1000) / 1000
-		if day >= days || day < 0 {
-			return
-		}
-		// The line number makes the event's ID: each must be its own, or
-		// the journey drops the rest as redeliveries.
-		l := Line{Num: len(s.Lines) + 1, When: When{Day: day}, Type: typ, Fields: fields}
-		if arg != "" {
-			l.Arg = &Value{Text: arg}
-		}
-		s.Lines = append(s.Lines, l)
-	}
-	field := func(k string, v int) Field { return Field{Key: k, Value: Value{Text: strconv.Itoa(v)}} }
+	g := &scripter{b: b, rng: rng, days: days, winBackUntil: -1}
 	end := When{Day: days}
-	s.End = &end
-
-	activated := rng.Float64() < b.Activation
-	if activated {
-		for _, m := range []string{"first_project", "invited_teammate", "connected_integration"} {
-			add(0.05+rng.Float64()*6, signals.MilestoneReached, m)
-		}
-	} else if rng.Float64() < 0.5 {
-		add(rng.Float64()*5, signals.MilestoneReached, "first_project")
-	}
-	annual := rng.Float64() < 0.4
-	if annual {
-		add(30.2, signals.RenewalScheduled, "")
-	}
-	baseActions := 40 + rng.IntN(200)
-	cancelDaily := 1 - math.Pow(1-b.Cancellation, 1.0/30)
-	if !activated {
-		cancelDaily = 1 - math.Pow(1-min(1, 2*b.Cancellation), 1.0/30)
-	}
-	failMonthly := b.PaymentFailure
-
-	// The customer's state as the days go by.
-	churned := false
-	busyUntil := 0.0 // a cancellation or dunning in progress: no new one
-	winBackUntil := -1.0
+	g.s.End = &end
+	g.signup()
 	for d := 0; float64(d) < days; d++ {
-		day := float64(d)
-		if churned {
-			if winBackUntil >= 0 && day == winBackUntil {
-				add(day+0.4, signals.Reactivated, "")
-				churned, winBackUntil, busyUntil = false, -1, day+1
-			}
-			continue
-		}
-		// Logins: at most one a day, at a daytime hour of the journey day.
-		rate := 1 / b.LoginEveryDays
-		switch {
-		case !activated && d < 30:
-			rate /= 3
-		case !activated:
-			rate /= 10
-		}
-		if d > 0 && rng.Float64() < rate {
-			add(day+0.3+0.3*rng.Float64(), signals.Login, "")
-		}
-		if d > 0 && d%30 == 14 && activated {
-			actions := max(1, int(float64(baseActions)*(0.6+0.8*rng.Float64())))
-			add(day+0.7, signals.UsageSnapshot, "", field("key_actions", actions), field("active_users", 1+rng.IntN(5)))
-		}
-		if d >= 30 && (d-30)%90 == 0 && rng.Float64() < b.NPSResponse {
-			score := rng.IntN(11)
-			if activated {
-				score = 5 + rng.IntN(6)
-			}
-			add(day+1.5+rng.Float64(), signals.NPSResponse, strconv.Itoa(score))
-		}
-		if annual && d == 365 && day > busyUntil {
-			add(day+0.1, signals.PaymentSucceeded, "")
-			add(day+1.1, signals.RenewalScheduled, "")
-		}
-		if day <= busyUntil {
-			continue
-		}
-		if d > 0 && d%30 == 0 && rng.Float64() < failMonthly {
-			add(day+0.25, signals.PaymentFailed, "")
-			if rng.Float64() < b.Recovery {
-				// Paid within the dunning's 10-day grace.
-				paid := day + 0.5 + rng.Float64()*9
-				add(paid, signals.PaymentSucceeded, "")
-				busyUntil = paid
-			} else {
-				// Suspended on day 10; the subscription ends two weeks on.
-				at := day + 24.5
-				add(at, signals.SubscriptionCanceled, "")
-				if at < days {
-					churned, winBackUntil = true, b.reactivation(rng, at)
-				}
-				busyUntil = at
-			}
-			continue
-		}
-		if rng.Float64() < cancelDaily {
-			at := day + 0.45
-			add(at, signals.CancellationRequested, cancelReasons[rng.IntN(len(cancelReasons))])
-			if rng.Float64() < b.Save {
-				busyUntil = at + 1 + rng.Float64()*6
-				add(busyUntil, signals.CancellationWithdrawn, "")
-				continue
-			}
-			endAt := at + 7 + rng.Float64()*21
-			add(endAt, signals.SubscriptionCanceled, "")
-			busyUntil = endAt
-			if endAt < days {
-				churned, winBackUntil = true, b.reactivation(rng, endAt)
-			}
-		}
+		g.day(d)
 	}
-	return s
+	return g.s
+}
+
+// scripter is a customer's script as it is written, and the customer's
+// state as the days go by. Its methods draw from rng in one fixed order,
+// so a seed always gives the same script.
+type scripter struct {
+	b    Behaviour
+	rng  *rand.Rand
+	days float64
+	s    Script
+
+	// Drawn at signup.
+	activated   bool
+	annual      bool
+	baseActions int
+	cancelDaily float64 // the chance of a cancellation request a day
+
+	churned      bool
+	busyUntil    float64 // a cancellation or dunning in progress: no new one
+	winBackUntil float64 // the day a churned customer comes back, or -1
+}
+
+// add appends an event on day, rounded to the millisecond of a day, unless
+// it falls outside the script.
+func (g *scripter) add(day float64, typ signals.Type, arg string, fields ...Field) {
+	day = math.Round(day*1000) / 1000
+	if day >= g.days || day < 0 {
+		return
+	}
+	// The line number makes the event's ID: each must be its own, or
+	// the journey drops the rest as redeliveries.
+	l := Line{Num: len(g.s.Lines) + 1, When: When{Day: day}, Type: typ, Fields: fields}
+	if arg != "" {
+		l.Arg = &Value{Text: arg}
+	}
+	g.s.Lines = append(g.s.Lines, l)
+}
+
+// intField is a script field of an integer value.
+func intField(k string, v int) Field { return Field{Key: k, Value: Value{Text: strconv.Itoa(v)}} }
+
+// signup draws who the customer is: activated (its onboarding milestones
+// in the first week) or not, on an annual plan or monthly, how much it
+// uses the product, and how likely it is to cancel.
+func (g *scripter) signup() {
+	g.activated = g.rng.Float64() < g.b.Activation
+	if g.activated {
+		for _, m := range []string{"first_project", "invited_teammate", "connected_integration"} {
+			g.add(0.05+g.rng.Float64()*6, signals.MilestoneReached, m)
+		}
+	} else if g.rng.Float64() < 0.5 {
+		g.add(g.rng.Float64()*5, signals.MilestoneReached, "first_project")
+	}
+	g.annual = g.rng.Float64() < 0.4
+	if g.annual {
+		g.add(30.2, signals.RenewalScheduled, "")
+	}
+	g.baseActions = 40 + g.rng.IntN(200)
+	g.cancelDaily = 1 - math.Pow(1-g.b.Cancellation, 1.0/30)
+	if !g.activated {
+		g.cancelDaily = 1 - math.Pow(1-min(1, 2*g.b.Cancellation), 1.0/30)
+	}
+}
+
+// day writes day d's events: a churned customer's only one is its
+// reactivation; the others use the product and renew, and start a dunning
+// or a cancellation unless one is in progress.
+func (g *scripter) day(d int) {
+	day := float64(d)
+	if g.churned {
+		if g.winBackUntil >= 0 && day == g.winBackUntil {
+			g.add(day+0.4, signals.Reactivated, "")
+			g.churned, g.winBackUntil, g.busyUntil = false, -1, day+1
+		}
+		return
+	}
+	g.usage(d)
+	if g.annual && d == 365 && day > g.busyUntil {
+		g.add(day+0.1, signals.PaymentSucceeded, "")
+		g.add(day+1.1, signals.RenewalScheduled, "")
+	}
+	if day <= g.busyUntil {
+		return
+	}
+	if d > 0 && d%30 == 0 && g.rng.Float64() < g.b.PaymentFailure {
+		g.dunning(day)
+		return
+	}
+	if g.rng.Float64() < g.cancelDaily {
+		g.cancellation(day)
+	}
+}
+
+// usage writes day d's login, monthly usage snapshot and quarterly NPS
+// response, each as the customer's activation makes it likely.
+func (g *scripter) usage(d int) {
+	day := float64(d)
+	// Logins: at most one a day, at a daytime hour of the journey day.
+	rate := 1 / g.b.LoginEveryDays
+	switch {
+	case !g.activated && d < 30:
+		rate /= 3
+	case !g.activated:
+		rate /= 10
+	}
+	if d > 0 && g.rng.Float64() < rate {
+		g.add(day+0.3+0.3*g.rng.Float64(), signals.Login, "")
+	}
+	if d > 0 && d%30 == 14 && g.activated {
+		actions := max(1, int(float64(g.baseActions)*(0.6+0.8*g.rng.Float64())))
+		g.add(day+0.7, signals.UsageSnapshot, "", intField("key_actions", actions), intField("active_users", 1+g.rng.IntN(5)))
+	}
+	if d >= 30 && (d-30)%90 == 0 && g.rng.Float64() < g.b.NPSResponse {
+		score := g.rng.IntN(11)
+		if g.activated {
+			score = 5 + g.rng.IntN(6)
+		}
+		g.add(day+1.5+g.rng.Float64(), signals.NPSResponse, strconv.Itoa(score))
+	}
+}
+
+// dunning writes a monthly payment failing on day and what follows: paid
+// within the grace, or a suspension and a churn.
+func (g *scripter) dunning(day float64) {
+	g.add(day+0.25, signals.PaymentFailed, "")
+	if g.rng.Float64() < g.b.Recovery {
+		// Paid within the dunning's 10-day grace.
+		paid := day + 0.5 + g.rng.Float64()*9
+		g.add(paid, signals.PaymentSucceeded, "")
+		g.busyUntil = paid
+		return
+	}
+	// Suspended on day 10; the subscription ends two weeks on.
+	at := day + 24.5
+	g.add(at, signals.SubscriptionCanceled, "")
+	if at < g.days {
+		g.churned, g.winBackUntil = true, g.b.reactivation(g.rng, at)
+	}
+	g.busyUntil = at
+}
+
+// cancellation writes a cancellation requested on day and how it ends:
+// withdrawn when saved, else a churn.
+func (g *scripter) cancellation(day float64) {
+	at := day + 0.45
+	g.add(at, signals.CancellationRequested, cancelReasons[g.rng.IntN(len(cancelReasons))])
+	if g.rng.Float64() < g.b.Save {
+		g.busyUntil = at + 1 + g.rng.Float64()*6
+		g.add(g.busyUntil, signals.CancellationWithdrawn, "")
+		return
+	}
+	endAt := at + 7 + g.rng.Float64()*21
+	g.add(endAt, signals.SubscriptionCanceled, "")
+	g.busyUntil = endAt
+	if endAt < g.days {
+		g.churned, g.winBackUntil = true, g.b.reactivation(g.rng, endAt)
+	}
 }
 
 // reactivation is the day a customer churned on day churn comes back, or

@@ -21,6 +21,7 @@ import (
 	"github.com/journeyshq/journeys/integrations/outbox"
 	"github.com/journeyshq/journeys/integrations/twilio"
 	"github.com/journeyshq/journeys/internal/devserver"
+	"github.com/journeyshq/journeys/internal/metrics"
 	"github.com/journeyshq/journeys/internal/searchattr"
 	"github.com/journeyshq/journeys/internal/stopper"
 	"github.com/journeyshq/journeys/internal/temporalconn"
@@ -36,8 +37,8 @@ const activityDrainTimeout = 30 * time.Second
 // startJourneyWorker starts polling the journeys' task queue and the
 // channels' activity queues, with polling kept true while they do.
 // lookupKey, when set, makes journeys index their phone (SearchPhone) for
-// the Twilio inbound webhook.
-func startJourneyWorker(c client.Client, pb playbook.Playbook, rates workflows.Rates, ch *channels, lookupKey []byte, logger *slog.Logger, polling *atomic.Bool) (workflows.Workers, error) {
+// the Twilio inbound webhook. The stack stops the worker.
+func startJourneyWorker(c client.Client, pb playbook.Playbook, rates workflows.Rates, ch *channels, lookupKey []byte, logger *slog.Logger, polling *atomic.Bool, stack *stopper.Stack) error {
 	wopts := workflows.WorkerOptions()
 	// On shutdown the worker stops polling at once and gives the
 	// activities running (a send in flight) this long to finish, so a
@@ -53,10 +54,11 @@ func startJourneyWorker(c client.Client, pb playbook.Playbook, rates workflows.R
 	}
 	ws := workflows.NewWorkers(c, journeys, ch.acts, rates, wopts)
 	if err := ws.Start(); err != nil {
-		return nil, fmt.Errorf("start worker: %w", err)
+		return fmt.Errorf("start worker: %w", err)
 	}
 	polling.Store(true)
-	return ws, nil
+	stack.Push(func() error { polling.Store(false); ws.Stop(); return nil })
+	return nil
 }
 
 // apiTokens are the events API's bearer tokens from the environment, or in
@@ -105,82 +107,31 @@ func eventsAPI(cfg config, tokens []string, lookupKey []byte, c client.Client, c
 // no event is accepted that the worker will not see, the Temporal server last.
 func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) {
 	logger := newLogger(cfg, stderr)
-	pb := playbook.Default()
-	if cfg.PlaybookPath != "" {
-		if pb, err = playbook.Load(cfg.PlaybookPath); err != nil {
-			return err
-		}
+	pb, err := loadPlaybook(cfg)
+	if err != nil {
+		return err
 	}
 
 	var stack stopper.Stack
 	defer func() { err = errors.Join(err, stack.StopAll()) }()
 
-	// Listen before anything starts: a taken port fails at once, and the
-	// embedded UI needs the codec server's address, which is on this
-	// listener.
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	ln, err := listen(cfg, &stack)
 	if err != nil {
-		return fmt.Errorf("events API: %w", err)
+		return err
 	}
-	stack.Push(func() error { ln.Close(); return nil })
 	httpAddr := ln.Addr().String()
-	keys, keySource, err := payloadKeys(cfg)
+	set, err := readSettings(cfg, httpAddr, logger)
 	if err != nil {
 		return err
 	}
-	codecHandler, err := codecServer(cfg, keys, httpAddr)
+	ch, err := openChannels(ctx, cfg, stdout, &stack)
 	if err != nil {
 		return err
 	}
-
-	security, err := temporalconn.FromEnv(cfg.getenv)
-	if err != nil {
-		return err
-	}
-	if cfg.Dev && security.Enabled() {
-		return temporalconn.ErrDevServer
-	}
-
-	// Every setting from the environment is checked before Temporal is
-	// dialed, so a bad one fails at once with its name, not after a
-	// connection timeout (TestEveryVariableIsCheckedAtStart).
-	var tokens []string
-	if cfg.runsAPI() {
-		if tokens, err = apiTokens(cfg); err != nil {
-			return err
-		}
-	}
-	phoneKey, err := lookupKey(cfg)
-	if err != nil {
-		return err
-	}
-	if missing := inboundSMSMissing(cfg, phoneKey); missing != nil {
-		logger.Warn("Twilio SMS is configured, but inbound STOP and START texts cannot reach the journeys", "set", strings.Join(missing, ", "))
-	}
-	box, err := outbox.Open(filepath.Join(cfg.DataDir, "outbox.jsonl"), stdout)
-	if err != nil {
-		return err
-	}
-	stack.Push(box.Close)
-	ch, err := newChannels(ctx, cfg.getenv, cfg.DataDir, box)
-	if err != nil {
-		return err
-	}
-	stack.Push(ch.ledger.Close)
-
 	if cfg.Dev {
-		srv, err := devserver.Start(ctx, devserver.Options{
-			DataDir:          cfg.DataDir,
-			FrontendAddr:     cfg.TemporalAddr,
-			UIAddr:           cfg.UIAddr,
-			Namespace:        cfg.Namespace,
-			SearchAttributes: workflows.SearchAttributes(),
-			CodecEndpoint:    "http://" + httpAddr + "/codec",
-		})
-		if err != nil {
+		if err := startDevServer(ctx, cfg, httpAddr, &stack); err != nil {
 			return err
 		}
-		stack.Push(srv.Stop)
 	}
 
 	// The SDK's metrics and journeys' own (the workflows', activities' and
@@ -188,30 +139,9 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	// registry, served at GET /metrics. It closes after the client.
 	reg := newMetrics(logger)
 	stack.Push(reg.Close)
-
-	// Every payload this client writes (workflow inputs, signals, activity
-	// inputs and results, query answers, failure messages) is encrypted.
-	dc, fc := codec.Converters(keys)
-	opts := client.Options{
-		HostPort:         cfg.TemporalAddr,
-		Namespace:        cfg.Namespace,
-		Logger:           sdklog.NewStructuredLogger(logger),
-		DataConverter:    dc,
-		FailureConverter: fc,
-		MetricsHandler:   reg.Handler(),
-	}
-	if err := security.Apply(&opts); err != nil {
-		return err
-	}
-	c, err := client.DialContext(ctx, opts)
+	c, err := connectTemporal(ctx, cfg, set, reg.Handler(), logger, &stack)
 	if err != nil {
-		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.TemporalAddr, cfg.Namespace, err)
-	}
-	stack.Push(func() error { c.Close(); return nil })
-	if added, err := searchattr.Ensure(ctx, c, cfg.Namespace, workflows.SearchAttributes()); err != nil {
 		return err
-	} else if len(added) > 0 {
-		logger.Info("registered search attributes", "names", added)
 	}
 	if stop := startStageCount(cfg, c, reg.Handler(), logger); stop != nil {
 		stack.Push(stop)
@@ -221,13 +151,153 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	// until it stops or fails for good.
 	var polling atomic.Bool
 	if cfg.runsWorker() {
-		ws, err := startJourneyWorker(c, pb, cfg.Rates, ch, phoneKey, logger, &polling)
-		if err != nil {
+		if err := startJourneyWorker(c, pb, cfg.Rates, ch, set.phoneKey, logger, &polling, &stack); err != nil {
 			return err
 		}
-		stack.Push(func() error { polling.Store(false); ws.Stop(); return nil })
 	}
-	ready := func(ctx context.Context) error {
+	handler, err := httpHandler(cfg, set, c, ch, logger, readiness(cfg, c, &polling), reg)
+	if err != nil {
+		return err
+	}
+	served := serve(ln, handler, &stack)
+
+	printBanner(stdout, cfg, pb, httpAddr, set.keySource, ch.drivers)
+	return waitForStop(ctx, served, stdout)
+}
+
+// loadPlaybook is the playbook cfg names, or the default one: it is read
+// first, so a bad playbook fails before anything starts.
+func loadPlaybook(cfg config) (playbook.Playbook, error) {
+	if cfg.PlaybookPath == "" {
+		return playbook.Default(), nil
+	}
+	return playbook.Load(cfg.PlaybookPath)
+}
+
+// listen binds the HTTP address before anything starts: a taken port fails
+// at once, and the embedded UI needs the codec server's address, which is
+// on this listener.
+func listen(cfg config, stack *stopper.Stack) (net.Listener, error) {
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("events API: %w", err)
+	}
+	stack.Push(func() error { ln.Close(); return nil })
+	return ln, nil
+}
+
+// settings are what run reads from the environment before it dials
+// Temporal.
+type settings struct {
+	keys      codec.Keys
+	keySource string
+	codec     http.Handler
+	security  temporalconn.Security
+	tokens    []string // nil unless the role runs the events API
+	phoneKey  []byte   // nil when no lookup key is set
+}
+
+// readSettings checks every setting from the environment before Temporal is
+// dialed, so a bad one fails at once with its name, not after a connection
+// timeout (TestEveryVariableIsCheckedAtStart).
+func readSettings(cfg config, httpAddr string, logger *slog.Logger) (settings, error) {
+	var s settings
+	var err error
+	if s.keys, s.keySource, err = payloadKeys(cfg); err != nil {
+		return s, err
+	}
+	if s.codec, err = codecServer(cfg, s.keys, httpAddr); err != nil {
+		return s, err
+	}
+	if s.security, err = temporalconn.FromEnv(cfg.getenv); err != nil {
+		return s, err
+	}
+	if cfg.Dev && s.security.Enabled() {
+		return s, temporalconn.ErrDevServer
+	}
+	if cfg.runsAPI() {
+		if s.tokens, err = apiTokens(cfg); err != nil {
+			return s, err
+		}
+	}
+	if s.phoneKey, err = lookupKey(cfg); err != nil {
+		return s, err
+	}
+	if missing := inboundSMSMissing(cfg, s.phoneKey); missing != nil {
+		logger.Warn("Twilio SMS is configured, but inbound STOP and START texts cannot reach the journeys", "set", strings.Join(missing, ", "))
+	}
+	return s, nil
+}
+
+// openChannels opens the outbox and the channels' vendors, which sends
+// need, closing them with the stack.
+func openChannels(ctx context.Context, cfg config, stdout io.Writer, stack *stopper.Stack) (*channels, error) {
+	box, err := outbox.Open(filepath.Join(cfg.DataDir, "outbox.jsonl"), stdout)
+	if err != nil {
+		return nil, err
+	}
+	stack.Push(box.Close)
+	ch, err := newChannels(ctx, cfg.getenv, cfg.DataDir, box)
+	if err != nil {
+		return nil, err
+	}
+	stack.Push(ch.ledger.Close)
+	return ch, nil
+}
+
+// startDevServer starts the embedded Temporal server and UI of dev mode,
+// stopping them last with the stack; the UI decodes payloads through the
+// codec server on httpAddr.
+func startDevServer(ctx context.Context, cfg config, httpAddr string, stack *stopper.Stack) error {
+	srv, err := devserver.Start(ctx, devserver.Options{
+		DataDir:          cfg.DataDir,
+		FrontendAddr:     cfg.TemporalAddr,
+		UIAddr:           cfg.UIAddr,
+		Namespace:        cfg.Namespace,
+		SearchAttributes: workflows.SearchAttributes(),
+		CodecEndpoint:    "http://" + httpAddr + "/codec",
+	})
+	if err != nil {
+		return err
+	}
+	stack.Push(srv.Stop)
+	return nil
+}
+
+// connectTemporal dials Temporal with encrypted payloads and registers the
+// search attributes the namespace lacks, so journeys can index themselves.
+func connectTemporal(ctx context.Context, cfg config, set settings, mh client.MetricsHandler, logger *slog.Logger, stack *stopper.Stack) (client.Client, error) {
+	// Every payload this client writes (workflow inputs, signals, activity
+	// inputs and results, query answers, failure messages) is encrypted.
+	dc, fc := codec.Converters(set.keys)
+	opts := client.Options{
+		HostPort:         cfg.TemporalAddr,
+		Namespace:        cfg.Namespace,
+		Logger:           sdklog.NewStructuredLogger(logger),
+		DataConverter:    dc,
+		FailureConverter: fc,
+		MetricsHandler:   mh,
+	}
+	if err := set.security.Apply(&opts); err != nil {
+		return nil, err
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.TemporalAddr, cfg.Namespace, err)
+	}
+	stack.Push(func() error { c.Close(); return nil })
+	if added, err := searchattr.Ensure(ctx, c, cfg.Namespace, workflows.SearchAttributes()); err != nil {
+		return nil, err
+	} else if len(added) > 0 {
+		logger.Info("registered search attributes", "names", added)
+	}
+	return c, nil
+}
+
+// readiness is what /readyz asks: that the worker (when the role runs one)
+// polls and that Temporal answers.
+func readiness(cfg config, c client.Client, polling *atomic.Bool) func(context.Context) error {
+	return func(ctx context.Context) error {
 		if cfg.runsWorker() && !polling.Load() {
 			return errors.New("the worker is not polling")
 		}
@@ -236,20 +306,32 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		}
 		return nil
 	}
+}
 
+// httpHandler routes the HTTP port: metrics always, and either the events
+// API with its codec server or, for a worker-only role, just the health
+// checks.
+func httpHandler(cfg config, set settings, c client.Client, ch *channels, logger *slog.Logger, ready func(context.Context) error, reg *metrics.Registry) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", reg.HTTPHandler())
-	if cfg.runsAPI() {
-		handler, err := eventsAPI(cfg, tokens, phoneKey, c, ch, logger, ready, reg.Handler())
-		if err != nil {
-			return err
-		}
-		mux.Handle("/codec/", codecHandler)
-		mux.Handle("/", handler)
-	} else {
+	if !cfg.runsAPI() {
 		mux.Handle("/", api.Health(ready))
+		return mux, nil
 	}
-	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	handler, err := eventsAPI(cfg, set.tokens, set.phoneKey, c, ch, logger, ready, reg.Handler())
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/codec/", set.codec)
+	mux.Handle("/", handler)
+	return mux, nil
+}
+
+// serve serves handler on ln until the stack shuts it down, first of all
+// the parts, so no event is accepted that the worker will not see. The
+// channel gets why it stopped serving.
+func serve(ln net.Listener, handler http.Handler, stack *stopper.Stack) <-chan error {
+	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
 	stack.Push(func() error {
@@ -257,8 +339,12 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		defer cancel()
 		return httpSrv.Shutdown(ctx)
 	})
+	return served
+}
 
-	printBanner(stdout, cfg, pb, httpAddr, keySource, ch.drivers)
+// waitForStop runs until ctx ends, a clean stop, or the HTTP server fails,
+// which stops everything else too.
+func waitForStop(ctx context.Context, served <-chan error, stdout io.Writer) error {
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(stdout, "stopping…")
@@ -268,6 +354,8 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	}
 }
 
+// printBanner tells the person who started journeys where each part is
+// and what it runs with.
 func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr, keySource string, drivers [][2]string) {
 	fmt.Fprintln(out, "journeys is running")
 	if cfg.Dev {
@@ -315,6 +403,8 @@ func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr, keyS
 	fmt.Fprintln(out, "Press Ctrl-C to stop.")
 }
 
+// newLogger logs text for a person in dev mode and JSON for a log
+// pipeline otherwise.
 func newLogger(cfg config, w io.Writer) *slog.Logger {
 	level, _ := cfg.logLevel() // parseConfig has checked it
 	opts := &slog.HandlerOptions{Level: level}

@@ -2,8 +2,8 @@
 // process, persisting to a SQLite file, so that one command on a fresh machine
 // gives a newcomer the whole stack with no accounts, no Docker and no internet.
 //
-// It is the only package that links go.temporal.io/server (a cold build of it
-// takes minutes), so only the worker and the integration tests import it.
+// It is the only package that links go.temporal.io/server (slow to build),
+// so only the worker and the integration tests import it.
 package devserver
 
 import (
@@ -74,60 +74,120 @@ func DBFile(dataDir string) string { return filepath.Join(dataDir, "temporal.db"
 // Start starts the Temporal server, registers the namespace's search attributes
 // and, unless disabled, the Web UI. It returns once the frontend answers.
 func Start(ctx context.Context, opts Options) (*Server, error) {
-	if opts.DataDir == "" {
-		return nil, errors.New("devserver: DataDir is required")
-	}
-	if opts.FrontendAddr == "" {
-		opts.FrontendAddr = "127.0.0.1:7233"
-	}
-	if opts.UIAddr == "" {
-		opts.UIAddr = "127.0.0.1:8233"
-	}
-	if opts.Namespace == "" {
-		opts.Namespace = "default"
-	}
-	host, portStr, err := net.SplitHostPort(opts.FrontendAddr)
+	opts, err := opts.withDefaults()
 	if err != nil {
-		return nil, fmt.Errorf("devserver: frontend address %q: %w", opts.FrontendAddr, err)
-	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil {
-		return nil, fmt.Errorf("devserver: frontend port %q: %w", portStr, err)
-	}
-	// Fail with a clear message instead of deep inside the server (or, for the
-	// UI, with the log.Fatal its Start calls on a bind error).
-	if err := checkFree(opts.FrontendAddr); err != nil {
 		return nil, err
 	}
-	if opts.UIAddr != "off" {
-		if err := checkFree(opts.UIAddr); err != nil {
-			return nil, err
-		}
+	host, port, err := splitAddr("frontend", opts.FrontendAddr)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPorts(opts); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("devserver: data dir: %w", err)
 	}
-
 	cfg, hosts, err := serverConfig(opts, host, port)
 	if err != nil {
 		return nil, err
 	}
+	if err := setupDatabase(cfg, opts); err != nil {
+		return nil, err
+	}
+	srv, err := newTemporalServer(cfg, hosts, opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("devserver: start server: %w", err)
+	}
+	s := &Server{opts: opts, temporal: srv}
+
+	if err := s.registerSearchAttributes(ctx); err != nil {
+		_ = srv.Stop()
+		return nil, err
+	}
+	if opts.UIAddr != "off" {
+		if err := s.startUI(ctx); err != nil {
+			_ = srv.Stop()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// withDefaults fills in the fields left zero, so the rest of Start reads
+// each option once; DataDir, which has no default, is required.
+func (o Options) withDefaults() (Options, error) {
+	if o.DataDir == "" {
+		return o, errors.New("devserver: DataDir is required")
+	}
+	if o.FrontendAddr == "" {
+		o.FrontendAddr = "127.0.0.1:7233"
+	}
+	if o.UIAddr == "" {
+		o.UIAddr = "127.0.0.1:8233"
+	}
+	if o.Namespace == "" {
+		o.Namespace = "default"
+	}
+	return o, nil
+}
+
+// splitAddr splits the host:port addr of the server part what (frontend,
+// UI), so that a bad address fails naming the option it came from.
+func splitAddr(what, addr string) (string, int, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("devserver: %s address %q: %w", what, addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return "", 0, fmt.Errorf("devserver: %s port %q: %w", what, portStr, err)
+	}
+	return host, port, nil
+}
+
+// checkPorts fails with a clear message when the frontend's or the UI's
+// port is taken, instead of deep inside the server (or, for the UI, with
+// the log.Fatal its Start calls on a bind error).
+func checkPorts(opts Options) error {
+	if err := checkFree(opts.FrontendAddr); err != nil {
+		return err
+	}
+	if opts.UIAddr != "off" {
+		if err := checkFree(opts.UIAddr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setupDatabase creates the schema in a new database file and the namespace
+// when missing, so a fresh machine needs no setup step.
+func setupDatabase(cfg *config.Config, opts Options) error {
 	sqlCfg := cfg.Persistence.DataStores[sqliteplugin.PluginName].SQL
 	dbFile := DBFile(opts.DataDir)
 	if _, err := os.Stat(dbFile); errors.Is(err, os.ErrNotExist) {
 		if err := sqliteschema.SetupSchema(sqlCfg); err != nil {
-			return nil, fmt.Errorf("devserver: create schema in %s: %w", dbFile, err)
+			return fmt.Errorf("devserver: create schema in %s: %w", dbFile, err)
 		}
 	}
 	ns, err := sqliteschema.NewNamespaceConfig(cfg.ClusterMetadata.CurrentClusterName, opts.Namespace, false, nil)
 	if err != nil {
-		return nil, fmt.Errorf("devserver: namespace config: %w", err)
+		return fmt.Errorf("devserver: namespace config: %w", err)
 	}
 	if err := sqliteschema.CreateNamespaces(sqlCfg, ns); err != nil {
-		return nil, fmt.Errorf("devserver: create namespace %q: %w", opts.Namespace, err)
+		return fmt.Errorf("devserver: create namespace %q: %w", opts.Namespace, err)
 	}
+	return nil
+}
 
-	logger, err := serverLogger(filepath.Join(opts.DataDir, "temporal-server.log"))
+// newTemporalServer builds (without starting) the one-process server of
+// every Temporal service, logging to a file under dataDir.
+func newTemporalServer(cfg *config.Config, hosts map[primitives.ServiceName]static.Hosts, dataDir string) (temporal.Server, error) {
+	logger, err := serverLogger(filepath.Join(dataDir, "temporal-server.log"))
 	if err != nil {
 		return nil, err
 	}
@@ -152,22 +212,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devserver: create server: %w", err)
 	}
-	if err := srv.Start(); err != nil {
-		return nil, fmt.Errorf("devserver: start server: %w", err)
-	}
-	s := &Server{opts: opts, temporal: srv}
-
-	if err := s.registerSearchAttributes(ctx); err != nil {
-		_ = srv.Stop()
-		return nil, err
-	}
-	if opts.UIAddr != "off" {
-		if err := s.startUI(ctx); err != nil {
-			_ = srv.Stop()
-			return nil, err
-		}
-	}
-	return s, nil
+	return srv, nil
 }
 
 // serverLogger writes the server's warnings to file, and its fatal errors to
@@ -210,8 +255,8 @@ func serverConfig(opts Options, host string, frontendPort int) (*config.Config, 
 	sqlCfg := &config.SQL{
 		PluginName:   sqliteplugin.PluginName,
 		DatabaseName: DBFile(opts.DataDir),
-		// WAL with synchronous=NORMAL is about 3x faster than the default
-		// journal here and still durable across a process crash.
+		// WAL with synchronous=NORMAL is faster than the default journal
+		// and still durable across a process crash.
 		ConnectAttributes: map[string]string{"mode": "rwc", "_journal_mode": "wal", "_synchronous": "1"},
 	}
 	services := map[string]config.Service{}
@@ -273,13 +318,9 @@ func (s *Server) registerSearchAttributes(ctx context.Context) error {
 }
 
 func (s *Server) startUI(ctx context.Context) error {
-	host, portStr, err := net.SplitHostPort(s.opts.UIAddr)
+	host, port, err := splitAddr("UI", s.opts.UIAddr)
 	if err != nil {
-		return fmt.Errorf("devserver: UI address %q: %w", s.opts.UIAddr, err)
-	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil {
-		return fmt.Errorf("devserver: UI port %q: %w", portStr, err)
+		return err
 	}
 	cfg := &uiconfig.Config{
 		Host:                host,
