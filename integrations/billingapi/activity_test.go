@@ -37,7 +37,7 @@ func billingActivities(t *testing.T, c *billingapi.Client) (*activities.Activiti
 // account, and a retry after that is answered from the ledger.
 func TestSuspendActivityRetriesARateLimitAfterRetryAfter(t *testing.T) {
 	rep := apiError(http.StatusTooManyRequests, "rate_limited", "Too many requests, slow down.")
-	rep.header = map[string]string{"Retry-After": "7"}
+	rep.Header = map[string]string{"Retry-After": "7"}
 	f := newFake(t, rep)
 	a, env := billingActivities(t, f.client(t))
 	in := activities.AccountActionInput{Action: suspension()}

@@ -28,14 +28,11 @@
 package billingapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -48,11 +45,6 @@ const AccountsPath = "/accounts"
 
 const (
 	errPrefix = "billingapi: "
-	// maxAnswer and maxErrorAnswer bound how much of an answer is read: an
-	// account action's answer is small; a misbehaving proxy's could be
-	// anything.
-	maxAnswer      = 1 << 20
-	maxErrorAnswer = 64 << 10
 	// maxMessageLen bounds how much of the API's error message goes into an
 	// error: enough to fix the request, not a screenful.
 	maxMessageLen = 300
@@ -89,36 +81,20 @@ func (e *APIError) Error() string {
 // Client suspends and restores accounts through the billing API. It is safe
 // for concurrent use.
 type Client struct {
-	base    *url.URL
-	token   string
-	timeout time.Duration
-	http    *http.Client
-	now     func() time.Time
+	api *vendorhttp.Client
 }
 
 // Option changes how New builds a Client.
-type Option func(*Client)
+type Option = vendorhttp.Option
 
 // WithHTTPClient sends every call through hc, whose own Timeout and
 // redirect policy then apply instead of Config.Timeout and the driver's.
 // A nil hc is ignored.
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *Client) {
-		if hc != nil {
-			c.http = hc
-		}
-	}
-}
+func WithHTTPClient(hc *http.Client) Option { return vendorhttp.WithHTTPClient(hc) }
 
 // WithClock sets the clock that reads date-valued Retry-After headers;
 // tests pin it. A nil now is ignored.
-func WithClock(now func() time.Time) Option {
-	return func(c *Client) {
-		if now != nil {
-			c.now = now
-		}
-	}
-}
+func WithClock(now func() time.Time) Option { return vendorhttp.WithClock(now) }
 
 // New checks cfg, fills its defaults and returns a Client. It makes no
 // request: the token is proven by the first action.
@@ -127,16 +103,11 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	base, err := vendorhttp.ParseURL(cfg.BaseURL)
+	api, err := vendorhttp.New(cfg.BaseURL, cfg.Token, cfg.Timeout, opts...)
 	if err != nil { // validate parsed it already
 		return nil, fmt.Errorf("%s%s %w", errPrefix, EnvURL, err)
 	}
-	c := &Client{base: base, token: cfg.Token, timeout: cfg.Timeout, now: time.Now}
-	c.http = vendorhttp.NewClient(vendorhttp.Transport(), cfg.Timeout)
-	for _, o := range opts {
-		o(c)
-	}
-	return c, nil
+	return &Client{api: api}, nil
 }
 
 // SuspendAccount suspends the account of a.CustomerID.
@@ -190,92 +161,38 @@ func (c *Client) act(ctx context.Context, action string, a messages.AccountActio
 		return messages.Receipt{}, messages.Transient(wrap(fmt.Errorf("not sent: %w", err)), 0)
 	}
 
-	body := request{CustomerID: a.CustomerID, InvoiceID: a.InvoiceID, Reason: a.Reason}
-	ans, err := c.call(ctx, c.actionURL(a.CustomerID, action), key, body)
-	if err != nil {
-		return messages.Receipt{}, messages.Transient(wrap(vendorhttp.TransportError(ctx, err, c.timeout)), 0)
-	}
-	switch s := ans.status; {
-	case s >= 200 && s < 300:
-		// The action is done. An answer that broke off or carries no ID
-		// changes nothing about that; the key identifies it as well.
-		if id := answerID(ans.body); id != "" && ans.readErr == nil {
-			return messages.Receipt{ID: id}, nil
-		}
-		return messages.Receipt{ID: key}, nil
-	case s == http.StatusConflict:
+	ans, err := c.api.Call(ctx, vendorhttp.Request{
+		Method: http.MethodPost,
+		URL:    c.api.URL(AccountsPath, "", a.CustomerID, action),
+		Header: map[string]string{"Idempotency-Key": key},
+		Body:   request{CustomerID: a.CustomerID, InvoiceID: a.InvoiceID, Reason: a.Reason},
+	}, policy(wrap))
+	switch {
+	case err != nil:
+		return messages.Receipt{}, err
+	case ans.Status == http.StatusConflict:
 		// Already suspended (or already active): the state the journey
 		// asked for.
 		return messages.Receipt{ID: key}, nil
 	}
-	return messages.Receipt{}, c.classify(ans, wrap)
+	// The action is done. An answer that broke off or carries no ID
+	// changes nothing about that; the key identifies it as well.
+	if id := answerID(ans.Body); id != "" && ans.ReadErr == nil {
+		return messages.Receipt{ID: id}, nil
+	}
+	return messages.Receipt{ID: key}, nil
 }
 
-// actionURL is {base}/accounts/{customerID}/{action}, the ID escaped as one
-// path segment.
-func (c *Client) actionURL(customerID, action string) *url.URL {
-	u := *c.base
-	u.Path = strings.TrimSuffix(c.base.Path, "/") + AccountsPath + "/" + customerID + "/" + action
-	u.RawPath = strings.TrimSuffix(c.base.EscapedPath(), "/") + AccountsPath + "/" + vendorhttp.EscapeSegment(customerID) + "/" + action
-	return &u
-}
-
-// answer is what the API said to one call.
-type answer struct {
-	status int
-	header http.Header
-	body   []byte
-	// readErr is set when the body broke off.
-	readErr error
-}
-
-// call sends one POST with body as JSON. Its error means no answer arrived;
-// an answer of any status is returned for the caller to judge.
-func (c *Client) call(ctx context.Context, u *url.URL, key string, body any) (answer, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return answer{}, fmt.Errorf("encode request: %w", err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(b))
-	if err != nil {
-		return answer{}, errors.New("request could not be built")
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Idempotency-Key", key)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return answer{}, err
-	}
-	defer resp.Body.Close()
-	limit := int64(maxAnswer)
-	if resp.StatusCode >= 300 {
-		limit = maxErrorAnswer
-	}
-	rb, err := io.ReadAll(io.LimitReader(resp.Body, limit))
-	// Draining what is left (within reason) lets the connection be reused.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorAnswer))
-	return answer{status: resp.StatusCode, header: resp.Header, body: rb, readErr: err}, nil
-}
-
-// classify turns an answer other than 2xx and 409 into the messages error
-// kinds.
-func (c *Client) classify(a answer, wrap func(error) error) error {
-	err := wrap(parseAPIError(a.status, a.body))
-	switch s := a.status; {
-	case s == http.StatusTooManyRequests, s >= http.StatusInternalServerError, s == http.StatusRequestTimeout:
-		// Rate-limited, overloaded, or timed out waiting for our request:
-		// it passes, and the API may say when.
-		return messages.Transient(err, vendorhttp.RetryAfter(a.header.Get("Retry-After"), c.now()))
-	case s == http.StatusNotFound:
+// policy sorts the API's answers to an action, whose errors wrap gives
+// their context.
+func policy(wrap func(error) error) vendorhttp.Policy {
+	return vendorhttp.Policy{
+		Done: []int{http.StatusConflict},
 		// The billing system has no such account; only a person can fix
-		// that.
-		return messages.Permanent("unknown_account", err)
-	default:
-		// Validation errors, a revoked token, a redirect: a retry would be
-		// refused the same way.
-		return messages.Permanent("rejected", err)
+		// that. Any other 4xx is "rejected".
+		Reasons: map[int]string{http.StatusNotFound: "unknown_account"},
+		Parse:   func(status int, body []byte) error { return parseAPIError(status, body) },
+		Wrap:    wrap,
 	}
 }
 

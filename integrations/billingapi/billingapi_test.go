@@ -14,6 +14,7 @@ import (
 
 	"github.com/journeyshq/journeys/activities"
 	"github.com/journeyshq/journeys/integrations/billingapi"
+	"github.com/journeyshq/journeys/integrations/internal/vendortest"
 	"github.com/journeyshq/journeys/messages"
 )
 
@@ -156,11 +157,11 @@ func TestSuccessAnswersWithoutAnID(t *testing.T) {
 		reply reply
 		want  string
 	}{
-		{"no content", reply{status: http.StatusNoContent}, suspendKey},
-		{"accepted without id", reply{status: http.StatusAccepted, body: `{"status": "queued"}`}, suspendKey},
-		{"blank id", reply{status: http.StatusOK, body: `{"id": "  "}`}, suspendKey},
-		{"not json", reply{status: http.StatusOK, body: "<html>OK</html>"}, suspendKey},
-		{"numeric id", reply{status: http.StatusCreated, body: `{"id": 98131}`}, "98131"},
+		{"no content", reply{Status: http.StatusNoContent}, suspendKey},
+		{"accepted without id", reply{Status: http.StatusAccepted, Body: `{"status": "queued"}`}, suspendKey},
+		{"blank id", reply{Status: http.StatusOK, Body: `{"id": "  "}`}, suspendKey},
+		{"not json", reply{Status: http.StatusOK, Body: "<html>OK</html>"}, suspendKey},
+		{"numeric id", reply{Status: http.StatusCreated, Body: `{"id": 98131}`}, "98131"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(t, tc.reply)
@@ -211,7 +212,7 @@ func TestRateLimitedWithRetryAfter(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			rep := apiError(http.StatusTooManyRequests, "rate_limited", "Too many requests, slow down.")
 			if tc.header != "" {
-				rep.header = map[string]string{"Retry-After": tc.header}
+				rep.Header = map[string]string{"Retry-After": tc.header}
 			}
 			f := newFake(t, rep)
 			_, err := f.client(t).SuspendAccount(context.Background(), suspension())
@@ -225,7 +226,7 @@ func TestRateLimitedWithRetryAfter(t *testing.T) {
 
 // 503 passes; the retry sends the same request and goes through.
 func TestUnavailableIsTransientAndItsRetryGoesThrough(t *testing.T) {
-	f := newFake(t, reply{status: http.StatusServiceUnavailable, body: "<html><body>503 Service Unavailable</body></html>", header: map[string]string{"Retry-After": "30"}})
+	f := newFake(t, reply{Status: http.StatusServiceUnavailable, Body: "<html><body>503 Service Unavailable</body></html>", Header: map[string]string{"Retry-After": "30"}})
 	c := f.client(t)
 	_, err := c.SuspendAccount(context.Background(), suspension())
 	tr := requireTransient(t, err)
@@ -251,14 +252,14 @@ func TestOtherAnswersAreClassified(t *testing.T) {
 		wait   time.Duration // a transient error's RetryAfter
 		msg    string        // in the error
 	}{
-		{"bad request, error string", reply{status: http.StatusBadRequest, body: `{"error": "invoice_id is not a valid invoice ID"}`}, "rejected", 0, "http 400: invoice_id is not a valid invoice ID"},
+		{"bad request, error string", reply{Status: http.StatusBadRequest, Body: `{"error": "invoice_id is not a valid invoice ID"}`}, "rejected", 0, "http 400: invoice_id is not a valid invoice ID"},
 		{"forbidden", apiError(http.StatusForbidden, "forbidden", "Token lacks the accounts:write scope."), "rejected", 0, "http 403 forbidden: Token lacks the accounts:write scope."},
-		{"problem json", reply{status: http.StatusUnprocessableEntity, body: `{"type": "https://billing.example.com/probs/closed", "title": "Account closed", "detail": "Account cus_42 was closed on 2026-01-04."}`}, "rejected", 0, "http 422: Account cus_42 was closed on 2026-01-04."},
-		{"redirect", reply{status: http.StatusMovedPermanently, header: map[string]string{"Location": "https://billing.example.com/"}}, "rejected", 0, "http 301"},
-		{"gone", reply{status: http.StatusGone, body: `{"message": "API v0 is gone", "code": 410}`}, "rejected", 0, "http 410 410: API v0 is gone"},
-		{"request timeout", reply{status: http.StatusRequestTimeout}, "", 0, "http 408"},
+		{"problem json", reply{Status: http.StatusUnprocessableEntity, Body: `{"type": "https://billing.example.com/probs/closed", "title": "Account closed", "detail": "Account cus_42 was closed on 2026-01-04."}`}, "rejected", 0, "http 422: Account cus_42 was closed on 2026-01-04."},
+		{"redirect", reply{Status: http.StatusMovedPermanently, Header: map[string]string{"Location": "https://billing.example.com/"}}, "rejected", 0, "http 301"},
+		{"gone", reply{Status: http.StatusGone, Body: `{"message": "API v0 is gone", "code": 410}`}, "rejected", 0, "http 410 410: API v0 is gone"},
+		{"request timeout", reply{Status: http.StatusRequestTimeout}, "", 0, "http 408"},
 		{"internal error", apiError(http.StatusInternalServerError, "internal", "Something went wrong."), "", 0, "http 500 internal: Something went wrong."},
-		{"bad gateway page", reply{status: http.StatusBadGateway, body: "<html>502 Bad Gateway</html>", header: map[string]string{"Retry-After": "5"}}, "", 5 * time.Second, "http 502"},
+		{"bad gateway page", reply{Status: http.StatusBadGateway, Body: "<html>502 Bad Gateway</html>", Header: map[string]string{"Retry-After": "5"}}, "", 5 * time.Second, "http 502"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(t, tc.reply)
@@ -319,7 +320,7 @@ func TestBaseURLPathPrefixIsKept(t *testing.T) {
 }
 
 func TestTimeoutIsTransient(t *testing.T) {
-	f := newFake(t, reply{hang: true})
+	f := newFake(t, reply{Delay: vendortest.Hang})
 	c := f.client(t, func(c *billingapi.Config) { c.Timeout = 100 * time.Millisecond })
 	start := time.Now()
 	_, err := c.SuspendAccount(context.Background(), suspension())
@@ -350,7 +351,7 @@ func TestCancelledContextIsTransientAndSendsNothing(t *testing.T) {
 
 // The caller's deadline ends a call the API is slow to answer.
 func TestContextEndsTheCall(t *testing.T) {
-	f := newFake(t, reply{hang: true})
+	f := newFake(t, reply{Delay: vendortest.Hang})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()

@@ -3,7 +3,6 @@ package billingapi
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -18,12 +17,6 @@ const (
 
 // DefaultTimeout bounds one API call when Config.Timeout is zero.
 const DefaultTimeout = 10 * time.Second
-
-// token is what can go in an Authorization header unchanged: printable
-// ASCII without spaces. Anything else would be refused by net/http at send
-// time, which would look like a network failure and be retried forever, so
-// it is refused at start-up instead.
-var token = regexp.MustCompile(`^[\x21-\x7e]+$`)
 
 // Config is what the billing API driver needs. ConfigFromEnv fills it from
 // the environment variables named on each field.
@@ -86,7 +79,7 @@ func (c Config) validate() error {
 	if _, err := vendorhttp.ParseURL(c.BaseURL); err != nil {
 		return fmt.Errorf("%s%s %w", errPrefix, EnvURL, err)
 	}
-	if !token.MatchString(c.Token) {
+	if !vendorhttp.ValidToken(c.Token) {
 		return fmt.Errorf("%s%s must be a non-empty token of printable characters without spaces", errPrefix, EnvToken)
 	}
 	if c.Timeout < 0 {

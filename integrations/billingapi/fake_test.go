@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/journeyshq/journeys/integrations/billingapi"
+	"github.com/journeyshq/journeys/integrations/internal/vendortest"
 )
 
 const testToken = "bk_test_9f8e7d6c5b4a39281706"
@@ -36,18 +36,12 @@ type received struct {
 }
 
 // reply is what the fake answers to one request.
-type reply struct {
-	status int
-	body   string
-	header map[string]string
-	// hang holds the answer back until the client gives up.
-	hang bool
-}
+type reply = vendortest.Reply
 
 // apiError answers like the billing API does for a failed request.
 func apiError(status int, code, message string) reply {
 	body, _ := json.Marshal(map[string]any{"error": map[string]string{"code": code, "message": message}})
-	return reply{status: status, body: string(body)}
+	return reply{Status: status, Body: string(body)}
 }
 
 // fake stands in for the billing system's account endpoints. It keeps each
@@ -56,31 +50,25 @@ func apiError(status int, code, message string) reply {
 // shaped like the API wants. Scripted replies, when there are any, answer
 // the next requests instead, in order.
 type fake struct {
-	t   *testing.T
-	srv *httptest.Server
+	srv *vendortest.Server[received]
 
 	mu       sync.Mutex
 	accounts map[string]string // customer ID -> active or suspended
 	answered map[string]reply  // idempotency key -> first answer
-	script   []reply
-	got      []received
 	actions  int
 }
 
 func newFake(t *testing.T, script ...reply) *fake {
 	t.Helper()
-	f := &fake{t: t, script: script, answered: map[string]reply{},
+	f := &fake{answered: map[string]reply{},
 		accounts: map[string]string{"cus_42": active, "cus_7": suspended}}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	require.True(t, strings.HasPrefix(f.srv.URL, "http://127.0.0.1:"), "fake listens on %s", f.srv.URL)
+	f.srv = vendortest.Start[received](t, "billing api", "application/json", f.serve, script...)
 	return f
 }
 
 func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 	fail := func(why string) {
-		f.t.Errorf("fake billing api: %s %s: %s", r.Method, r.URL.EscapedPath(), why)
-		write(w, apiError(http.StatusBadRequest, "invalid_request", "fake: "+why))
+		f.srv.Fail(w, r, apiError(http.StatusBadRequest, "invalid_request", "fake: "+why), why)
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -90,33 +78,42 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "Bearer "+testToken {
 		// Not a test failure by itself: the wrong-token case sends one on
 		// purpose.
-		write(w, apiError(http.StatusUnauthorized, "unauthorized", "Invalid API token provided."))
+		f.srv.Answer(w, r, apiError(http.StatusUnauthorized, "unauthorized", "Invalid API token provided."))
 		return
 	}
+	id, action, why := f.check(r, body)
+	if why != "" {
+		fail(why)
+		return
+	}
+	f.srv.Record(received{Method: r.Method, Path: r.URL.Path, RawPath: r.URL.RawPath, Header: r.Header.Clone(), Body: string(body)})
+	rep, ok := f.srv.Next()
+	if !ok {
+		rep = f.act(r.Header.Get("Idempotency-Key"), id, action)
+	}
+	f.srv.Answer(w, r, rep)
+}
+
+// check reads the account ID and action of a request shaped like the API
+// wants, or says why it is not.
+func (f *fake) check(r *http.Request, body []byte) (id, action, why string) {
 	seg := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
 	if len(seg) != 3 || seg[0] != "accounts" || (seg[2] != "suspend" && seg[2] != "restore") {
-		fail("no such endpoint")
-		return
+		return "", "", "no such endpoint"
 	}
 	id, err := url.PathUnescape(seg[1])
 	if err != nil || id == "" {
-		fail("bad account ID in the path")
-		return
+		return "", "", "bad account ID in the path"
 	}
-	action := seg[2]
 	switch {
 	case r.Method != http.MethodPost:
-		fail("method " + r.Method + ", want POST")
-		return
+		return "", "", "method " + r.Method + ", want POST"
 	case r.URL.RawQuery != "":
-		fail("unexpected query " + r.URL.RawQuery)
-		return
+		return "", "", "unexpected query " + r.URL.RawQuery
 	case r.Header.Get("Content-Type") != "application/json":
-		fail("content type " + r.Header.Get("Content-Type"))
-		return
+		return "", "", "content type " + r.Header.Get("Content-Type")
 	case r.Header.Get("Idempotency-Key") == "":
-		fail("no Idempotency-Key")
-		return
+		return "", "", "no Idempotency-Key"
 	}
 	var req struct {
 		CustomerID *string `json:"customer_id"`
@@ -125,79 +122,45 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		fail("body: " + err.Error())
-		return
+	switch err := dec.Decode(&req); {
+	case err != nil:
+		return "", "", "body: " + err.Error()
+	case req.CustomerID == nil || req.InvoiceID == nil || req.Reason == nil:
+		return "", "", "body lacks customer_id, invoice_id or reason: " + string(body)
+	case *req.CustomerID != id:
+		return "", "", "body's customer_id " + *req.CustomerID + " is not the path's " + id
 	}
-	if req.CustomerID == nil || req.InvoiceID == nil || req.Reason == nil {
-		fail("body lacks customer_id, invoice_id or reason: " + string(body))
-		return
-	}
-	if *req.CustomerID != id {
-		fail("body's customer_id " + *req.CustomerID + " is not the path's " + id)
-		return
-	}
-
-	f.mu.Lock()
-	f.got = append(f.got, received{Method: r.Method, Path: r.URL.Path, RawPath: r.URL.RawPath, Header: r.Header.Clone(), Body: string(body)})
-	rep, ok := f.next(r.Header.Get("Idempotency-Key"), id, action)
-	f.mu.Unlock()
-	if !ok {
-		return
-	}
-	if rep.hang {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
-		}
-		return
-	}
-	write(w, rep)
+	return id, seg[2], ""
 }
 
-// next decides the answer to an action, with f.mu held.
-func (f *fake) next(key, id, action string) (reply, bool) {
-	if len(f.script) > 0 {
-		rep := f.script[0]
-		f.script = f.script[1:]
-		return rep, true
-	}
+// act answers an action as the API does: a repeated key with its first
+// answer, and otherwise by the account's state.
+func (f *fake) act(key, id, action string) reply {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if rep, ok := f.answered[key]; ok {
-		if rep.header == nil {
-			rep.header = map[string]string{}
+		if rep.Header == nil {
+			rep.Header = map[string]string{}
 		}
-		rep.header["Idempotent-Replayed"] = "true"
-		return rep, true
+		rep.Header["Idempotent-Replayed"] = "true"
+		return rep
 	}
 	state, ok := f.accounts[id]
 	if !ok {
-		return apiError(http.StatusNotFound, "resource_missing", fmt.Sprintf("No such account: '%s'", id)), true
+		return apiError(http.StatusNotFound, "resource_missing", fmt.Sprintf("No such account: '%s'", id))
 	}
 	want := map[string]string{"suspend": suspended, "restore": active}[action]
 	if state == want {
-		return apiError(http.StatusConflict, "account_already_"+want, fmt.Sprintf("Account '%s' is already %s.", id, want)), true
+		return apiError(http.StatusConflict, "account_already_"+want, fmt.Sprintf("Account '%s' is already %s.", id, want))
 	}
 	f.accounts[id] = want
 	f.actions++
-	rep := reply{status: http.StatusOK, body: fmt.Sprintf(`{"id": "acta_%d", "object": "account_action", "account": %q, "action": %q, "status": %q}`, f.actions, id, action, want)}
+	rep := reply{Status: http.StatusOK, Body: fmt.Sprintf(`{"id": "acta_%d", "object": "account_action", "account": %q, "action": %q, "status": %q}`, f.actions, id, action, want)}
 	f.answered[key] = rep
-	return rep, true
+	return rep
 }
 
-func write(w http.ResponseWriter, rep reply) {
-	w.Header().Set("Content-Type", "application/json")
-	for k, v := range rep.header {
-		w.Header().Set(k, v)
-	}
-	w.WriteHeader(rep.status)
-	io.WriteString(w, rep.body)
-}
-
-func (f *fake) requests() []received {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]received(nil), f.got...)
-}
+func (f *fake) requests() []received { return f.srv.Received() }
 
 func (f *fake) state(id string) string {
 	f.mu.Lock()

@@ -3,10 +3,11 @@ package hubspot
 import (
 	"errors"
 	"fmt"
-	"github.com/journeyshq/journeys/integrations/internal/vendorhttp"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/journeyshq/journeys/integrations/internal/vendorhttp"
 )
 
 // Environment variables read by ConfigFromEnv.
@@ -27,17 +28,9 @@ const (
 	DefaultPropertyPrefix = "journeys_"
 )
 
-var (
-	// token is what can go in an Authorization header unchanged: printable
-	// ASCII without spaces. HubSpot's private app tokens (pat-na1-…) and
-	// OAuth access tokens fit; anything else would be refused by net/http
-	// at send time, which would look like a network failure and be
-	// retried forever, so it is refused at start-up instead.
-	token = regexp.MustCompile(`^[\x21-\x7e]+$`)
-	// propertyPrefix is the start of a HubSpot property's internal name:
-	// a lowercase letter, then lowercase letters, digits and underscores.
-	propertyPrefix = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-)
+// propertyPrefix is the start of a HubSpot property's internal name: a
+// lowercase letter, then lowercase letters, digits and underscores.
+var propertyPrefix = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 // Config is what the HubSpot CRM driver needs. ConfigFromEnv fills it from
 // the environment variables named on each field.
@@ -118,7 +111,7 @@ func (c Config) withDefaults() Config {
 // to fix, and never quote a value: the token is secret and a URL may carry
 // credentials.
 func (c Config) validate() error {
-	if !token.MatchString(c.AccessToken) {
+	if !vendorhttp.ValidToken(c.AccessToken) {
 		return fmt.Errorf("%s%s must be a non-empty access token of printable characters without spaces", errPrefix, EnvAccessToken)
 	}
 	if _, err := vendorhttp.ParseURL(c.BaseURL); err != nil {

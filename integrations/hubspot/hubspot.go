@@ -32,12 +32,11 @@
 package hubspot
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"sort"
@@ -65,11 +64,6 @@ const RateLimitWait = 10 * time.Second
 
 const (
 	errPrefix = "hubspot: "
-	// maxAnswer and maxErrorAnswer bound how much of an answer is read: a
-	// contact or note is a few kilobytes, an error less; a misbehaving
-	// proxy's could be anything.
-	maxAnswer      = 1 << 20
-	maxErrorAnswer = 64 << 10
 	// maxMessageLen bounds how much of HubSpot's error message goes into
 	// an error: enough to fix the request, not a screenful.
 	maxMessageLen = 500
@@ -125,37 +119,21 @@ func (e *APIError) Error() string {
 // Client records journey facts on HubSpot contacts. It is safe for
 // concurrent use.
 type Client struct {
-	base    *url.URL
-	token   string
-	prefix  string
-	timeout time.Duration
-	http    *http.Client
-	now     func() time.Time
+	api    *vendorhttp.Client
+	prefix string
 }
 
 // Option changes how New builds a Client.
-type Option func(*Client)
+type Option = vendorhttp.Option
 
 // WithHTTPClient sends every call through hc, whose own Timeout and
 // redirect policy then apply instead of Config.Timeout and the driver's.
 // A nil hc is ignored.
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *Client) {
-		if hc != nil {
-			c.http = hc
-		}
-	}
-}
+func WithHTTPClient(hc *http.Client) Option { return vendorhttp.WithHTTPClient(hc) }
 
 // WithClock sets the clock that stamps notes (hs_timestamp) and reads
 // date-valued Retry-After headers; tests pin it. A nil now is ignored.
-func WithClock(now func() time.Time) Option {
-	return func(c *Client) {
-		if now != nil {
-			c.now = now
-		}
-	}
-}
+func WithClock(now func() time.Time) Option { return vendorhttp.WithClock(now) }
 
 // New checks cfg, fills its defaults and returns a Client. It makes no
 // request: the token is proven by the first update.
@@ -164,16 +142,11 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	base, err := vendorhttp.ParseURL(cfg.BaseURL)
+	api, err := vendorhttp.New(cfg.BaseURL, cfg.AccessToken, cfg.Timeout, opts...)
 	if err != nil { // validate parsed it already
 		return nil, fmt.Errorf("%s%s %w", errPrefix, EnvBaseURL, err)
 	}
-	c := &Client{base: base, token: cfg.AccessToken, prefix: cfg.PropertyPrefix, timeout: cfg.Timeout, now: time.Now}
-	c.http = vendorhttp.NewClient(vendorhttp.Transport(), cfg.Timeout)
-	for _, o := range opts {
-		o(c)
-	}
-	return c, nil
+	return &Client{api: api, prefix: cfg.PropertyPrefix}, nil
 }
 
 // UpdateContact sets u.Properties on the HubSpot contact whose email is
@@ -196,68 +169,134 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 // fails; its retry sets the same properties again, which changes nothing,
 // and then adds the note.
 func (c *Client) UpdateContact(ctx context.Context, u messages.CRMUpdate) (messages.Receipt, error) {
-	who := "customer " + u.CustomerID
+	tgt := target{who: "customer " + u.CustomerID, email: strings.TrimSpace(u.Email)}
 	if u.Step != "" {
-		who += " step " + u.Step
+		tgt.who += " step " + u.Step
 	}
-	wrap := func(op string, err error) error {
-		return fmt.Errorf("%s%s for %s: %w", errPrefix, op, who, err)
+	props, err := c.properties(u, tgt)
+	if err != nil {
+		return messages.Receipt{}, err
 	}
-	invalid := func(why string) (messages.Receipt, error) {
-		return messages.Receipt{}, messages.Permanent("invalid_request", wrap(opUpdateContact, errors.New(why)))
+	if err := ctx.Err(); err != nil {
+		return messages.Receipt{}, messages.Transient(tgt.wrap(opUpdateContact, fmt.Errorf("not sent: %w", err)), 0)
 	}
-	email := strings.TrimSpace(u.Email)
-	if email == "" {
-		return invalid("contact has no email address")
+	contactID, err := c.contact(ctx, tgt, props)
+	if err != nil {
+		return messages.Receipt{}, err
+	}
+	rcpt := messages.Receipt{ID: "contact/" + contactID}
+	if strings.TrimSpace(u.Note) == "" {
+		return rcpt, nil
+	}
+	noteID, err := c.addNote(ctx, tgt, contactID, noteBody(u.Note, u.Meta))
+	if err != nil {
+		return messages.Receipt{}, err
+	}
+	rcpt.ID += "/note/" + noteID
+	return rcpt, nil
+}
+
+// target is whom one UpdateContact is for: the customer and step its
+// errors name, and the email address they must not quote.
+type target struct {
+	who, email string
+}
+
+// wrap gives an error of the call op its context.
+func (tgt target) wrap(op string, err error) error {
+	return fmt.Errorf("%s%s for %s: %w", errPrefix, op, tgt.who, err)
+}
+
+// policy sorts HubSpot's answers to the call op.
+func (tgt target) policy(op string) vendorhttp.Policy {
+	reasons := contactReasons
+	if op == opCreateNote {
+		reasons = noteReasons
+	}
+	return vendorhttp.Policy{
+		// HubSpot answers 423 while a record is locked by concurrent
+		// writes; like an outage, it passes.
+		Passing:       []int{http.StatusLocked},
+		RateLimitWait: RateLimitWait,
+		Reasons:       reasons,
+		Parse:         func(status int, body []byte) error { return parseAPIError(status, body, tgt.email) },
+		Wrap:          func(err error) error { return tgt.wrap(op, err) },
+	}
+}
+
+// noteReasons are the Permanent reasons of the notes endpoint's statuses;
+// a revoked token or one without the contacts scopes is for an operator to
+// fix, not a retry.
+var noteReasons = map[int]string{
+	http.StatusBadRequest:   "invalid_request",
+	http.StatusUnauthorized: "unauthorized",
+	http.StatusForbidden:    "unauthorized",
+}
+
+// contactReasons adds to noteReasons the contact call's 404: no contact
+// has that email, and only a person (or a signup sync) can create it.
+var contactReasons = func() map[int]string {
+	m := maps.Clone(noteReasons)
+	m[http.StatusNotFound] = "contact_not_found"
+	return m
+}()
+
+// properties checks u and names its properties with the prefix. An update
+// it refuses is Permanent "invalid_request".
+func (c *Client) properties(u messages.CRMUpdate, tgt target) (map[string]string, error) {
+	invalid := func(why string) error {
+		return messages.Permanent("invalid_request", tgt.wrap(opUpdateContact, errors.New(why)))
+	}
+	if tgt.email == "" {
+		return nil, invalid("contact has no email address")
 	}
 	props := make(map[string]string, len(u.Properties))
 	for k, v := range u.Properties {
 		if strings.TrimSpace(k) == "" {
-			return invalid("a property has an empty name")
+			return nil, invalid("a property has an empty name")
 		}
 		props[c.prefix+k] = v
 	}
-	hasNote := strings.TrimSpace(u.Note) != ""
-	if len(props) == 0 && !hasNote {
-		return invalid("update has neither properties nor a note")
+	if len(props) == 0 && strings.TrimSpace(u.Note) == "" {
+		return nil, invalid("update has neither properties nor a note")
 	}
-	if err := ctx.Err(); err != nil {
-		return messages.Receipt{}, messages.Transient(wrap(opUpdateContact, fmt.Errorf("not sent: %w", err)), 0)
-	}
+	return props, nil
+}
 
-	// 1. The contact: set the properties, or just look it up when there
-	// are none, to learn the ID the note is associated with.
-	op, method := opUpdateContact, http.MethodPatch
-	var body any = map[string]any{"properties": props}
+// contact sets props on the contact, or just looks it up when there are
+// none, and answers with its ID, which a note is associated with.
+func (c *Client) contact(ctx context.Context, tgt target, props map[string]string) (string, error) {
+	op, req := opUpdateContact, vendorhttp.Request{
+		Method: http.MethodPatch,
+		URL:    c.api.URL(ContactsPath, "idProperty=email", tgt.email),
+		Body:   map[string]any{"properties": props},
+	}
 	if len(props) == 0 {
-		op, method, body = opFindContact, http.MethodGet, nil
+		op, req.Method, req.Body = opFindContact, http.MethodGet, nil
 	}
-	ans, err := c.call(ctx, method, c.contactURL(email), body)
+	ans, err := c.api.Call(ctx, req, tgt.policy(op))
 	if err != nil {
-		return messages.Receipt{}, messages.Transient(wrap(op, vendorhttp.TransportError(ctx, err, c.timeout)), 0)
+		return "", err
 	}
-	if !ans.ok() {
-		return messages.Receipt{}, c.classify(ans, op, email, wrap)
-	}
-	if ans.readErr != nil {
+	if ans.ReadErr != nil {
 		// The answer broke off; setting the same properties again is
 		// harmless, so a retry is the way to learn the ID.
-		return messages.Receipt{}, messages.Transient(wrap(op, fmt.Errorf("http %d answer unreadable: %w", ans.status, ans.readErr)), 0)
+		return "", messages.Transient(tgt.wrap(op, fmt.Errorf("http %d answer unreadable: %w", ans.Status, ans.ReadErr)), 0)
 	}
-	contactID, err := objectID(ans.body)
+	id, err := objectID(ans.Body)
 	if err != nil {
-		return messages.Receipt{}, messages.Permanent("unexpected_response", wrap(op, fmt.Errorf("http %d: %w", ans.status, err)))
+		return "", messages.Permanent("unexpected_response", tgt.wrap(op, fmt.Errorf("http %d: %w", ans.Status, err)))
 	}
-	rcpt := messages.Receipt{ID: "contact/" + contactID}
-	if !hasNote {
-		return rcpt, nil
-	}
+	return id, nil
+}
 
-	// 2. The note, on the contact's timeline.
+// addNote creates a note with body on the contact's timeline and answers
+// with its ID.
+func (c *Client) addNote(ctx context.Context, tgt target, contactID, body string) (string, error) {
 	note := map[string]any{
 		"properties": map[string]string{
-			"hs_note_body": noteBody(u.Note, u.Meta),
-			"hs_timestamp": c.now().UTC().Format(timestampLayout),
+			"hs_note_body": body,
+			"hs_timestamp": c.api.Now().UTC().Format(timestampLayout),
 		},
 		"associations": []any{map[string]any{
 			"to": map[string]string{"id": contactID},
@@ -267,117 +306,22 @@ func (c *Client) UpdateContact(ctx context.Context, u messages.CRMUpdate) (messa
 			}},
 		}},
 	}
-	ans, err = c.call(ctx, http.MethodPost, c.apiURL(NotesPath, NotesPath, ""), note)
+	req := vendorhttp.Request{Method: http.MethodPost, URL: c.api.URL(NotesPath, ""), Body: note}
+	ans, err := c.api.Call(ctx, req, tgt.policy(opCreateNote))
 	if err != nil {
-		return messages.Receipt{}, messages.Transient(wrap(opCreateNote, vendorhttp.TransportError(ctx, err, c.timeout)), 0)
+		return "", err
 	}
-	if !ans.ok() {
-		return messages.Receipt{}, c.classify(ans, opCreateNote, email, wrap)
-	}
-	noteID, err := objectID(ans.body)
-	if ans.readErr != nil {
-		err = ans.readErr
+	id, err := objectID(ans.Body)
+	if ans.ReadErr != nil {
+		err = ans.ReadErr
 	}
 	if err != nil {
 		// HubSpot accepted the note, so it exists; retrying would add it
 		// a second time.
-		return messages.Receipt{}, messages.Permanent("unconfirmed",
-			wrap(opCreateNote, fmt.Errorf("http %d accepted the note but the answer was unreadable: %w", ans.status, err)))
+		return "", messages.Permanent("unconfirmed",
+			tgt.wrap(opCreateNote, fmt.Errorf("http %d accepted the note but the answer was unreadable: %w", ans.Status, err)))
 	}
-	rcpt.ID += "/note/" + noteID
-	return rcpt, nil
-}
-
-// contactURL addresses the contact with email, by its email property.
-func (c *Client) contactURL(email string) *url.URL {
-	return c.apiURL(ContactsPath+"/"+email, ContactsPath+"/"+vendorhttp.EscapeSegment(email), "idProperty=email")
-}
-
-// apiURL is c.base with path (rawPath escaped) appended and query set.
-func (c *Client) apiURL(path, rawPath, query string) *url.URL {
-	u := *c.base
-	u.Path = strings.TrimSuffix(c.base.Path, "/") + path
-	u.RawPath = strings.TrimSuffix(c.base.EscapedPath(), "/") + rawPath
-	u.RawQuery = query
-	return &u
-}
-
-// answer is what HubSpot said to one call.
-type answer struct {
-	status int
-	header http.Header
-	body   []byte
-	// readErr is set when the body broke off.
-	readErr error
-}
-
-func (a answer) ok() bool { return a.status >= 200 && a.status < 300 }
-
-// call sends one request with body, if any, as JSON. Its error means no
-// answer arrived; an answer of any status is returned for the caller to
-// judge.
-func (c *Client) call(ctx context.Context, method string, u *url.URL, body any) (answer, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return answer{}, fmt.Errorf("encode request: %w", err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
-	if err != nil {
-		// The error would quote the URL, which holds the email address.
-		return answer{}, errors.New("request could not be built")
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return answer{}, err
-	}
-	defer resp.Body.Close()
-	limit := int64(maxAnswer)
-	if resp.StatusCode >= 300 {
-		limit = maxErrorAnswer
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, limit))
-	// Draining what is left (within reason) lets the connection be reused.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorAnswer))
-	return answer{status: resp.StatusCode, header: resp.Header, body: b, readErr: err}, nil
-}
-
-// classify turns a non-2xx answer to op into the messages error kinds.
-func (c *Client) classify(a answer, op, email string, wrap func(string, error) error) error {
-	apiErr := parseAPIError(a.status, a.body, email)
-	err := wrap(op, apiErr)
-	switch s := a.status; {
-	case s == http.StatusTooManyRequests:
-		d := vendorhttp.RetryAfter(a.header.Get("Retry-After"), c.now())
-		if d == 0 {
-			d = RateLimitWait
-		}
-		return messages.Transient(err, d)
-	case s >= http.StatusInternalServerError, s == http.StatusRequestTimeout, s == http.StatusLocked:
-		// HubSpot answers 423 while a record is locked by concurrent
-		// writes; like an outage, it passes. Either may say when.
-		return messages.Transient(err, vendorhttp.RetryAfter(a.header.Get("Retry-After"), c.now()))
-	case s == http.StatusNotFound && op != opCreateNote:
-		// No contact has that email. Only a person (or a signup sync)
-		// can create it; retrying cannot.
-		return messages.Permanent("contact_not_found", err)
-	case s == http.StatusBadRequest:
-		return messages.Permanent("invalid_request", err)
-	case s == http.StatusUnauthorized || s == http.StatusForbidden:
-		// A revoked token or one without the contacts scopes: an operator
-		// fixes that, not a retry.
-		return messages.Permanent("unauthorized", err)
-	default:
-		return messages.Permanent("rejected", err)
-	}
+	return id, nil
 }
 
 // parseAPIError reads HubSpot's {"status":"error","message":…,

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	"github.com/journeyshq/journeys/activities"
 	"github.com/journeyshq/journeys/integrations/hubspot"
+	"github.com/journeyshq/journeys/integrations/internal/vendortest"
 	"github.com/journeyshq/journeys/messages"
 )
 
@@ -44,16 +44,10 @@ type received struct {
 }
 
 // reply is what the fake answers to one request.
-type reply struct {
-	status int
-	body   string
-	header map[string]string
-	// hang holds the answer back until the client gives up.
-	hang bool
-}
+type reply = vendortest.Reply
 
 func contactOK(id string) reply {
-	return reply{status: http.StatusOK, body: fmt.Sprintf(`{
+	return reply{Status: http.StatusOK, Body: fmt.Sprintf(`{
 		"id": %q,
 		"properties": {"createdate": "2024-03-02T09:15:00.000Z", "email": %q, "hs_object_id": %q, "lastmodifieddate": "2024-05-01T10:30:45.500Z"},
 		"createdAt": "2024-03-02T09:15:00.000Z",
@@ -63,7 +57,7 @@ func contactOK(id string) reply {
 }
 
 func noteCreated(id string) reply {
-	return reply{status: http.StatusCreated, body: fmt.Sprintf(`{
+	return reply{Status: http.StatusCreated, Body: fmt.Sprintf(`{
 		"id": %q,
 		"properties": {"hs_createdate": "2024-05-01T10:30:45.600Z", "hs_lastmodifieddate": "2024-05-01T10:30:45.600Z", "hs_object_id": %q},
 		"createdAt": "2024-05-01T10:30:45.600Z",
@@ -77,34 +71,26 @@ func hubspotError(status int, category, message string) reply {
 	body, _ := json.Marshal(map[string]any{
 		"status": "error", "message": message, "correlationId": correlationID, "category": category,
 	})
-	return reply{status: status, body: string(body)}
+	return reply{Status: status, Body: string(body)}
 }
 
 // fake stands in for HubSpot's contacts and notes endpoints. It answers
 // requests with its replies in order, and fails the test on any request it
 // was not told to expect or that is not shaped like HubSpot wants.
 type fake struct {
-	t   *testing.T
-	srv *httptest.Server
-
-	mu      sync.Mutex
-	replies []reply
-	got     []received
+	srv *vendortest.Server[received]
 }
 
 func newFake(t *testing.T, replies ...reply) *fake {
 	t.Helper()
-	f := &fake{t: t, replies: replies}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	require.True(t, strings.HasPrefix(f.srv.URL, "http://127.0.0.1:"), "fake listens on %s", f.srv.URL)
+	f := &fake{}
+	f.srv = vendortest.Start[received](t, "hubspot", "application/json;charset=utf-8", f.serve, replies...)
 	return f
 }
 
 func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 	fail := func(why string) {
-		f.t.Errorf("fake hubspot: %s %s: %s", r.Method, r.URL.Path, why)
-		write(w, hubspotError(http.StatusBadRequest, "VALIDATION_ERROR", "fake: "+why))
+		f.srv.Fail(w, r, hubspotError(http.StatusBadRequest, "VALIDATION_ERROR", "fake: "+why), why)
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -114,71 +100,50 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "Bearer "+testToken {
 		// Not a test failure by itself: the unauthorized case sends a
 		// wrong token on purpose.
-		write(w, hubspotError(http.StatusUnauthorized, "INVALID_AUTHENTICATION",
+		f.srv.Answer(w, r, hubspotError(http.StatusUnauthorized, "INVALID_AUTHENTICATION",
 			"Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"))
 		return
 	}
-	switch {
-	case strings.HasPrefix(r.URL.Path, hubspot.ContactsPath+"/") && (r.Method == http.MethodPatch || r.Method == http.MethodGet):
-		if r.URL.RawQuery != "idProperty=email" {
-			fail("query " + r.URL.RawQuery + ", want idProperty=email")
-			return
-		}
-	case r.URL.Path == hubspot.NotesPath && r.Method == http.MethodPost:
-		if r.URL.RawQuery != "" {
-			fail("unexpected query " + r.URL.RawQuery)
-			return
-		}
-	default:
-		fail("no such endpoint")
+	if why := check(r, body); why != "" {
+		fail(why)
 		return
 	}
-	if r.Method != http.MethodGet {
-		if ct := r.Header.Get("Content-Type"); ct != "application/json" {
-			fail("content type " + ct)
-			return
-		}
-		if !json.Valid(body) {
-			fail("body is not JSON")
-			return
-		}
-	}
-
-	f.mu.Lock()
-	f.got = append(f.got, received{Method: r.Method, Path: r.URL.Path, RawPath: r.URL.RawPath, Query: r.URL.RawQuery, Body: string(body)})
-	if len(f.replies) == 0 {
-		f.mu.Unlock()
+	f.srv.Record(received{Method: r.Method, Path: r.URL.Path, RawPath: r.URL.RawPath, Query: r.URL.RawQuery, Body: string(body)})
+	rep, ok := f.srv.Next()
+	if !ok {
 		fail("unexpected request")
 		return
 	}
-	rep := f.replies[0]
-	f.replies = f.replies[1:]
-	f.mu.Unlock()
+	f.srv.Answer(w, r, rep)
+}
 
-	if rep.hang {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
+// check says why a request is not shaped like HubSpot wants; "" when it is.
+func check(r *http.Request, body []byte) string {
+	switch {
+	case strings.HasPrefix(r.URL.Path, hubspot.ContactsPath+"/") && (r.Method == http.MethodPatch || r.Method == http.MethodGet):
+		if r.URL.RawQuery != "idProperty=email" {
+			return "query " + r.URL.RawQuery + ", want idProperty=email"
 		}
-		return
+	case r.URL.Path == hubspot.NotesPath && r.Method == http.MethodPost:
+		if r.URL.RawQuery != "" {
+			return "unexpected query " + r.URL.RawQuery
+		}
+	default:
+		return "no such endpoint"
 	}
-	write(w, rep)
+	if r.Method == http.MethodGet {
+		return ""
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		return "content type " + ct
+	}
+	if !json.Valid(body) {
+		return "body is not JSON"
+	}
+	return ""
 }
 
-func write(w http.ResponseWriter, rep reply) {
-	w.Header().Set("Content-Type", "application/json;charset=utf-8")
-	for k, v := range rep.header {
-		w.Header().Set(k, v)
-	}
-	w.WriteHeader(rep.status)
-	io.WriteString(w, rep.body)
-}
-
-func (f *fake) requests() []received {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]received(nil), f.got...)
-}
+func (f *fake) requests() []received { return f.srv.Received() }
 
 func (f *fake) client(t *testing.T, edit ...func(*hubspot.Config)) *hubspot.Client {
 	t.Helper()
@@ -326,7 +291,7 @@ func requirePermanent(t *testing.T, err error, reason string) *messages.Permanen
 
 func TestRateLimitedWithRetryAfter(t *testing.T) {
 	rep := hubspotError(http.StatusTooManyRequests, "RATE_LIMITS", "You have reached your secondly limit.")
-	rep.header = map[string]string{"Retry-After": "2", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000", "X-HubSpot-RateLimit-Remaining": "0"}
+	rep.Header = map[string]string{"Retry-After": "2", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000", "X-HubSpot-RateLimit-Remaining": "0"}
 	f := newFake(t, rep)
 	_, err := f.client(t).UpdateContact(context.Background(), update(""))
 	tr := requireTransient(t, err)
@@ -340,7 +305,7 @@ func TestRateLimitedWithRetryAfter(t *testing.T) {
 // HubSpot's 429s usually carry no Retry-After; its burst window is 10s.
 func TestRateLimitedWithoutRetryAfterWaitsTheWindow(t *testing.T) {
 	body := `{"status":"error","message":"You have reached your ten_secondly_rolling limit.","errorType":"RATE_LIMIT","correlationId":"` + correlationID + `","policyName":"TEN_SECONDLY_ROLLING","groupName":"publicapi:private-app:12345"}`
-	f := newFake(t, reply{status: http.StatusTooManyRequests, body: body})
+	f := newFake(t, reply{Status: http.StatusTooManyRequests, Body: body})
 	_, err := f.client(t).UpdateContact(context.Background(), update(""))
 	tr := requireTransient(t, err)
 	assert.Equal(t, hubspot.RateLimitWait, tr.RetryAfter)
@@ -361,7 +326,7 @@ func TestServerErrorIsTransient(t *testing.T) {
 
 // A proxy's HTML page in front of HubSpot is classified by its status.
 func TestBadGatewayPageIsTransient(t *testing.T) {
-	f := newFake(t, reply{status: http.StatusBadGateway, body: "<html><body>502 Bad Gateway</body></html>"})
+	f := newFake(t, reply{Status: http.StatusBadGateway, Body: "<html><body>502 Bad Gateway</body></html>"})
 	_, err := f.client(t).UpdateContact(context.Background(), update(""))
 	requireTransient(t, err)
 	assert.Contains(t, err.Error(), "http 502")
@@ -405,9 +370,9 @@ func TestOtherAnswersAreClassified(t *testing.T) {
 		{"forbidden", hubspotError(http.StatusForbidden, "MISSING_SCOPES", "This app hasn't been granted all required scopes to make this call."), "unauthorized", 0},
 		{"conflict", hubspotError(http.StatusConflict, "CONFLICT", "Contact already exists."), "rejected", 0},
 		{"unprocessable", hubspotError(http.StatusUnprocessableEntity, "VALIDATION_ERROR", "Unprocessable."), "rejected", 0},
-		{"redirect", reply{status: http.StatusMovedPermanently, header: map[string]string{"Location": "https://example.com/"}}, "rejected", 0},
+		{"redirect", reply{Status: http.StatusMovedPermanently, Header: map[string]string{"Location": "https://example.com/"}}, "rejected", 0},
 		{"locked", hubspotError(http.StatusLocked, "LOCKED", "Record is locked."), "", 0},
-		{"unavailable", reply{status: http.StatusServiceUnavailable, body: "{}", header: map[string]string{"Retry-After": "30"}}, "", 30 * time.Second},
+		{"unavailable", reply{Status: http.StatusServiceUnavailable, Body: "{}", Header: map[string]string{"Retry-After": "30"}}, "", 30 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(t, tc.reply)
@@ -459,13 +424,13 @@ func TestNoteNotFoundIsRejected(t *testing.T) {
 // HubSpot created the note but its answer is unreadable: retrying would
 // add it twice.
 func TestUnreadableNoteAnswerIsUnconfirmed(t *testing.T) {
-	f := newFake(t, contactOK(testContactID), reply{status: http.StatusCreated, body: "<html>ok</html>"})
+	f := newFake(t, contactOK(testContactID), reply{Status: http.StatusCreated, Body: "<html>ok</html>"})
 	_, err := f.client(t).UpdateContact(context.Background(), update("Activated."))
 	requirePermanent(t, err, "unconfirmed")
 }
 
 func TestTimeoutIsTransient(t *testing.T) {
-	f := newFake(t, reply{hang: true})
+	f := newFake(t, reply{Delay: vendortest.Hang})
 	c := f.client(t, func(c *hubspot.Config) { c.Timeout = 100 * time.Millisecond })
 	start := time.Now()
 	_, err := c.UpdateContact(context.Background(), update(""))

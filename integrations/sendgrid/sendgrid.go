@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"net/http"
 	netmail "net/mail"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -192,7 +191,7 @@ func (c *Client) SendEmail(ctx context.Context, e messages.Email) (messages.Rece
 	case resp != nil:
 		return messages.Receipt{}, classify(resp, wrap, time.Now(), to.Address, e.Subject)
 	default:
-		return messages.Receipt{}, messages.Transient(wrap(transportError(ctx, err, c.cfg.Timeout)), 0)
+		return messages.Receipt{}, messages.Transient(wrap(vendorhttp.TransportError(ctx, err, c.cfg.Timeout)), 0)
 	}
 }
 
@@ -251,24 +250,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// transportError describes a request that got no answer: refused
-// connection, reset, the client timeout, or the caller's context ending.
-func transportError(ctx context.Context, err error, timeout time.Duration) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("request abandoned: %w", ctx.Err())
-	}
-	// A *url.Error's text starts with the method and URL ("Post \"…\""),
-	// which add nothing here; its cause is what matters.
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if ue.Timeout() {
-			return fmt.Errorf("no answer within %s: %w", timeout, ue.Err)
-		}
-		err = ue.Err
-	}
-	return fmt.Errorf("request failed: %w", err)
 }
 
 // classify turns a non-2xx answer into the messages error kinds. recipient

@@ -5,17 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/journeyshq/journeys/activities"
+	"github.com/journeyshq/journeys/integrations/internal/vendortest"
 	"github.com/journeyshq/journeys/integrations/sendgrid"
 	"github.com/journeyshq/journeys/messages"
 )
@@ -50,16 +48,10 @@ func email() messages.Email {
 }
 
 // answer is what the fake says to the next request.
-type answer struct {
-	status int
-	body   string
-	header map[string]string
-	// delay holds the answer back, or until the client gives up.
-	delay time.Duration
-}
+type answer = vendortest.Reply
 
 func accepted() answer {
-	return answer{status: http.StatusAccepted, header: map[string]string{"X-Message-Id": testMsgID}}
+	return answer{Status: http.StatusAccepted, Header: map[string]string{"X-Message-Id": testMsgID}}
 }
 
 // sgError answers like SendGrid does for a failed request: a JSON list of
@@ -70,20 +62,20 @@ func sgError(status int, field, message string) answer {
 		f = field
 	}
 	body, _ := json.Marshal(map[string]any{"errors": []map[string]any{{"field": f, "message": message, "help": nil}}})
-	return answer{status: status, body: string(body)}
+	return answer{Status: status, Body: string(body)}
 }
 
 // rateLimited answers like SendGrid's rate limiter, with the X-RateLimit
 // headers and optionally a Retry-After.
 func rateLimited(reset time.Time, retryAfter string) answer {
 	a := sgError(http.StatusTooManyRequests, "", "too many requests")
-	a.header = map[string]string{
+	a.Header = map[string]string{
 		"X-RateLimit-Limit":     "600",
 		"X-RateLimit-Remaining": "0",
 		"X-RateLimit-Reset":     strconv.FormatInt(reset.Unix(), 10),
 	}
 	if retryAfter != "" {
-		a.header["Retry-After"] = retryAfter
+		a.Header["Retry-After"] = retryAfter
 	}
 	return a
 }
@@ -113,90 +105,47 @@ type (
 	}
 )
 
-// fake is a stand-in for SendGrid's POST /v3/mail/send.
+// fake is a stand-in for SendGrid's POST /v3/mail/send, which gives every
+// request the same answer.
 type fake struct {
-	t   *testing.T
-	srv *httptest.Server
-
-	mu       sync.Mutex
-	answer   answer
-	received []wireMail
+	srv    *vendortest.Server[wireMail]
+	answer answer
 }
 
 func newFake(t *testing.T, a answer) *fake {
 	t.Helper()
-	f := &fake{t: t, answer: a}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	if !strings.HasPrefix(f.srv.URL, "http://127.0.0.1:") {
-		t.Fatalf("fake listens on %s, want 127.0.0.1", f.srv.URL)
-	}
+	f := &fake{answer: a}
+	f.srv = vendortest.Start[wireMail](t, "sendgrid", "application/json", f.serve)
 	return f
 }
 
 func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
-	fail := func(a answer, why string) {
-		// Errors go to the test as well as to the client, so a request the
-		// fake did not expect cannot pass unnoticed.
-		f.t.Errorf("fake sendgrid: %s", why)
-		f.write(w, a)
-	}
+	// Errors go to the test as well as to the client, so a request the
+	// fake did not expect cannot pass unnoticed.
 	switch {
 	case r.URL.Path != "/v3/mail/send":
-		fail(sgError(http.StatusNotFound, "", "not found"), "path "+r.URL.Path)
+		f.srv.Fail(w, r, sgError(http.StatusNotFound, "", "not found"), "path "+r.URL.Path)
 		return
 	case r.Method != http.MethodPost:
-		fail(sgError(http.StatusMethodNotAllowed, "", "method not allowed"), "method "+r.Method)
+		f.srv.Fail(w, r, sgError(http.StatusMethodNotAllowed, "", "method not allowed"), "method "+r.Method)
 		return
 	case r.Header.Get("Authorization") != "Bearer "+testKey:
-		fail(sgError(http.StatusUnauthorized, "", "The provided authorization grant is invalid, expired, or revoked"), "bad Authorization header")
+		f.srv.Fail(w, r, sgError(http.StatusUnauthorized, "", "The provided authorization grant is invalid, expired, or revoked"), "bad Authorization header")
 		return
 	case r.Header.Get("Content-Type") != "application/json":
-		fail(sgError(http.StatusUnsupportedMediaType, "", "Content-Type should be application/json."), "content type "+r.Header.Get("Content-Type"))
+		f.srv.Fail(w, r, sgError(http.StatusUnsupportedMediaType, "", "Content-Type should be application/json."), "content type "+r.Header.Get("Content-Type"))
 		return
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		fail(sgError(http.StatusBadRequest, "", "could not read body"), err.Error())
-		return
-	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
 	var m wireMail
-	if err := dec.Decode(&m); err != nil {
-		fail(sgError(http.StatusBadRequest, "", "Bad Request"), "body is not JSON: "+err.Error())
+	if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+		f.srv.Fail(w, r, sgError(http.StatusBadRequest, "", "Bad Request"), "body is not JSON: "+err.Error())
 		return
 	}
-	f.mu.Lock()
-	f.received = append(f.received, m)
-	a := f.answer
-	f.mu.Unlock()
-
-	if a.delay > 0 {
-		select {
-		case <-time.After(a.delay):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	f.write(w, a)
+	f.srv.Record(m)
+	f.srv.Answer(w, r, f.answer)
 }
 
-func (f *fake) write(w http.ResponseWriter, a answer) {
-	for k, v := range a.header {
-		w.Header().Set(k, v)
-	}
-	if a.body != "" {
-		w.Header().Set("Content-Type", "application/json")
-	}
-	w.WriteHeader(a.status)
-	io.WriteString(w, a.body)
-}
-
-func (f *fake) requests() []wireMail {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]wireMail(nil), f.received...)
-}
+func (f *fake) requests() []wireMail { return f.srv.Received() }
 
 func (f *fake) client(t *testing.T, timeout time.Duration) *sendgrid.Client {
 	t.Helper()
@@ -334,8 +283,8 @@ func TestSendEmailErrors(t *testing.T) {
 		},
 		{
 			name: "503 with Retry-After",
-			answer: answer{status: http.StatusServiceUnavailable, body: "<html>Service Unavailable</html>",
-				header: map[string]string{"Retry-After": "3"}},
+			answer: answer{Status: http.StatusServiceUnavailable, Body: "<html>Service Unavailable</html>",
+				Header: map[string]string{"Retry-After": "3"}},
 			transient: true, retryMin: 3 * time.Second, retryMax: 3 * time.Second,
 			contains: []string{"http 503"},
 		},
@@ -393,8 +342,8 @@ func TestSendEmailErrors(t *testing.T) {
 				}
 			}
 			var apiErr *sendgrid.APIError
-			if !errors.As(err, &apiErr) || apiErr.Status != tt.answer.status {
-				t.Errorf("error %q: want an *APIError with status %d", err, tt.answer.status)
+			if !errors.As(err, &apiErr) || apiErr.Status != tt.answer.Status {
+				t.Errorf("error %q: want an *APIError with status %d", err, tt.answer.Status)
 			}
 
 			var perm *messages.PermanentError
@@ -421,7 +370,7 @@ func TestSendEmailErrors(t *testing.T) {
 
 func TestSendEmailTimeoutIsTransient(t *testing.T) {
 	a := accepted()
-	a.delay = 5 * time.Second
+	a.Delay = vendortest.Hang
 	f := newFake(t, a)
 	c := f.client(t, 150*time.Millisecond)
 
@@ -445,7 +394,7 @@ func TestSendEmailTimeoutIsTransient(t *testing.T) {
 
 func TestSendEmailContextDeadlineIsTransient(t *testing.T) {
 	a := accepted()
-	a.delay = 5 * time.Second
+	a.Delay = vendortest.Hang
 	f := newFake(t, a)
 	c := f.client(t, 10*time.Second)
 

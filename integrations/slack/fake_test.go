@@ -5,15 +5,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/journeyshq/journeys/integrations/internal/vendortest"
 	"github.com/journeyshq/journeys/integrations/slack"
 )
 
@@ -37,7 +36,7 @@ type call struct {
 // wrong token with HTTP 200 {"ok":false,"error":"invalid_auth"}.
 type fakeSlack struct {
 	t   *testing.T
-	srv *httptest.Server
+	srv *vendortest.Server[call]
 
 	// users maps emails to user IDs for users.lookupByEmail.
 	users map[string]string
@@ -45,16 +44,12 @@ type fakeSlack struct {
 	post http.HandlerFunc
 	// lookup, when set, answers users.lookupByEmail instead of the default.
 	lookup http.HandlerFunc
-
-	mu    sync.Mutex
-	calls []call
 }
 
 func newFake(t *testing.T) *fakeSlack {
 	t.Helper()
 	f := &fakeSlack{t: t, users: map[string]string{}}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+	f.srv = vendortest.Start[call](t, "slack", "application/json; charset=utf-8", f.serve)
 	return f
 }
 
@@ -98,9 +93,7 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	method := strings.TrimPrefix(r.URL.Path, "/")
-	f.mu.Lock()
-	f.calls = append(f.calls, call{Method: method, Form: form})
-	f.mu.Unlock()
+	f.srv.Record(call{Method: method, Form: form})
 
 	auth := r.Header.Get("Authorization") == "Bearer "+testToken || form.Get("token") == testToken
 	if !auth {
@@ -145,11 +138,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 // Calls returns what the fake received so far.
-func (f *fakeSlack) Calls() []call {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]call(nil), f.calls...)
-}
+func (f *fakeSlack) Calls() []call { return f.srv.Received() }
 
 // config points a driver at the fake; the API URL has no trailing slash on
 // purpose, as an operator might write it.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/journeyshq/journeys/integrations/internal/vendortest"
 	"github.com/journeyshq/journeys/integrations/twilio"
 	"github.com/journeyshq/journeys/messages"
 )
@@ -29,16 +29,10 @@ const (
 )
 
 // answer is what the fake says to the next request.
-type answer struct {
-	status int
-	body   string
-	header map[string]string
-	// delay holds the answer back, or until the client gives up.
-	delay time.Duration
-}
+type answer = vendortest.Reply
 
 func created(sid string) answer {
-	return answer{status: http.StatusCreated, body: fmt.Sprintf(`{"sid":%q,"status":"queued","account_sid":%q}`, sid, testSID)}
+	return answer{Status: http.StatusCreated, Body: fmt.Sprintf(`{"sid":%q,"status":"queued","account_sid":%q}`, sid, testSID)}
 }
 
 // twilioError answers like Twilio does for a failed request; the message
@@ -50,38 +44,28 @@ func twilioError(status, code int) answer {
 		"code": code, "message": msg, "status": status,
 		"more_info": fmt.Sprintf("https://www.twilio.com/docs/errors/%d", code),
 	})
-	return answer{status: status, body: string(body)}
+	return answer{Status: status, Body: string(body)}
 }
 
-// fake is a stand-in for POST /2010-04-01/Accounts/{AccountSid}/Messages.json.
+// fake is a stand-in for POST /2010-04-01/Accounts/{AccountSid}/Messages.json,
+// which gives every request the same answer.
 type fake struct {
-	t   *testing.T
-	srv *httptest.Server
-
-	mu       sync.Mutex
-	answer   answer
-	received []url.Values
+	srv    *vendortest.Server[url.Values]
+	answer answer
 }
 
 func newFake(t *testing.T, a answer) *fake {
 	t.Helper()
-	f := &fake{t: t, answer: a}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	if !strings.HasPrefix(f.srv.URL, "http://127.0.0.1:") {
-		t.Fatalf("fake listens on %s, want 127.0.0.1", f.srv.URL)
-	}
+	f := &fake{answer: a}
+	f.srv = vendortest.Start[url.Values](t, "twilio", "application/json", f.serve)
 	return f
 }
 
 func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
+	// Errors go to the test as well as to the client, so a request the
+	// fake did not expect cannot pass unnoticed.
 	fail := func(status, code int, why string) {
-		// Errors go to the test as well as to the client, so a request
-		// the fake did not expect cannot pass unnoticed.
-		f.t.Errorf("fake twilio: %s", why)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		fmt.Fprintf(w, `{"code":%d,"message":%q,"status":%d}`, code, why, status)
+		f.srv.Fail(w, r, answer{Status: status, Body: fmt.Sprintf(`{"code":%d,"message":%q,"status":%d}`, code, why, status)}, why)
 	}
 	if want := "/2010-04-01/Accounts/" + testSID + "/Messages.json"; r.Method != http.MethodPost || r.URL.Path != want {
 		fail(http.StatusNotFound, 20404, fmt.Sprintf("got %s %s, want POST %s", r.Method, r.URL.Path, want))
@@ -90,9 +74,8 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 	if user, pass, ok := r.BasicAuth(); !ok || user != testSID || pass != testToken {
 		// Not a test failure by itself: the unauthorized case sends a
 		// wrong token on purpose.
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnauthorized)
-		fmt.Fprint(w, `{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}`)
+		f.srv.Answer(w, r, answer{Status: http.StatusUnauthorized,
+			Body: `{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}`})
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
@@ -103,34 +86,11 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, 20001, "parse form: "+err.Error())
 		return
 	}
-
-	f.mu.Lock()
-	f.received = append(f.received, r.PostForm)
-	a := f.answer
-	f.mu.Unlock()
-
-	if a.delay > 0 {
-		select {
-		case <-time.After(a.delay):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	for k, v := range a.header {
-		w.Header().Set(k, v)
-	}
-	if w.Header().Get("Content-Type") == "" {
-		w.Header().Set("Content-Type", "application/json")
-	}
-	w.WriteHeader(a.status)
-	fmt.Fprint(w, a.body)
+	f.srv.Record(r.PostForm)
+	f.srv.Answer(w, r, f.answer)
 }
 
-func (f *fake) forms() []url.Values {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]url.Values(nil), f.received...)
-}
+func (f *fake) forms() []url.Values { return f.srv.Received() }
 
 func (f *fake) config() twilio.Config {
 	return twilio.Config{
@@ -326,7 +286,7 @@ func TestSendSMSUnauthorized(t *testing.T) {
 
 func TestSendSMSRateLimitedCarriesRetryAfter(t *testing.T) {
 	a := twilioError(http.StatusTooManyRequests, 20429)
-	a.header = map[string]string{"Retry-After": "3"}
+	a.Header = map[string]string{"Retry-After": "3"}
 	f := newFake(t, a)
 	_, err := newClient(t, f.config()).SendSMS(context.Background(), sms(testTo))
 	tr := transient(t, err)
@@ -353,7 +313,7 @@ func TestSendSMSServerErrors(t *testing.T) {
 	}{
 		{"500 with twilio body", twilioError(500, 20500), 20500, 500},
 		// A proxy's HTML page: the SDK cannot decode it, the status decides.
-		{"502 html", answer{status: 502, body: "<html>bad gateway</html>", header: map[string]string{"Content-Type": "text/html"}}, 0, 502},
+		{"502 html", answer{Status: 502, Body: "<html>bad gateway</html>", Header: map[string]string{"Content-Type": "text/html"}}, 0, 502},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(t, tc.answer)
@@ -366,7 +326,7 @@ func TestSendSMSServerErrors(t *testing.T) {
 
 func TestSendSMSTimeoutIsTransient(t *testing.T) {
 	a := created(testSMSID)
-	a.delay = 5 * time.Second
+	a.Delay = vendortest.Hang
 	f := newFake(t, a)
 	cfg := f.config()
 	cfg.Timeout = 200 * time.Millisecond
@@ -386,7 +346,7 @@ func TestSendSMSTimeoutIsTransient(t *testing.T) {
 // The SDK takes no context; the driver still stops when the caller's does.
 func TestSendSMSRespectsContext(t *testing.T) {
 	a := created(testSMSID)
-	a.delay = 5 * time.Second
+	a.Delay = vendortest.Hang
 	f := newFake(t, a)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -415,7 +375,7 @@ func TestSendSMSUnreachableIsTransient(t *testing.T) {
 // A 2xx means Twilio created the message; an unreadable answer must not
 // lead to a retry that texts the customer again.
 func TestSendSMSUnreadableSuccessIsNotRetried(t *testing.T) {
-	f := newFake(t, answer{status: http.StatusCreated, body: "not json"})
+	f := newFake(t, answer{Status: http.StatusCreated, Body: "not json"})
 	_, err := newClient(t, f.config()).SendSMS(context.Background(), sms(testTo))
 	permanent(t, err, "unconfirmed")
 }

@@ -1,6 +1,8 @@
 // Package vendorhttp holds what every vendor driver needs around HTTP: the
-// server's requested delay (Retry-After), base-URL checks, and keeping
-// personal data out of error text.
+// server's requested delay (Retry-After), base-URL checks, keeping
+// personal data out of error text, and a Client for the vendors whose JSON
+// APIs are called without an SDK, which sorts their answers into the
+// activities' error kinds.
 package vendorhttp
 
 import (
