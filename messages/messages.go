@@ -15,8 +15,8 @@
 // template of the same name exists there (Exists). Adding an email or SMS
 // template whose name the other channel already has changes that decision
 // for running journeys, and a replay of one that fell back (or did not)
-// then diverges: guard such an addition with workflow.GetVersion in the
-// fallback (workflows/delivery.go), as docs/VERSIONING.md describes.
+// then diverges: such an addition changes the command sequence, and
+// docs/VERSIONING.md says what that takes (workflows/rules.go, fallback).
 package messages
 
 import (

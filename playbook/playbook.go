@@ -365,13 +365,6 @@ func (p Playbook) Fingerprint() string {
 	return hex.EncodeToString(sum[:6])
 }
 
-// Equal reports whether a and b have the same content.
-func Equal(a, b Playbook) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return bytes.Equal(x, y)
-}
-
 // Load reads a playbook from a .yaml, .yml or .json file. Fields the file
 // leaves out keep their Default values; unknown fields are errors.
 func Load(path string) (Playbook, error) {

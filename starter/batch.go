@@ -19,8 +19,8 @@ import (
 )
 
 // DefaultBatch is how many customers of a cohort one child process runs:
-// under 1 GB at its peak (0.95 GB measured), at the speed of a
-// 1,000-customer cohort.
+// enough for the speed of a large cohort, few enough to keep a child's
+// memory bounded (docs/performance.md).
 const DefaultBatch = 1000
 
 // batchRequest is what the parent writes to a child's stdin.

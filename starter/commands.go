@@ -41,6 +41,7 @@ const callTimeout = 10 * time.Second
 type journeys interface {
 	Send(ctx context.Context, ev signals.Event) error
 	State(ctx context.Context, customerID string) (workflows.State, error)
+	AnswerAlert(ctx context.Context, customerID string, in workflows.AlertResponse) (workflows.Alert, error)
 }
 
 // app is one invocation of the CLI with everything it touches outside its
@@ -104,6 +105,8 @@ func (a *app) run(args []string) int {
 		err = a.event(rest)
 	case "status":
 		err = a.status(rest)
+	case "alert":
+		err = a.alert(rest)
 	case "codec-key":
 		err = a.codecKey(rest)
 	case "history":
@@ -113,7 +116,7 @@ func (a *app) run(args []string) int {
 	case "cohort-batch": // a batch of a cohort, in a child process (batch.go)
 		err = a.cohortBatch(a.stdin)
 	default:
-		err = usagef("", "unknown command %q (commands: signup, event, status, history, simulate, codec-key, help)", cmd)
+		err = usagef("", "unknown command %q (commands: signup, event, status, alert, history, simulate, codec-key, help)", cmd)
 	}
 	return a.exit(err)
 }
@@ -160,6 +163,9 @@ func (a *app) help(args []string) error {
 	case "status":
 		_, err := parseStatus([]string{"-h"}, a.getenv)
 		return err
+	case "alert":
+		_, err := parseAlert([]string{"-h"}, a.getenv)
+		return err
 	case "codec-key":
 		return a.codecKey([]string{"-h"})
 	case "history":
@@ -167,7 +173,7 @@ func (a *app) help(args []string) error {
 	case "simulate":
 		return a.simulate([]string{"-h"})
 	}
-	return usagef("", "unknown command %q (commands: signup, event, status, history, simulate, codec-key, help)", args[0])
+	return usagef("", "unknown command %q (commands: signup, event, status, alert, history, simulate, codec-key, help)", args[0])
 }
 
 func (a *app) defaults() eventDefaults {
@@ -247,6 +253,9 @@ func explain(err error, conn connSettings, customerID string) error {
 	switch {
 	case errors.As(err, &field):
 		msg = fmt.Sprintf("invalid event: %s: %s", field.Field, field.Message)
+	case errors.Is(err, sender.ErrRejected):
+		msg = fmt.Sprintf("the journey of customer %s refused the answer: %s ('starter status --json %s' lists its alerts and their keys)",
+			customerID, rejectionReason(err), customerID)
 	case errors.Is(err, sender.ErrUnknownCustomer):
 		msg = fmt.Sprintf("no journey for customer %s: sign them up first (starter signup --customer %s ...)", customerID, customerID)
 	case errors.Is(err, sender.ErrUnavailable):
@@ -257,6 +266,17 @@ func explain(err error, conn connSettings, customerID string) error {
 		return err
 	}
 	return &userError{msg: msg, cause: err}
+}
+
+// rejectionReason is the journey's own words in a sender.ErrRejected error,
+// which the sender puts after the sentinel; the whole text if they are not
+// found.
+func rejectionReason(err error) string {
+	text := err.Error()
+	if _, reason, ok := strings.Cut(text, sender.ErrRejected.Error()+": "); ok && reason != "" {
+		return reason
+	}
+	return text
 }
 
 // connSettings says which Temporal server and namespace to talk to, and
@@ -649,6 +669,19 @@ var (
 		about: "Print the state of a customer's journey: stage, profile, milestones,\n" +
 			"health, counters and the recent timeline in the customer's time zone.",
 	}
+	alertHelp = commandHelp{
+		name:     "alert",
+		synopsis: "starter alert --customer ID --key KEY --action acknowledge|snooze [--by WHO] [flags]",
+		about: "Answer one of a customer's CSM alerts, as the Slack alert's buttons do, and\n" +
+			"print the alert as the journey has it afterwards. acknowledge ends the\n" +
+			"follow-up; snooze quiets the alert for the playbook's snooze_days, after\n" +
+			"which it escalates unless acknowledged within the SLA. Answering an\n" +
+			"acknowledged alert again changes nothing.\n\n" +
+			"The key is the alert's, as 'starter status --json ID' lists it under alerts.\n\n" +
+			"Example:\n" +
+			"  starter alert --customer c-1 --key 'customer:c-1/<journey>/onboarding.escalate/alert' \\\n" +
+			"      --action acknowledge --by U0123ABCD",
+	}
 )
 
 // commandUsage is a command's -h text: synopsis, description, then its own
@@ -688,8 +721,8 @@ func writeFlag(b *strings.Builder, f *flag.Flag) {
 
 // topUsage is the text of "starter help".
 func topUsage() string {
-	return `starter signs customers up, sends events to their journeys and shows a
-journey's state, through Temporal.
+	return `starter signs customers up, sends events to their journeys, answers
+their CSM alerts and shows a journey's state, through Temporal.
 
 Usage:
   starter signup --customer ID --email ADDRESS [--name NAME] [--phone E164]
@@ -698,6 +731,7 @@ Usage:
   starter event  --customer ID --type TYPE [--data key=value ... | --json OBJECT]
                  [--event-id ID] [--at TIME]
   starter status [--json] CUSTOMER-ID      (or --customer ID)
+  starter alert  --customer ID --key KEY --action acknowledge|snooze [--by WHO] [--json]
   starter history export --customer ID --out FILE [--all-runs]
   starter history export --query QUERY --out-dir DIR
   starter simulate --events SCRIPT [--profile FILE] [--playbook FILE]
@@ -709,6 +743,7 @@ Commands:
   signup     start a customer's journey with a signed_up event
   event      send an event of any type below
   status     print a customer's journey: stage, profile, counters, timeline
+  alert      answer a CSM alert (acknowledge or snooze), as its Slack buttons do
   history    export journeys' histories as JSON, for the replay test
   simulate   run a scripted customer's journey offline, in simulated time,
              and print what they would receive (no Temporal needed)
@@ -745,7 +780,8 @@ Examples:
   starter event --customer c-1 --type nps_response --data score=4 --data comment="too slow"
   starter status c-1
 
-Exit status: 0 on success, 1 when the event is invalid or Temporal fails,
-2 on a usage error. Run 'starter COMMAND -h' for a command's flags.
+Exit status: 0 on success, 1 when the event is invalid, the journey refuses
+an alert answer or Temporal fails, 2 on a usage error. Run
+'starter COMMAND -h' for a command's flags.
 `
 }

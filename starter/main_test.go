@@ -74,6 +74,15 @@ type fakeJourneys struct {
 	state    workflows.State
 	stateErr error
 	asked    []string
+	answers  []workflows.AlertResponse
+	alert    workflows.Alert
+	alertErr error
+}
+
+func (f *fakeJourneys) AnswerAlert(_ context.Context, customerID string, in workflows.AlertResponse) (workflows.Alert, error) {
+	f.asked = append(f.asked, customerID)
+	f.answers = append(f.answers, in)
+	return f.alert, f.alertErr
 }
 
 func (f *fakeJourneys) Send(_ context.Context, ev signals.Event) error {

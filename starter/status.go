@@ -45,11 +45,7 @@ func renderState(st workflows.State) string {
 	field("milestones", joinOr(st.Milestones, "none"))
 	field("activated at", stampOr(st.ActivatedAt, stamp, "not yet"))
 	field("last login", stampOr(st.LastLogin, stamp, "never"))
-	health := orDash(st.HealthTier)
-	if st.Lifecycle > 0 {
-		health = fmt.Sprintf("%s, score %d/100", health, st.HealthScore)
-	}
-	field("health tier", health)
+	field("health tier", fmt.Sprintf("%s, score %d/100", orDash(st.HealthTier), st.HealthScore))
 	if dn := st.Dunning; dn != nil {
 		state := "payment being recovered"
 		if st.Suspended {

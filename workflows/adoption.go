@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -15,6 +14,58 @@ import (
 // spell without logins gets a re-engagement email and then a CSM alert, a
 // fall in usage gets both at once, full seats get an upsell, and NPS
 // surveys go out on their schedule (from onboarding on).
+
+// UsageState is what the journey knows of the customer's use.
+type UsageState struct {
+	// LoginDays are the starts of the days with a login, within the last
+	// 30 days, oldest first.
+	LoginDays []time.Time `json:"login_days"`
+	Latest    *Snapshot   `json:"latest,omitempty"`
+	Previous  *Snapshot   `json:"previous,omitempty"`
+	// Features counts feature use by feature (at most FeaturesKept).
+	Features map[string]int `json:"features,omitempty"`
+}
+
+// Snapshot is one usage_snapshot.
+type Snapshot struct {
+	At          time.Time `json:"at"`
+	ActiveUsers int       `json:"active_users"`
+	KeyActions  int       `json:"key_actions"`
+	SeatsUsed   int       `json:"seats_used"`
+}
+
+// AdoptionState tracks the adoption rules.
+type AdoptionState struct {
+	// WatchFrom is when the inactivity clock started: entering adoption.
+	WatchFrom time.Time `json:"watch_from"`
+	// QuietSince is the start of the quiet spell whose sends went out, and
+	// InactiveEmailed / InactiveAlerted say which.
+	QuietSince      time.Time `json:"quiet_since"`
+	InactiveEmailed bool      `json:"inactive_emailed,omitempty"`
+	InactiveAlerted bool      `json:"inactive_alerted,omitempty"`
+	// UsageDropOpen is set by a usage drop and cleared by a snapshot that
+	// does not fall, so one drop is reported once.
+	UsageDropOpen bool `json:"usage_drop_open,omitempty"`
+	// ExpansionSeats is the seat count whose expansion was offered.
+	ExpansionSeats int `json:"expansion_seats,omitempty"`
+	// Spell numbers the quiet spell QuietSince started, for send keys.
+	Spell int `json:"spell,omitempty"`
+}
+
+// NPSState tracks the survey loop.
+type NPSState struct {
+	NextSurveyAt *time.Time `json:"next_survey_at,omitempty"`
+	LastScore    *int       `json:"last_score,omitempty"`
+	LastComment  string     `json:"last_comment,omitempty"`
+	AnsweredAt   *time.Time `json:"answered_at,omitempty"`
+}
+
+// Ticket is an open support ticket.
+type Ticket struct {
+	ID       string    `json:"id"`
+	Priority string    `json:"priority"`
+	OpenedAt time.Time `json:"opened_at"`
+}
 
 // quietSince is when the current quiet spell began: the last sign of life,
 // or the start of the adoption watch when later, so that a customer who
@@ -50,7 +101,7 @@ func (r *journey) advanceAdoption() {
 		if n := len(ap.Tips); n > 0 {
 			tip = ap.Tips[(a.Spell-1)%n]
 		}
-		r.sendEmailAs(key+".email", ap.InactiveEmail, marketing, func(d *messages.Data) { d.Tip = tip })
+		r.sendEmail(key+".email", ap.InactiveEmail, marketing, func(d *messages.Data) { d.Tip = tip })
 	}
 	if ap.InactiveAlertDays > 0 && !a.InactiveAlerted && !now.Before(quiet.Add(r.pb.Day(ap.InactiveAlertDays))) {
 		key := spellKey()
@@ -106,7 +157,7 @@ func (r *journey) checkUsageDrop() {
 	key := "adoption.usage_drop." + itoa(r.next("usage_drop"))
 	r.note(KindDecision, "key actions fell %d%% (%d → %d): re-engagement email and CSM alert", drop, u.Previous.KeyActions, u.Latest.KeyActions)
 	if ap.UsageDropEmail != "" {
-		r.sendEmailAs(key+".email", ap.UsageDropEmail, marketing)
+		r.sendEmail(key+".email", ap.UsageDropEmail, marketing)
 	}
 	if ap.UsageDropAlert != "" {
 		r.alertCSM(key+".alert", ap.UsageDropAlert)
@@ -152,7 +203,7 @@ func (r *journey) checkExpansion() {
 	}
 	a.ExpansionSeats = seats
 	r.note(KindDecision, "%d of %d seats used: upsell email", latest.SeatsUsed, seats)
-	r.sendEmailAs(key+".email", ep.UpsellEmail, marketing)
+	r.sendEmail(key+".email", ep.UpsellEmail, marketing)
 }
 
 // advanceNPS sends the survey when it is due.
@@ -176,7 +227,7 @@ func (r *journey) advanceNPS() {
 	}
 	n.NextSurveyAt = &next
 	r.note(KindDecision, "NPS survey due; the next on %s", r.whenText(next))
-	r.sendEmailAs(key, np.SurveyEmail, marketing)
+	r.sendEmail(key, np.SurveyEmail, marketing)
 }
 
 func (r *journey) nextNPSWake() (time.Time, string) {
@@ -207,7 +258,7 @@ func (r *journey) onNPSResponse(d signals.NPSResponseData) {
 		r.alertCSM("nps.answer."+k+".detractor", np.DetractorAlert)
 	case score >= np.PromoterMin && np.PromoterEmail != "" && r.active():
 		r.note(KindDecision, "NPS %d is a promoter's score: asking for a review", score)
-		r.sendEmailAs("nps.answer."+k+".promoter", np.PromoterEmail, marketing)
+		r.sendEmail("nps.answer."+k+".promoter", np.PromoterEmail, marketing)
 	}
 }
 
@@ -267,12 +318,3 @@ func (r *journey) onPlanChanged(d signals.PlanChangedData) {
 	r.note(KindEvent, "plan changed from %s to %s, %d seats, MRR %d", from, d.Plan, d.Seats, d.MRR)
 	r.checkExpansion()
 }
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func itoa(n int) string { return strconv.Itoa(n) }

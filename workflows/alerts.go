@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/journeyshq/journeys/activities"
+	"github.com/journeyshq/journeys/messages"
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -12,15 +14,36 @@ import (
 // through the UpdateAlertResponse update (the Slack buttons): acknowledge
 // ends the follow-up, snooze quiets the alert and restarts its SLA after.
 
-// versionAlertFollowUp guards the follow-up's timers and escalation sends:
-// journeys whose alerts were raised before it keep replaying without them.
-const versionAlertFollowUp = "alert-follow-up"
+// AlertStatus is where a CSM alert stands.
+type AlertStatus string
+
+// Alert statuses.
+const (
+	AlertOpen         AlertStatus = "open"
+	AlertAcknowledged AlertStatus = "acknowledged"
+	AlertSnoozed      AlertStatus = "snoozed"
+	AlertEscalated    AlertStatus = "escalated"
+)
+
+// Alert is a CSM alert and its follow-up.
+type Alert struct {
+	// Key is the alert's idempotency key; answers (Slack buttons) carry it.
+	Key      string      `json:"key"`
+	Step     string      `json:"step"`
+	Template string      `json:"template"`
+	RaisedAt time.Time   `json:"raised_at"`
+	Status   AlertStatus `json:"status"`
+	// EscalateAt is when an open alert escalates; nil when it never will.
+	EscalateAt   *time.Time `json:"escalate_at,omitempty"`
+	SnoozedUntil *time.Time `json:"snoozed_until,omitempty"`
+	EscalatedAt  *time.Time `json:"escalated_at,omitempty"`
+	// AnsweredBy and AnsweredAt record the last acknowledge or snooze.
+	AnsweredBy string     `json:"answered_by,omitempty"`
+	AnsweredAt *time.Time `json:"answered_at,omitempty"`
+}
 
 // trackAlert records an alert just raised, with its escalation deadline.
 func (r *journey) trackAlert(key, step, template string) {
-	if workflow.GetVersion(r.ctx, versionAlertFollowUp, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		return
-	}
 	now := workflow.Now(r.ctx)
 	a := Alert{Key: key, Step: step, Template: template, RaisedAt: now, Status: AlertOpen, EscalateAt: r.slaDeadline(now)}
 	r.st.Alerts = append(r.st.Alerts, a)
@@ -101,7 +124,7 @@ func (r *journey) validateAlertResponse(in AlertResponse) error {
 // changes nothing, so a repeated click is harmless.
 func (r *journey) answerAlert(_ workflow.Context, in AlertResponse) (Alert, error) {
 	a := r.alert(in.AlertKey)
-	if a == nil { // the validator ran; this guards replays of old histories
+	if a == nil { // the validator ran; a replay cannot get here
 		return Alert{}, fmt.Errorf("no alert %q on this journey", in.AlertKey)
 	}
 	if a.Status == AlertAcknowledged {
@@ -131,4 +154,28 @@ func (r *journey) alert(key string) *Alert {
 		}
 	}
 	return nil
+}
+
+// alertCSM alerts the customer's CSM and follows the alert up.
+func (r *journey) alertCSM(step, template string, opts ...dataOpt) {
+	key := r.dispatchAlert(step, template, r.st.Profile.CSM, opts...)
+	r.countAlert(MetricAlertsRaised, template)
+	r.trackAlert(key, step, template)
+}
+
+// dispatchAlert sends an alert to csm ("" for the team channel) and returns
+// its key.
+func (r *journey) dispatchAlert(step, template, csm string, opts ...dataOpt) string {
+	d := r.data(opts...)
+	for _, e := range r.st.Timeline[max(0, len(r.st.Timeline)-5):] {
+		d.Recent = append(d.Recent, e.At.Format("Jan 2 15:04")+" "+e.Text)
+	}
+	in := activities.AlertCSMInput{Meta: r.meta(step, template, messages.ChannelAlert), CSM: csm, Data: d}
+	in.Class = string(internal)
+	who := "the CSM team channel"
+	if csm != "" {
+		who = "CSM " + csm
+	}
+	r.dispatch(messages.ChannelAlert, step, fmt.Sprintf("alert %s: %s (%s)", who, template, step), sendOptions, acts.AlertCSM, in)
+	return in.IdempotencyKey
 }

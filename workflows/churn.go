@@ -17,6 +17,16 @@ import (
 // run; a reactivation brings them back; when the win-back runs out, the
 // journey completes.
 
+// CancelState is a cancellation request.
+type CancelState struct {
+	RequestedAt time.Time  `json:"requested_at"`
+	Reason      string     `json:"reason"`
+	Comment     string     `json:"comment,omitempty"`
+	EffectiveAt *time.Time `json:"effective_at,omitempty"`
+	// From is the stage the customer was in, for a withdrawal.
+	From Stage `json:"from"`
+}
+
 func (r *journey) onCancellationRequested(d signals.CancellationRequestedData) {
 	if !r.active() {
 		r.note(KindSkip, "cancellation request ignored: the customer is %s", r.st.Stage)
@@ -35,11 +45,11 @@ func (r *journey) onCancellationRequested(d signals.CancellationRequestedData) {
 	r.setStage(StageCancelling, "cancellation requested: "+d.Reason)
 	key := fmt.Sprintf("cancel.%d.", n)
 	if cp.ExitSurveyEmail != "" {
-		r.sendEmailAs(key+"exit_survey", cp.ExitSurveyEmail, lifecycle)
+		r.sendEmail(key+"exit_survey", cp.ExitSurveyEmail, lifecycle)
 	}
 	if t := cp.SaveOffers[d.Reason]; t != "" {
 		r.note(KindDecision, "save offer for %q: %s", d.Reason, t)
-		r.sendEmailAs(key+"save_offer", t, lifecycle, func(md *messages.Data) { md.Offer = cp.DiscountOffer })
+		r.sendEmail(key+"save_offer", t, lifecycle, func(md *messages.Data) { md.Offer = cp.DiscountOffer })
 	}
 	if r.highValue() && cp.HighValueAlert != "" {
 		r.alertCSM(key+"alert", cp.HighValueAlert)
@@ -146,7 +156,7 @@ func (r *journey) onReactivated(d signals.ReactivatedData) {
 	r.ending = false
 	r.note(KindEvent, "reactivated after %s", plural(r.daysSince(*r.st.ChurnedAt), "day", "days"))
 	if t := r.pb.WinBack.WelcomeBackEmail; t != "" {
-		r.sendEmailAs(r.winBackKey("welcome_back"), t, lifecycle)
+		r.sendEmail(r.winBackKey("welcome_back"), t, lifecycle)
 	}
 	r.st.Cancellation = nil
 	if r.pb.WinBack.ReactivateTo == string(StageOnboarding) {

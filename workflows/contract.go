@@ -2,8 +2,21 @@
 // customer has, and its contract: the task queue, the workflow ID, the input,
 // the state query and the search attributes.
 //
-// This file is the contract; journey.go runs the loop; events.go applies
-// events; onboarding.go is the onboarding stage; actions.go calls activities.
+// This file is the contract: what crosses the workflow's boundary. The rest:
+//
+//	journey.go      the run loop: playbook, wake-ups, continue-as-new
+//	waketimer.go    the journey's one re-arming timer
+//	events.go       applying events, once each; consent.go the opt-outs
+//	send.go         the one send path, from decision to scheduled activity
+//	rules.go        the delivery rules: suppression, holdout, experiments,
+//	                consent and fallback, send windows, caps, goals
+//	lifecycle.go    what the stages share: classes, step sequences, clock
+//	onboarding.go, adoption.go, health.go, renewal.go, dunning.go, churn.go
+//	                the stages, each with its state type
+//	alerts.go       CSM alerts and their follow-up
+//	data.go, crm.go template data and CRM records
+//	searchattrs.go  the search attributes operators filter by
+//	metrics.go, worker.go
 package workflows
 
 import (
@@ -182,11 +195,6 @@ type State struct {
 	// Playbook is the name and fingerprint of the playbook in force.
 	Playbook string `json:"playbook"`
 
-	// The lifecycle beyond onboarding; zero in journeys started before it.
-
-	// Lifecycle is the version of the lifecycle rules this journey runs
-	// under; 0 for journeys started before them (onboarding only).
-	Lifecycle int `json:"lifecycle,omitempty"`
 	// HealthScore is 0-100; Health says what it is made of.
 	HealthScore int          `json:"health_score"`
 	Health      HealthDetail `json:"health"`
@@ -209,201 +217,6 @@ type State struct {
 	// Seq numbers the sequences a journey has run of each kind (renewals,
 	// dunnings, quiet spells...), so each one's sends have their own keys.
 	Seq map[string]int `json:"seq,omitempty"`
-}
-
-// ConsentState is the customer's opt-outs and unusable channels. Consent
-// to texts itself is Profile.SMSConsent.
-type ConsentState struct {
-	// SMSOptedOut: the customer texted STOP (or Twilio refused a send with
-	// 21610): no SMS of any class until they text START.
-	SMSOptedOut bool `json:"sms_opted_out,omitempty"`
-	// EmailMarketingOptedOut: the customer unsubscribed or reported spam:
-	// no marketing email; transactional and lifecycle email still go.
-	EmailMarketingOptedOut bool `json:"email_marketing_opted_out,omitempty"`
-	// EmailUnusable says why no email can reach the customer (a permanent
-	// bounce), until a profile update changes the address.
-	EmailUnusable string `json:"email_unusable,omitempty"`
-	// UnreachableAlerted is set when the CSM was told that a message had
-	// no channel left, and cleared when a channel opens again.
-	UnreachableAlerted bool `json:"unreachable_alerted,omitempty"`
-}
-
-// DeliveryState is what the delivery policies remember.
-type DeliveryState struct {
-	// Assigned is set once the holdout and the experiments were decided.
-	Assigned bool `json:"assigned,omitempty"`
-	// Holdout: the customer gets no marketing message (Delivery.HoldoutPercent).
-	Holdout bool `json:"holdout,omitempty"`
-	// Variants are the experiment variants, by experiment name; a
-	// customer keeps theirs for life.
-	Variants map[string]string `json:"variants,omitempty"`
-	// Sent are the sends of capped classes over the last 8 days, oldest
-	// first, for the frequency caps.
-	Sent []SentMark `json:"sent,omitempty"`
-	// Pending are messages waiting for a send window or a cap, in the
-	// order they are due.
-	Pending []PendingSend `json:"pending,omitempty"`
-}
-
-// SentMark is one send counted by the frequency caps.
-type SentMark struct {
-	At    time.Time `json:"at"`
-	Class string    `json:"class"`
-}
-
-// PendingSend is a message to the customer that waits, for a send window
-// or a frequency cap. When it is due it passes every rule again: it is
-// dropped if its sequence ended, its goal was reached or its class is
-// suppressed meanwhile.
-type PendingSend struct {
-	Step     string `json:"step"`
-	Template string `json:"template"`
-	// Channel is the channel the journey planned; the channel it goes on
-	// is decided again when it is due.
-	Channel string `json:"channel"`
-	Class   string `json:"class"`
-	// DueAt is when it is checked again; Why says what it waits for.
-	DueAt time.Time `json:"due_at"`
-	Why   string    `json:"why"`
-	// Goal is the goal of the step that planned it.
-	Goal string `json:"goal,omitempty"`
-	// Experiment is "experiment=variant" when a variant planned it.
-	Experiment string `json:"experiment,omitempty"`
-	// Tip and Offer are the message's data beyond the state.
-	Tip   string `json:"tip,omitempty"`
-	Offer string `json:"offer,omitempty"`
-	// Both: the step sends on both channels, so neither falls back.
-	Both bool `json:"both,omitempty"`
-}
-
-// HealthDetail is the health score's factors, each 0-100, and whether the
-// drop into critical has been alerted.
-type HealthDetail struct {
-	LoginRecency   int `json:"login_recency"`
-	LoginFrequency int `json:"login_frequency"`
-	Milestones     int `json:"milestones"`
-	UsageTrend     int `json:"usage_trend"`
-	NPS            int `json:"nps"`
-	SupportTickets int `json:"support_tickets"`
-	Payment        int `json:"payment"`
-	// TierFloor is the worst tier onboarding's steps set; the score cannot
-	// make the tier better than it while onboarding lasts.
-	TierFloor string `json:"tier_floor,omitempty"`
-	// CriticalAlerted is set when a drop into critical alerted the CSM, and
-	// cleared when the score recovers out of critical.
-	CriticalAlerted bool `json:"critical_alerted,omitempty"`
-}
-
-// UsageState is what the journey knows of the customer's use.
-type UsageState struct {
-	// LoginDays are the starts of the days with a login, within the last
-	// 30 days, oldest first.
-	LoginDays []time.Time `json:"login_days"`
-	Latest    *Snapshot   `json:"latest,omitempty"`
-	Previous  *Snapshot   `json:"previous,omitempty"`
-	// Features counts feature use by feature (at most FeaturesKept).
-	Features map[string]int `json:"features,omitempty"`
-}
-
-// Snapshot is one usage_snapshot.
-type Snapshot struct {
-	At          time.Time `json:"at"`
-	ActiveUsers int       `json:"active_users"`
-	KeyActions  int       `json:"key_actions"`
-	SeatsUsed   int       `json:"seats_used"`
-}
-
-// AdoptionState tracks the adoption rules.
-type AdoptionState struct {
-	// WatchFrom is when the inactivity clock started: entering adoption.
-	WatchFrom time.Time `json:"watch_from"`
-	// QuietSince is the start of the quiet spell whose sends went out, and
-	// InactiveEmailed / InactiveAlerted say which.
-	QuietSince      time.Time `json:"quiet_since"`
-	InactiveEmailed bool      `json:"inactive_emailed,omitempty"`
-	InactiveAlerted bool      `json:"inactive_alerted,omitempty"`
-	// UsageDropOpen is set by a usage drop and cleared by a snapshot that
-	// does not fall, so one drop is reported once.
-	UsageDropOpen bool `json:"usage_drop_open,omitempty"`
-	// ExpansionSeats is the seat count whose expansion was offered.
-	ExpansionSeats int `json:"expansion_seats,omitempty"`
-	// Spell numbers the quiet spell QuietSince started, for send keys.
-	Spell int `json:"spell,omitempty"`
-}
-
-// NPSState tracks the survey loop.
-type NPSState struct {
-	NextSurveyAt *time.Time `json:"next_survey_at,omitempty"`
-	LastScore    *int       `json:"last_score,omitempty"`
-	LastComment  string     `json:"last_comment,omitempty"`
-	AnsweredAt   *time.Time `json:"answered_at,omitempty"`
-}
-
-// Ticket is an open support ticket.
-type Ticket struct {
-	ID       string    `json:"id"`
-	Priority string    `json:"priority"`
-	OpenedAt time.Time `json:"opened_at"`
-}
-
-// RenewalState is the renewal being prepared.
-type RenewalState struct {
-	RenewsAt  time.Time `json:"renews_at"`
-	Amount    int64     `json:"amount"`
-	Currency  string    `json:"currency"`
-	StepsDone []string  `json:"steps_done"`
-}
-
-// DunningState is a failed payment being recovered.
-type DunningState struct {
-	Since     time.Time `json:"since"`
-	InvoiceID string    `json:"invoice_id"`
-	// Unpaid are the failed invoices; dunning ends when all are paid.
-	Unpaid    []string `json:"unpaid"`
-	Amount    int64    `json:"amount"`
-	Currency  string   `json:"currency"`
-	Attempt   int      `json:"attempt"`
-	Reason    string   `json:"reason,omitempty"`
-	UpdateURL string   `json:"update_url"`
-	StepsDone []string `json:"steps_done"`
-}
-
-// CancelState is a cancellation request.
-type CancelState struct {
-	RequestedAt time.Time  `json:"requested_at"`
-	Reason      string     `json:"reason"`
-	Comment     string     `json:"comment,omitempty"`
-	EffectiveAt *time.Time `json:"effective_at,omitempty"`
-	// From is the stage the customer was in, for a withdrawal.
-	From Stage `json:"from"`
-}
-
-// AlertStatus is where a CSM alert stands.
-type AlertStatus string
-
-// Alert statuses.
-const (
-	AlertOpen         AlertStatus = "open"
-	AlertAcknowledged AlertStatus = "acknowledged"
-	AlertSnoozed      AlertStatus = "snoozed"
-	AlertEscalated    AlertStatus = "escalated"
-)
-
-// Alert is a CSM alert and its follow-up.
-type Alert struct {
-	// Key is the alert's idempotency key; answers (Slack buttons) carry it.
-	Key      string      `json:"key"`
-	Step     string      `json:"step"`
-	Template string      `json:"template"`
-	RaisedAt time.Time   `json:"raised_at"`
-	Status   AlertStatus `json:"status"`
-	// EscalateAt is when an open alert escalates; nil when it never will.
-	EscalateAt   *time.Time `json:"escalate_at,omitempty"`
-	SnoozedUntil *time.Time `json:"snoozed_until,omitempty"`
-	EscalatedAt  *time.Time `json:"escalated_at,omitempty"`
-	// AnsweredBy and AnsweredAt record the last acknowledge or snooze.
-	AnsweredBy string     `json:"answered_by,omitempty"`
-	AnsweredAt *time.Time `json:"answered_at,omitempty"`
 }
 
 // AlertAction is a CSM's answer to an alert.

@@ -18,6 +18,20 @@ import (
 // the end of the grace period. A payment ends it at once, whatever step is
 // pending, and restores a suspended account.
 
+// DunningState is a failed payment being recovered.
+type DunningState struct {
+	Since     time.Time `json:"since"`
+	InvoiceID string    `json:"invoice_id"`
+	// Unpaid are the failed invoices; dunning ends when all are paid.
+	Unpaid    []string `json:"unpaid"`
+	Amount    int64    `json:"amount"`
+	Currency  string   `json:"currency"`
+	Attempt   int      `json:"attempt"`
+	Reason    string   `json:"reason,omitempty"`
+	UpdateURL string   `json:"update_url"`
+	StepsDone []string `json:"steps_done"`
+}
+
 func (r *journey) onPaymentFailed(d signals.PaymentFailedData) {
 	if !r.active() && r.st.Stage != StageCancelling {
 		r.note(KindSkip, "payment of invoice %s failed after the subscription ended; no dunning", d.InvoiceID)
@@ -88,7 +102,7 @@ func (r *journey) suspend() {
 	r.accountAction(r.dunningKey("suspend"), messages.AccountSuspend, dn.InvoiceID,
 		fmt.Sprintf("invoice %s unpaid after the %d-day grace period", dn.InvoiceID, r.pb.Dunning.SuspendAfterDays))
 	if t := r.pb.Dunning.SuspendedEmail; t != "" {
-		r.sendEmailAs(r.dunningKey("suspended"), t, transactional)
+		r.sendEmail(r.dunningKey("suspended"), t, transactional)
 	}
 }
 
@@ -119,7 +133,7 @@ func (r *journey) recover(invoiceID string) {
 	r.note(KindDecision, "payment recovered after %s: dunning ends", plural(r.daysSince(dn.Since), "day", "days"))
 	if t := r.pb.Dunning.RecoveredEmail; t != "" {
 		// Rendered with the dunning's payment, so the email names what was paid.
-		r.sendEmailAs(r.dunningKey("recovered"), t, transactional)
+		r.sendEmail(r.dunningKey("recovered"), t, transactional)
 	}
 	if r.st.Suspended {
 		r.accountAction(r.dunningKey("restore"), messages.AccountRestore, invoiceID, fmt.Sprintf("invoice %s paid", invoiceID))

@@ -34,9 +34,14 @@ func (r *journey) apply(ev signals.Event) {
 		return
 	}
 	r.st.Counters.EventsApplied++
-	if r.policies && ev.Type != signals.SignedUp {
-		defer r.reachGoals(ev, p) // after the event's own effects
+	r.handle(ev, p)
+	if ev.Type != signals.SignedUp {
+		r.reachGoals(ev, p) // after the event's own effects
 	}
+}
+
+// handle hands a decoded event to its stage's handler.
+func (r *journey) handle(ev signals.Event, p signals.Payload) {
 	switch d := p.(type) {
 	case signals.SignedUpData:
 		r.onSignedUp(ev, d)
@@ -47,14 +52,32 @@ func (r *journey) apply(ev signals.Event) {
 	case signals.ProfileUpdatedData:
 		r.onProfileUpdated(d)
 	case signals.ConsentChangedData:
-		// In every version of the journey: an opt-out must hold whatever
-		// the run. No recorded history has this event, so this replays.
 		r.onConsentChanged(d)
+	case signals.FeatureUsedData:
+		r.onFeatureUsed(d)
+	case signals.UsageSnapshotData:
+		r.onUsageSnapshot(ev, d)
+	case signals.NPSResponseData:
+		r.onNPSResponse(d)
+	case signals.SupportTicketData:
+		r.onSupportTicket(d)
+	case signals.PaymentFailedData:
+		r.onPaymentFailed(d)
+	case signals.PaymentSucceededData:
+		r.onPaymentSucceeded(ev, d)
+	case signals.PlanChangedData:
+		r.onPlanChanged(d)
+	case signals.RenewalScheduledData:
+		r.onRenewalScheduled(d)
+	case signals.CancellationRequestedData:
+		r.onCancellationRequested(d)
+	case signals.CancellationWithdrawnData:
+		r.onCancellationWithdrawn()
+	case signals.SubscriptionCanceledData:
+		r.onSubscriptionCanceled()
+	case signals.ReactivatedData:
+		r.onReactivated(d)
 	default:
-		if r.lifecycleOn() {
-			r.applyLifecycle(ev, p)
-			return
-		}
 		r.note(KindSkip, "%s event %s has no handler in this version", ev.Type, ev.EventID)
 	}
 }
@@ -93,12 +116,8 @@ func (r *journey) onSignedUp(ev signals.Event, d signals.SignedUpData) {
 	if signedUpAt.IsZero() {
 		signedUpAt = ev.OccurredAt
 	}
-	tz := d.Timezone
-	if tz == "" && !r.policies {
-		tz = "UTC" // with the policies, the playbook's zone (journey.zone)
-	}
-	r.st.Profile = Profile{
-		Name: d.Name, Email: d.Email, Phone: d.Phone, Timezone: tz,
+	r.st.Profile = Profile{ // without a zone, the playbook's (journey.zone)
+		Name: d.Name, Email: d.Email, Phone: d.Phone, Timezone: d.Timezone,
 		Plan: d.Plan, Seats: d.Seats, CSM: d.CSM, SignedUpAt: signedUpAt,
 		SMSConsent: d.SMSConsent, MRR: d.MRR, Currency: orDefault(d.Currency, "USD"),
 	}
@@ -110,12 +129,10 @@ func (r *journey) onSignedUp(ev signals.Event, d signals.SignedUpData) {
 	r.st.StartedAt = workflow.Now(r.ctx)
 	r.note(KindEvent, "signed up (plan %s, %d seats)", orNone(d.Plan), d.Seats)
 	r.st.HealthTier = playbook.TierHealthy
-	if r.lifecycleOn() {
-		r.recordLoginDay(r.st.StartedAt) // signing up is using the product
-		r.updateHealth()                 // so the first CRM record has a score
-	}
+	r.recordLoginDay(r.st.StartedAt) // signing up is using the product
+	r.updateHealth()                 // so the first CRM record has a score
 	r.setStage(StageOnboarding, "signed up")
-	r.sendEmail("onboarding.welcome", r.pb.Onboarding.WelcomeEmail)
+	r.sendEmail("onboarding.welcome", r.pb.Onboarding.WelcomeEmail, lifecycle)
 }
 
 func (r *journey) onLogin(ev signals.Event, d signals.LoginData) {
@@ -124,42 +141,8 @@ func (r *journey) onLogin(ev signals.Event, d signals.LoginData) {
 		at := ev.OccurredAt
 		r.st.LastLogin = &at
 	}
-	if r.lifecycleOn() {
-		r.recordLoginDay(ev.OccurredAt)
-	}
+	r.recordLoginDay(ev.OccurredAt)
 	r.note(KindEvent, "login")
-}
-
-// applyLifecycle applies the events of the lifecycle beyond onboarding.
-func (r *journey) applyLifecycle(ev signals.Event, p signals.Payload) {
-	switch d := p.(type) {
-	case signals.FeatureUsedData:
-		r.onFeatureUsed(d)
-	case signals.UsageSnapshotData:
-		r.onUsageSnapshot(ev, d)
-	case signals.NPSResponseData:
-		r.onNPSResponse(d)
-	case signals.SupportTicketData:
-		r.onSupportTicket(d)
-	case signals.PaymentFailedData:
-		r.onPaymentFailed(d)
-	case signals.PaymentSucceededData:
-		r.onPaymentSucceeded(ev, d)
-	case signals.PlanChangedData:
-		r.onPlanChanged(d)
-	case signals.RenewalScheduledData:
-		r.onRenewalScheduled(d)
-	case signals.CancellationRequestedData:
-		r.onCancellationRequested(d)
-	case signals.CancellationWithdrawnData:
-		r.onCancellationWithdrawn()
-	case signals.SubscriptionCanceledData:
-		r.onSubscriptionCanceled()
-	case signals.ReactivatedData:
-		r.onReactivated(d)
-	default:
-		r.note(KindSkip, "%s event %s has no handler in this version", ev.Type, ev.EventID)
-	}
 }
 
 func (r *journey) onMilestone(d signals.MilestoneReachedData) {
@@ -210,42 +193,4 @@ func (r *journey) onProfileUpdated(d signals.ProfileUpdatedData) {
 		r.st.Consent.UnreachableAlerted = false
 	}
 	r.note(KindEvent, "profile updated: %s", strings.Join(changed, ", "))
-}
-
-// onConsentChanged applies an opt-out, an opt-in or an unusable channel.
-func (r *journey) onConsentChanged(d signals.ConsentChangedData) {
-	c := &r.st.Consent
-	from := ""
-	if d.Source != "" && d.Source != signals.SourceBackend {
-		from = " (" + strings.ReplaceAll(d.Source, "_", " ") + ")"
-	}
-	if d.Reason != "" {
-		from += ": " + d.Reason
-	}
-	switch {
-	case d.Channel == signals.ConsentSMS && d.Status == signals.ConsentOptedOut:
-		c.SMSOptedOut = true
-		r.note(KindEvent, "opted out of SMS%s: no more texts", from)
-	case d.Channel == signals.ConsentSMS && d.Status == signals.ConsentOptedIn:
-		c.SMSOptedOut, c.UnreachableAlerted = false, false
-		r.st.Profile.SMSConsent = true
-		if r.st.SMSUnusable == SkipUnsubscribed {
-			r.st.SMSUnusable = ""
-		}
-		r.note(KindEvent, "opted in to SMS%s: texts may go again", from)
-	case d.Channel == signals.ConsentSMS && d.Status == signals.ConsentUnusable:
-		r.st.SMSUnusable = SkipInvalidNumber
-		r.note(KindEvent, "phone number unusable%s: no more texts until it changes", from)
-	case d.Channel == signals.ConsentEmail && d.Status == signals.ConsentOptedOut:
-		c.EmailMarketingOptedOut = true
-		r.note(KindEvent, "opted out of marketing email%s: transactional and lifecycle email still go", from)
-	case d.Channel == signals.ConsentEmail && d.Status == signals.ConsentOptedIn:
-		c.EmailMarketingOptedOut, c.UnreachableAlerted = false, false
-		r.note(KindEvent, "opted in to marketing email%s", from)
-	case d.Channel == signals.ConsentEmail && d.Status == signals.ConsentUnusable:
-		c.EmailUnusable = orDefault(d.Reason, "permanent bounce")
-		r.note(KindEvent, "email address unusable%s: no more email until it changes", from)
-	default:
-		r.note(KindSkip, "consent change %s/%s not understood", d.Channel, d.Status)
-	}
 }

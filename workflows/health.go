@@ -15,6 +15,24 @@ import (
 // point may round differently on another CPU, and a replay must decide the
 // same way.
 
+// HealthDetail is the health score's factors, each 0-100, and whether the
+// drop into critical has been alerted.
+type HealthDetail struct {
+	LoginRecency   int `json:"login_recency"`
+	LoginFrequency int `json:"login_frequency"`
+	Milestones     int `json:"milestones"`
+	UsageTrend     int `json:"usage_trend"`
+	NPS            int `json:"nps"`
+	SupportTickets int `json:"support_tickets"`
+	Payment        int `json:"payment"`
+	// TierFloor is the worst tier onboarding's steps set; the score cannot
+	// make the tier better than it while onboarding lasts.
+	TierFloor string `json:"tier_floor,omitempty"`
+	// CriticalAlerted is set when a drop into critical alerted the CSM, and
+	// cleared when the score recovers out of critical.
+	CriticalAlerted bool `json:"critical_alerted,omitempty"`
+}
+
 // recencySteps are the days without a login at which login recency drops,
 // and the factor from each on; the journey wakes at each to re-score.
 var recencySteps = []struct{ days, factor int }{{7, 60}, {14, 30}, {21, 10}, {30, 0}}

@@ -79,10 +79,8 @@ type journey struct {
 	ctx   workflow.Context
 	log   log.Logger
 	pb    playbook.Playbook
-	// pbByFingerprint says this run reads the playbook by fingerprint
-	// (versionPlaybookFingerprint); pbFingerprint is the fingerprint of pb.
-	pbByFingerprint bool
-	pbFingerprint   string
+	// pbFingerprint is the fingerprint of pb.
+	pbFingerprint string
 	// searchAttrs are the custom search attributes as last upserted, by
 	// name; nil until read at the run's first task.
 	searchAttrs map[string]any
@@ -91,13 +89,6 @@ type journey struct {
 	// comparison.
 	attrsFrom   attrSources
 	attrsInLine bool
-	// vendorQueues says this run schedules each channel's activities on
-	// the channel's own task queue (versionVendorQueues).
-	vendorQueues bool
-	// policies says this run applies the delivery policies
-	// (versionDelivery): caps, send windows, fallback, experiments, the
-	// holdout and goals.
-	policies bool
 	// hashedPhone is the phone whose PhoneHash this run recorded, hashed.
 	hashedPhone, phoneHash string
 	st                     State
@@ -110,9 +101,8 @@ type journey struct {
 	// received counts the events this run has taken off the channel.
 	received int
 
-	timer       workflow.Future
-	timerAt     time.Time
-	cancelTimer workflow.CancelFunc
+	// wake fires when the journey next has something due (waketimer.go).
+	wake wakeTimer
 
 	// settled gets a value when the last activity in flight finishes, so a
 	// run waiting to hand over or to end wakes for it.
@@ -140,10 +130,7 @@ func (r *journey) setup(in Input) error {
 	}
 	r.events = workflow.GetSignalChannel(r.ctx, signals.SignalName)
 	r.settled = workflow.NewBufferedChannel(r.ctx, 1)
-	r.startLifecycle()
-	r.pbByFingerprint = workflow.GetVersion(r.ctx, versionPlaybookFingerprint, workflow.DefaultVersion, 1) == 1
-	r.vendorQueues = workflow.GetVersion(r.ctx, versionVendorQueues, workflow.DefaultVersion, 1) == 1
-	r.policies = workflow.GetVersion(r.ctx, versionDelivery, workflow.DefaultVersion, 1) == 1 && r.lifecycleOn()
+	r.startRun()
 	// Registered before anything blocks, so the journey answers at once.
 	if err := workflow.SetQueryHandler(r.ctx, QueryState, func() (State, error) { return r.st, nil }); err != nil {
 		return err
@@ -157,32 +144,25 @@ func (r *journey) run() (Result, error) {
 		r.refreshPlaybook()
 		r.advance()
 		r.upsertSearchAttributes()
-		if r.lifecycleOn() {
-			// Ending and handing over wait until nothing is in flight, so no
-			// send is lost or repeated; meanwhile the journey goes on.
-			if r.ending && r.quiescent() {
-				return r.finish()
-			}
-			if r.shouldContinueAsNew() && r.quiescent() {
-				return Result{}, r.handOver()
-			}
+		// Ending and handing over wait until nothing is in flight, so no
+		// send is lost or repeated; meanwhile the journey goes on.
+		if r.ending && r.quiescent() {
+			return r.finish()
+		}
+		if r.shouldContinueAsNew() && r.quiescent() {
+			return Result{}, r.handOver()
 		}
 		at, why := r.nextWake()
-		r.armTimer(at, why)
+		r.wake.set(r.ctx, at, why)
 		r.describe(why)
 
 		canceled := false
 		sel := workflow.NewSelector(r.ctx)
-		if r.lifecycleOn() && r.inflight > 0 && (r.ending || r.shouldContinueAsNew()) {
+		if r.inflight > 0 && (r.ending || r.shouldContinueAsNew()) {
 			sel.AddReceive(r.settled, func(c workflow.ReceiveChannel, _ bool) { c.Receive(r.ctx, nil) })
 		}
 		sel.AddReceive(r.events, func(c workflow.ReceiveChannel, _ bool) { r.receive(c) })
-		if r.timer != nil {
-			sel.AddFuture(r.timer, func(f workflow.Future) {
-				r.timer = nil
-				_ = f.Get(r.ctx, nil) // fired; advance() acts on what is due
-			})
-		}
+		r.wake.addTo(r.ctx, sel) // fired: advance() acts on what is due
 		sel.AddReceive(r.ctx.Done(), func(c workflow.ReceiveChannel, _ bool) {
 			c.Receive(r.ctx, nil)
 			canceled = true
@@ -193,31 +173,33 @@ func (r *journey) run() (Result, error) {
 			r.log.Info("Journey canceled", "Stage", r.st.Stage)
 			return Result{State: r.st}, r.ctx.Err()
 		}
-		if !r.lifecycleOn() && r.shouldContinueAsNew() {
-			return Result{}, r.continueAsNew()
-		}
 	}
 }
 
-// versionPlaybookFingerprint guards how a run reads the worker's playbook:
-// runs started before it record the whole playbook in a MutableSideEffect
-// and compare it at every workflow task; runs after it compare only its
-// fingerprint, and record the playbook itself when the fingerprint changes.
-// Taken once per run, at setup.
-const versionPlaybookFingerprint = "playbook-fingerprint"
+// startRun counts the run and gives a carried state the collections an
+// older run may have left nil, so the state reads the same in every run.
+func (r *journey) startRun() {
+	r.st.Counters.Runs++
+	if r.st.Seq == nil {
+		r.st.Seq = map[string]int{}
+	}
+	if r.st.Tickets == nil {
+		r.st.Tickets = []Ticket{}
+	}
+	if r.st.Stages == nil {
+		r.st.Stages = []StageVisit{}
+	}
+	if r.st.Usage.LoginDays == nil {
+		r.st.Usage.LoginDays = []time.Time{}
+	}
+}
 
 // refreshPlaybook takes the worker's playbook, recorded in history when it
 // differs from the last one recorded, so every decision replays with the
 // playbook it was made under.
 func (r *journey) refreshPlaybook() {
-	if !r.pbByFingerprint {
-		r.refreshWholePlaybook()
-		return
-	}
-	// Comparing the whole playbook at every task took the SDK two JSON
-	// decodes and this code three encodes of it: 45% of a simulated
-	// journey's CPU. A fingerprint, computed once per playbook, is a short
-	// string.
+	// The fingerprint, computed once per playbook, is compared at every
+	// task; the playbook itself is recorded only when it changes.
 	cur := r.owner.current()
 	opts := workflow.MutableSideEffectOptions{Summary: "read the worker's playbook fingerprint (recorded when it changes)"}
 	v := workflow.MutableSideEffectWithOptions(r.ctx, "playbook-fingerprint", opts,
@@ -243,22 +225,6 @@ func (r *journey) refreshPlaybook() {
 	r.usePlaybook(pb, fp)
 }
 
-// refreshWholePlaybook is refreshPlaybook for runs started before
-// versionPlaybookFingerprint: unchanged, so their histories replay.
-func (r *journey) refreshWholePlaybook() {
-	opts := workflow.MutableSideEffectOptions{Summary: "read the worker's playbook (recorded when it changes)"}
-	v := workflow.MutableSideEffectWithOptions(r.ctx, "playbook", opts,
-		func(workflow.Context) any { return r.owner.Playbook() },
-		func(a, b any) bool { return playbook.Equal(a.(playbook.Playbook), b.(playbook.Playbook)) })
-	var pb playbook.Playbook
-	if err := v.Get(&pb); err != nil {
-		// Keep the playbook we have; a journey never stops over config.
-		r.log.Error("Cannot decode playbook; keeping the previous one", "Error", err)
-		return
-	}
-	r.usePlaybook(pb, pb.Fingerprint())
-}
-
 // usePlaybook makes pb the journey's playbook and notes a change.
 func (r *journey) usePlaybook(pb playbook.Playbook, fingerprint string) {
 	version := pb.Name + "@" + fingerprint
@@ -270,27 +236,23 @@ func (r *journey) usePlaybook(pb playbook.Playbook, fingerprint string) {
 
 // advance does whatever the current stage and the open alerts have due now.
 func (r *journey) advance() {
-	if r.policies {
-		r.assignDelivery()
-		r.advanceDelivery() // messages deferred earlier go first
-	}
+	r.assignDelivery()
+	r.advanceDelivery() // messages deferred earlier go first
 	if r.st.Stage == StageOnboarding {
 		r.advanceOnboarding()
 	}
-	if r.lifecycleOn() {
-		r.advanceDunning() // alongside any stage
-		r.advanceRenewal()
-		switch r.st.Stage {
-		case StageAdoption, StageRenewal:
-			r.advanceAdoption()
-		case StageChurned:
-			r.advanceWinBack()
-		}
-		if r.active() {
-			r.advanceNPS()
-		}
-		r.updateHealth()
+	r.advanceDunning() // alongside any stage
+	r.advanceRenewal()
+	switch r.st.Stage {
+	case StageAdoption, StageRenewal:
+		r.advanceAdoption()
+	case StageChurned:
+		r.advanceWinBack()
 	}
+	if r.active() {
+		r.advanceNPS()
+	}
+	r.updateHealth()
 	r.advanceAlerts()
 }
 
@@ -307,54 +269,21 @@ func (r *journey) nextWake() (time.Time, string) {
 	if r.st.Stage == StageOnboarding {
 		consider(r.nextOnboardingWake())
 	}
-	if r.lifecycleOn() {
-		consider(r.nextDunningWake())
-		consider(r.nextRenewalWake())
-		switch r.st.Stage {
-		case StageAdoption, StageRenewal:
-			consider(r.nextAdoptionWake())
-		case StageChurned:
-			consider(r.nextWinBackWake())
-		}
-		if r.active() {
-			consider(r.nextNPSWake())
-		}
-		consider(r.nextHealthWake())
+	consider(r.nextDunningWake())
+	consider(r.nextRenewalWake())
+	switch r.st.Stage {
+	case StageAdoption, StageRenewal:
+		consider(r.nextAdoptionWake())
+	case StageChurned:
+		consider(r.nextWinBackWake())
 	}
+	if r.active() {
+		consider(r.nextNPSWake())
+	}
+	consider(r.nextHealthWake())
 	consider(r.nextAlertWake())
-	if r.policies {
-		consider(r.nextDeliveryWake())
-	}
+	consider(r.nextDeliveryWake())
 	return at, why
-}
-
-// armTimer makes sure one timer fires at at. A timer whose deadline has not
-// changed is kept, so events arriving during a wait add no timer events to
-// the history.
-func (r *journey) armTimer(at time.Time, why string) {
-	if r.timer != nil && r.timerAt.Equal(at) {
-		return
-	}
-	if r.timer != nil && r.lifecycleOn() && (at.IsZero() || r.timerAt.Before(at)) {
-		// A login moves the inactivity deadlines later every day. Keeping
-		// the earlier timer costs one early wake-up that re-arms, instead
-		// of a cancel and a new timer in the history at every login.
-		return
-	}
-	if r.timer != nil {
-		r.cancelTimer()
-		r.timer = nil
-	}
-	if at.IsZero() {
-		return
-	}
-	d := at.Sub(workflow.Now(r.ctx))
-	if d < time.Millisecond {
-		d = time.Millisecond // due now: advance() runs on the next turn
-	}
-	ctx, cancel := workflow.WithCancel(r.ctx)
-	r.timer = workflow.NewTimerWithOptions(ctx, d, workflow.TimerOptions{Summary: why})
-	r.timerAt, r.cancelTimer = at, cancel
 }
 
 // describe shows, in the UI's "current details", where the journey is and
@@ -364,11 +293,9 @@ func (r *journey) describe(next string) {
 		next = "waiting for events"
 	}
 	details := fmt.Sprintf("**Stage:** %s since %s  \n**Next:** %s", r.st.Stage, r.st.StageSince.Format(time.RFC3339), next)
-	if r.lifecycleOn() {
-		details += fmt.Sprintf("  \n**Health:** %d (%s)", r.st.HealthScore, orNone(r.st.HealthTier))
-		if dn := r.st.Dunning; dn != nil {
-			details += fmt.Sprintf("  \n**Dunning:** invoice %s unpaid since %s", dn.InvoiceID, dn.Since.Format(time.RFC3339))
-		}
+	details += fmt.Sprintf("  \n**Health:** %d (%s)", r.st.HealthScore, orNone(r.st.HealthTier))
+	if dn := r.st.Dunning; dn != nil {
+		details += fmt.Sprintf("  \n**Dunning:** invoice %s unpaid since %s", dn.InvoiceID, dn.Since.Format(time.RFC3339))
 	}
 	workflow.SetCurrentDetails(r.ctx, details)
 }
@@ -391,7 +318,7 @@ func (r *journey) receive(c workflow.ReceiveChannel) {
 // shouldContinueAsNew reports whether this run's history is long enough to
 // hand over to a fresh run.
 func (r *journey) shouldContinueAsNew() bool {
-	if r.boundary && r.lifecycleOn() {
+	if r.boundary {
 		return true
 	}
 	if limit := r.pb.ContinueAsNewAfterEvents; limit > 0 && r.received >= limit {
@@ -400,29 +327,11 @@ func (r *journey) shouldContinueAsNew() bool {
 	return workflow.GetInfo(r.ctx).GetContinueAsNewSuggested()
 }
 
-// continueAsNew hands the state to a fresh run once every received event is
-// applied and every activity has finished, so nothing is lost or repeated.
-func (r *journey) continueAsNew() error {
-	for {
-		for r.events.Len() > 0 {
-			r.receive(r.events)
-		}
-		err := workflow.Await(r.ctx, func() bool { return r.inflight == 0 && workflow.AllHandlersFinished(r.ctx) })
-		if err != nil {
-			return err
-		}
-		if r.events.Len() == 0 {
-			break
-		}
-	}
-	return r.handOver()
-}
-
 // handOver continues as new with the state and the applied event IDs.
 func (r *journey) handOver() error {
 	length := workflow.GetInfo(r.ctx).GetCurrentHistoryLength()
 	why := "continued as new"
-	if r.boundary && r.lifecycleOn() {
+	if r.boundary {
 		why += " at the stage boundary"
 	}
 	r.note(KindDecision, "%s after %d events and %d history events in this run", why, r.received, length)
@@ -437,9 +346,9 @@ func (r *journey) handOver() error {
 func (r *journey) note(kind, format string, args ...any) {
 	tl := append(r.st.Timeline, TimelineEntry{At: workflow.Now(r.ctx), Kind: kind, Text: fmt.Sprintf(format, args...)})
 	if n := len(tl) - TimelineSize; n > 0 {
-		// In place: a new array at every note of a full timeline was 4% of
-		// a simulated journey's CPU. Nothing keeps the old entries: the
-		// state query and continue-as-new encode the state at once.
+		// In place, rather than a new array at every note: nothing keeps
+		// the old entries, as the state query and continue-as-new encode
+		// the state at once.
 		tl = tl[:copy(tl, tl[n:])]
 	}
 	r.st.Timeline = tl
@@ -455,10 +364,8 @@ func (r *journey) setStage(stage Stage, why string) {
 	r.st.Counters.StageChanges++
 	r.note(KindDecision, "stage %s → %s: %s", from, stage, why)
 	r.log.Info("Stage changed", "From", from, "To", stage)
-	if r.lifecycleOn() {
-		r.lastStageWhy = why
-		r.enterStage(from)
-	}
+	r.lastStageWhy = why
+	r.enterStage(from)
 	r.recordStageInCRM(from, why)
 }
 
@@ -470,125 +377,34 @@ func (r *journey) setTier(tier string) {
 	r.st.HealthTier = tier
 }
 
-// attrSources is what the search attributes are computed from.
-type attrSources struct {
-	stage                  Stage
-	tier, plan, csm, phone string
-	score                  int
-	dunning                bool
-}
-
-// upsertSearchAttributes brings the search attributes in line with the state,
-// sending only what changed.
-func (r *journey) upsertSearchAttributes() {
-	from := attrSources{r.st.Stage, r.st.HealthTier, r.st.Profile.Plan, r.st.Profile.CSM, r.st.Profile.Phone, r.st.HealthScore, r.st.Dunning != nil}
-	if r.attrsInLine && from == r.attrsFrom {
-		return // most tasks: a login, a timer that changed none of it
-	}
-	// The attributes change only by this function's upserts, so they are
-	// read from the workflow once per run and tracked here after that:
-	// decoding them at every workflow task took 7% of a journey's CPU.
-	if r.searchAttrs == nil {
-		r.searchAttrs = map[string]any{}
-		current := workflow.GetTypedSearchAttributes(r.ctx)
-		for _, k := range []temporal.SearchAttributeKeyKeyword{SearchStage, SearchTier, SearchPlan, SearchCSM, SearchPhone} {
-			if v, ok := current.GetKeyword(k); ok {
-				r.searchAttrs[k.GetName()] = v
-			}
-		}
-		if v, ok := current.GetInt64(SearchScore); ok {
-			r.searchAttrs[SearchScore.GetName()] = v
-		}
-		if v, ok := current.GetBool(SearchDunning); ok {
-			r.searchAttrs[SearchDunning.GetName()] = v
-		}
-	}
-	var updates []temporal.SearchAttributeUpdate
-	type change struct {
-		name  string
-		value any // nil: unset
-	}
-	var changes []change
-	set := func(k temporal.SearchAttributeKey, value any, u temporal.SearchAttributeUpdate) {
-		if old, ok := r.searchAttrs[k.GetName()]; !ok || old != value {
-			updates = append(updates, u)
-			changes = append(changes, change{k.GetName(), value})
-		}
-	}
-	want := func(key temporal.SearchAttributeKeyKeyword, value string) {
-		if value == "" {
-			if _, ok := r.searchAttrs[key.GetName()]; ok {
-				updates = append(updates, key.ValueUnset())
-				changes = append(changes, change{key.GetName(), nil})
-			}
-			return
-		}
-		set(key, value, key.ValueSet(value))
-	}
-	if r.st.Stage != StageNew {
-		want(SearchStage, string(r.st.Stage))
-	}
-	want(SearchTier, r.st.HealthTier)
-	want(SearchPlan, r.st.Profile.Plan)
-	want(SearchCSM, r.st.Profile.CSM)
-	if r.lifecycleOn() && r.st.Stage != StageNew {
-		score := int64(r.st.HealthScore)
-		set(SearchScore, score, SearchScore.ValueSet(score))
-		dunning := r.st.Dunning != nil
-		set(SearchDunning, dunning, SearchDunning.ValueSet(dunning))
-	}
-	if r.policies {
-		want(SearchPhone, r.hashPhone())
-	}
-	if len(updates) == 0 {
-		r.attrsFrom, r.attrsInLine = from, true
-		return
-	}
-	if err := workflow.UpsertTypedSearchAttributes(r.ctx, updates...); err != nil {
-		r.log.Error("Cannot upsert search attributes", "Error", err)
-		return // tried again at the next task
-	}
-	r.attrsFrom, r.attrsInLine = from, true
-	for _, c := range changes {
-		if c.value == nil {
-			delete(r.searchAttrs, c.name)
-		} else {
-			r.searchAttrs[c.name] = c.value
-		}
-	}
-}
-
-// hashPhone is SearchPhone's value for the customer's phone: "" without a
-// phone or without a lookup key on the worker. The key is the worker's,
-// not the history's, so the hash is recorded (a side effect) once per
-// phone per run, and a replay on a worker with another key agrees.
-func (r *journey) hashPhone() string {
-	phone := r.st.Profile.Phone
-	if phone == "" {
-		return ""
-	}
-	if phone == r.hashedPhone {
-		return r.phoneHash
-	}
-	key := r.owner.lookupKey
-	v := workflow.SideEffect(r.ctx, func(workflow.Context) any {
-		if len(key) == 0 {
-			return ""
-		}
-		return PhoneHash(key, phone)
-	})
-	var h string
-	if err := v.Get(&h); err != nil {
-		r.log.Error("Cannot decode the phone hash", "Error", err)
-		return ""
-	}
-	r.hashedPhone, r.phoneHash = phone, h
-	return h
-}
-
 func orNone(s string) string {
 	if s == "" {
 		return "none"
 	}
 	return s
+}
+
+// quiescent reports whether the run can end now without losing anything:
+// no send in flight, no handler running and no event waiting.
+func (r *journey) quiescent() bool {
+	return r.inflight == 0 && r.events.Len() == 0 && workflow.AllHandlersFinished(r.ctx)
+}
+
+// finish ends a journey whose win-back ran out.
+func (r *journey) finish() (Result, error) {
+	now := workflow.Now(r.ctx)
+	sum := &Summary{
+		CustomerID: r.st.CustomerID, SignedUpAt: r.st.Profile.SignedUpAt, ActivatedAt: r.st.ActivatedAt,
+		ChurnedAt: r.st.ChurnedAt, EndedAt: now, Stages: r.st.Stages, Counters: r.st.Counters,
+		FinalHealthScore: r.st.HealthScore,
+	}
+	if r.st.ChurnedAt != nil {
+		sum.CustomerDays = int(r.st.ChurnedAt.Sub(r.st.Profile.SignedUpAt) / r.pb.DayLength.D())
+	}
+	if r.st.Cancellation != nil {
+		sum.ChurnReason = r.st.Cancellation.Reason
+	}
+	r.note(KindDecision, "journey complete: no reactivation after the win-back sequence")
+	r.log.Info("Journey complete", "Stage", r.st.Stage)
+	return Result{State: r.st, Summary: sum}, nil
 }

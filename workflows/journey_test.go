@@ -86,7 +86,7 @@ type runStats struct {
 // history: the start, every signal and update with its own workflow task,
 // every timer started and fired or canceled, every activity scheduled,
 // started and completed with its own workflow task, and at every workflow
-// task a search-attribute upsert and a marker (version or playbook), plus
+// task a search-attribute upsert and a marker (the playbook fingerprint), plus
 // the closing event. The test environment keeps no history to count, so
 // the bound is what the journey is held to.
 func (s runStats) historyBound() int {

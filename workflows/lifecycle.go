@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -14,45 +15,8 @@ import (
 
 // The lifecycle beyond onboarding: adoption and health (adoption.go,
 // health.go), renewal (renewal.go), dunning (dunning.go), cancellation and
-// win-back (churn.go). This file holds what they share: the version gate,
-// message classes, sequence numbers, step runs and the stage rules.
-
-// versionLifecycle guards everything after onboarding. Journeys whose run
-// started before it replay as onboarding-only journeys; their next run (a
-// continue-as-new, which a playbook's continue_as_new_after_events can
-// bring forward) starts on the lifecycle.
-const versionLifecycle = "lifecycle"
-
-// lifecycleOn reports whether this run runs the whole lifecycle.
-func (r *journey) lifecycleOn() bool { return r.st.Lifecycle >= 1 }
-
-// startLifecycle is called once per run, before the first event.
-func (r *journey) startLifecycle() {
-	v := workflow.GetVersion(r.ctx, versionLifecycle, workflow.DefaultVersion, 1)
-	if v == workflow.DefaultVersion {
-		return
-	}
-	if r.st.Lifecycle == 0 && r.st.Stage != StageNew {
-		// A journey that ran onboarding-only until now: its adoption
-		// clock starts today rather than at some long-past event.
-		r.st.Adoption.WatchFrom = workflow.Now(r.ctx)
-		r.note(KindDecision, "lifecycle rules on from now")
-	}
-	r.st.Lifecycle = int(v)
-	r.st.Counters.Runs++
-	if r.st.Seq == nil {
-		r.st.Seq = map[string]int{}
-	}
-	if r.st.Tickets == nil {
-		r.st.Tickets = []Ticket{}
-	}
-	if r.st.Stages == nil {
-		r.st.Stages = []StageVisit{}
-	}
-	if r.st.Usage.LoginDays == nil {
-		r.st.Usage.LoginDays = []time.Time{}
-	}
-}
+// win-back (churn.go). This file holds what they share: message classes,
+// sequence numbers, step runs, the stage rules and the journey's clock.
 
 // Message classes: transactional messages (payment) always go; lifecycle
 // messages (onboarding, renewal, cancellation) go unless the stage ended;
@@ -65,15 +29,6 @@ const (
 	lifecycle     class = playbook.ClassLifecycle
 	marketing     class = playbook.ClassMarketing
 )
-
-// suppressed says why a message of class c must not go now, or "", with
-// the reason's token (metrics.go).
-func (r *journey) suppressed(c class) (reason, why string) {
-	if c == marketing && r.st.Dunning != nil {
-		return SkipDunning, "marketing is paused while a payment is being recovered"
-	}
-	return "", ""
-}
 
 // next starts the next sequence of kind (a renewal, a dunning, a quiet
 // spell...) and returns its number, which goes into its sends' keys.
@@ -109,17 +64,6 @@ func (r *journey) dueSteps(seq string, anchor time.Time, steps []playbook.Step, 
 	}
 }
 
-// skipForGoal skips step s when its milestone goal is reached already.
-func (r *journey) skipForGoal(step string, s playbook.Step, c class) bool {
-	if !r.policies || s.Goal == "" || !r.goalMet(s.Goal) {
-		return false
-	}
-	r.st.Counters.GoalExits++
-	r.countMissedTouch(s, c, SkipGoal)
-	r.note(KindSkip, "%s: not run, its goal %s is reached", step, s.Goal)
-	return true
-}
-
 // nextStep is the time of a sequence's next pending step.
 func (r *journey) nextStep(seq string, anchor time.Time, steps []playbook.Step, done []string) (time.Time, playbook.Step, bool) {
 	var at time.Time
@@ -136,39 +80,25 @@ func (r *journey) nextStep(seq string, anchor time.Time, steps []playbook.Step, 
 	return at, next, !at.IsZero()
 }
 
-// runTouch sends what step s names: email, SMS (when the customer can get
-// one) and CSM alert (when its condition holds). variant labels the sends
-// of an experiment's variant.
+// runTouch sends what step s names: its email and SMS through the delivery
+// rules (send.go), as a message of the step's class (else c), and its CSM
+// alert when its condition holds. variant labels the sends of an
+// experiment's variant.
 func (r *journey) runTouch(step string, s playbook.Step, c class, variant string, opts ...dataOpt) {
-	if r.policies {
-		if s.Class != "" {
-			c = class(s.Class)
-		}
-		both := s.Email != "" && s.SMS != ""
-		for _, send := range []struct {
-			ch       messages.Channel
-			template string
-		}{{messages.ChannelEmail, s.Email}, {messages.ChannelSMS, s.SMS}} {
-			if send.template == "" {
-				continue
-			}
-			m := r.message(step, send.template, send.ch, c, opts...)
-			m.Goal, m.Experiment, m.Both = s.Goal, variant, both
-			r.deliver(m)
-		}
-		r.touchAlert(step, s, opts...)
-		return
+	if s.Class != "" {
+		c = class(s.Class)
 	}
-	if s.Email != "" {
-		r.sendEmailAs(step, s.Email, c, opts...)
-	}
-	if s.SMS != "" {
-		if reason, why := r.smsBlocked(); why != "" {
-			r.countSuppressed(messages.ChannelSMS, c, reason)
-			r.note(KindSkip, "%s: no SMS, %s", step, why)
-		} else {
-			r.sendSMSAs(step, s.SMS, c, opts...)
+	both := s.Email != "" && s.SMS != ""
+	for _, send := range []struct {
+		ch       messages.Channel
+		template string
+	}{{messages.ChannelEmail, s.Email}, {messages.ChannelSMS, s.SMS}} {
+		if send.template == "" {
+			continue
 		}
+		m := r.message(step, send.template, send.ch, c, opts...)
+		m.Goal, m.Experiment, m.Both = s.Goal, variant, both
+		r.deliver(m)
 	}
 	r.touchAlert(step, s, opts...)
 }
@@ -184,20 +114,6 @@ func (r *journey) touchAlert(step string, s playbook.Step, opts ...dataOpt) {
 		return
 	}
 	r.alertCSM(step, s.CSMAlert, opts...)
-}
-
-// smsBlocked says why no SMS can go to the customer, or "", with the
-// reason's token (metrics.go).
-func (r *journey) smsBlocked() (reason, why string) {
-	switch {
-	case r.st.Profile.Phone == "":
-		return SkipNoPhone, "the customer has no phone number"
-	case r.st.SMSUnusable != "":
-		return r.st.SMSUnusable, smsUnusableText(r.st.SMSUnusable)
-	case r.lifecycleOn() && !r.st.Profile.SMSConsent:
-		return SkipNoSMSConsent, "the customer has not consented to texts"
-	}
-	return "", ""
 }
 
 // highValue reports whether the account's MRR reaches the playbook's
@@ -242,16 +158,13 @@ func (r *journey) enterStage(from Stage) {
 
 // dateText formats t as a date in the customer's time zone.
 func (r *journey) dateText(t time.Time) string {
-	if r.policies {
-		return t.In(r.zone()).Format("January 2, 2006")
-	}
-	return t.In(location(r.st.Profile.Timezone)).Format("January 2, 2006")
+	return t.In(r.zone()).Format("January 2, 2006")
 }
 
-// locations caches time zones by name: time.LoadLocation reads and parses
-// the zone's file on every call, and dateText runs at every workflow task
-// (13% of a simulated journey's CPU). A zone's rules are the same for the
-// life of the process, so the cache changes no decision.
+// locations caches time zones by name: time.LoadLocation parses the zone's
+// file on every call, and dateText runs at every workflow task. A zone's
+// rules are the same for the life of the process, so the cache changes no
+// decision.
 var locations sync.Map // name → *time.Location
 
 // location is the time zone name, or UTC when it is empty or unknown.
@@ -297,34 +210,18 @@ func (r *journey) daysSince(t time.Time) int {
 	return int(d / r.pb.DayLength.D())
 }
 
-// quiescent reports whether the run can end now without losing anything:
-// no send in flight, no handler running and no event waiting.
-func (r *journey) quiescent() bool {
-	return r.inflight == 0 && r.events.Len() == 0 && workflow.AllHandlersFinished(r.ctx)
-}
-
-// finish ends a journey whose win-back ran out.
-func (r *journey) finish() (Result, error) {
-	now := workflow.Now(r.ctx)
-	sum := &Summary{
-		CustomerID: r.st.CustomerID, SignedUpAt: r.st.Profile.SignedUpAt, ActivatedAt: r.st.ActivatedAt,
-		ChurnedAt: r.st.ChurnedAt, EndedAt: now, Stages: r.st.Stages, Counters: r.st.Counters,
-		FinalHealthScore: r.st.HealthScore,
-	}
-	if r.st.ChurnedAt != nil {
-		sum.CustomerDays = int(r.st.ChurnedAt.Sub(r.st.Profile.SignedUpAt) / r.pb.DayLength.D())
-	}
-	if r.st.Cancellation != nil {
-		sum.ChurnReason = r.st.Cancellation.Reason
-	}
-	r.note(KindDecision, "journey complete: no reactivation after the win-back sequence")
-	r.log.Info("Journey complete", "Stage", r.st.Stage)
-	return Result{State: r.st, Summary: sum}, nil
-}
-
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

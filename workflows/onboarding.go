@@ -8,7 +8,6 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/journeyshq/journeys/messages"
 	"github.com/journeyshq/journeys/playbook"
 )
 
@@ -68,13 +67,9 @@ func (r *journey) onActivated() {
 	now := workflow.Now(r.ctx)
 	r.st.ActivatedAt = &now
 	r.note(KindDecision, "activated on day %d: all %d milestones reached", r.journeyDay(), len(r.pb.Onboarding.Milestones))
-	r.sendEmail(r.onboardingStep("activated"), r.pb.Onboarding.ActivatedEmail)
-	if r.lifecycleOn() {
-		r.st.Health.TierFloor = ""
-		r.updateHealth() // the score decides the tier from now on
-	} else {
-		r.setTier(playbook.TierHealthy)
-	}
+	r.sendEmail(r.onboardingStep("activated"), r.pb.Onboarding.ActivatedEmail, lifecycle)
+	r.st.Health.TierFloor = ""
+	r.updateHealth() // the score decides the tier from now on
 	r.setStage(StageAdoption, "activated")
 }
 
@@ -86,7 +81,7 @@ func (r *journey) runStep(s playbook.Step, variant string) {
 	}
 	r.note(KindDecision, "day %d, not activated (%s): %s", s.Day, r.progress(), describeStep(s))
 	// The tier first, so the step's alert and CRM record show it.
-	if s.HealthTier != "" && r.lifecycleOn() {
+	if s.HealthTier != "" {
 		if tierRank(s.HealthTier) > tierRank(r.st.Health.TierFloor) {
 			r.st.Health.TierFloor = s.HealthTier
 		}
@@ -95,27 +90,8 @@ func (r *journey) runStep(s playbook.Step, variant string) {
 			// This step's alert is the drop into critical's alert.
 			r.st.Health.CriticalAlerted = true
 		}
-	} else if s.HealthTier != "" {
-		r.setTier(s.HealthTier)
 	}
-	if r.lifecycleOn() {
-		r.runTouch(step, s, lifecycle, variant)
-		return
-	}
-	if s.Email != "" {
-		r.sendEmail(step, s.Email)
-	}
-	if s.SMS != "" {
-		if reason, why := r.smsBlocked(); why != "" {
-			r.countSuppressed(messages.ChannelSMS, lifecycle, reason)
-			r.note(KindSkip, "%s: no SMS, %s", step, why)
-		} else {
-			r.sendSMS(step, s.SMS)
-		}
-	}
-	if s.CSMAlert != "" {
-		r.alertCSM(step, s.CSMAlert)
-	}
+	r.runTouch(step, s, lifecycle, variant)
 }
 
 // progress says how far activation is, e.g. "1 of 3 milestones".
@@ -144,12 +120,4 @@ func describeStep(s playbook.Step) string {
 		parts = append(parts, s.CSMAlert+" CSM alert")
 	}
 	return "send " + strings.Join(parts, " + ")
-}
-
-// smsUnusableText says in words why SMS cannot reach a customer.
-func smsUnusableText(reason string) string {
-	if reason == "unsubscribed" {
-		return "the customer unsubscribed from SMS"
-	}
-	return "the number was found invalid"
 }

@@ -14,6 +14,14 @@ import (
 // their day before the renewal date, the stage is renewal from the first
 // step's day, and a renewal payment closes it. A cancellation pauses it.
 
+// RenewalState is the renewal being prepared.
+type RenewalState struct {
+	RenewsAt  time.Time `json:"renews_at"`
+	Amount    int64     `json:"amount"`
+	Currency  string    `json:"currency"`
+	StepsDone []string  `json:"steps_done"`
+}
+
 func (r *journey) onRenewalScheduled(d signals.RenewalScheduledData) {
 	if !r.active() {
 		r.note(KindSkip, "renewal on %s ignored: the customer is %s", r.dateText(d.RenewsAt), r.st.Stage)

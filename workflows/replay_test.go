@@ -17,10 +17,11 @@ import (
 )
 
 // TestReplayRecordedHistories replays every history recorded from real runs
-// (testdata/histories/*.json) against the current workflow code. A change
-// to CustomerJourney's command sequence that is not guarded by
-// workflow.GetVersion fails here, naming the file, before it can fail a
-// journey in flight.
+// (testdata/histories/*.json, by scripts/record-histories.sh) against the
+// current workflow code. A change to CustomerJourney's command sequence
+// fails here, naming the file, before it can fail a journey in flight:
+// until 1.0 such a change re-records the corpus in the same commit, from
+// 1.0 on it is guarded by workflow.GetVersion (docs/VERSIONING.md).
 //
 // The histories were recorded on the embedded dev server with
 // playbooks/demo.yaml. The worker's playbook does not matter for replay:

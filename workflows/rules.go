@@ -8,26 +8,19 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/sdk/workflow"
-
-	"github.com/journeyshq/journeys/activities"
 	"github.com/journeyshq/journeys/messages"
 	"github.com/journeyshq/journeys/playbook"
 	"github.com/journeyshq/journeys/signals"
 )
 
-// The delivery policies (playbook.Delivery): every message to the customer
-// passes, in order, its class's suppression (marketing during dunning), the
-// holdout, consent and channel fallback, the channel's send window and its
-// class's frequency cap, and goes, waits (State.Delivery.Pending) or is
-// dropped, with the reason on the timeline. All of it is decided inside the
-// customer's one workflow, so two messages never race past a cap.
+// The delivery rules (playbook.Delivery) that send.go's deliver applies to
+// every message to the customer, in this order: its class's suppression
+// (marketing during dunning), the holdout, consent and channel fallback,
+// the channel's send window and its class's frequency cap. Experiments and
+// goals change which steps run and when. Each rule only decides; deliver
+// sends, defers or drops, with the reason on the timeline.
 
-// versionDelivery guards the delivery policies. Runs started before it send
-// as they did until their next continue-as-new. Taken once per run, at setup.
-const versionDelivery = "delivery-policies"
-
-// Why a send was suppressed or deferred by the delivery policies: reason
+// Why a send was suppressed or deferred by the delivery rules: reason
 // tags (metrics.go).
 const (
 	SkipHoldout       = "holdout"
@@ -44,162 +37,136 @@ const (
 	DeferFrequencyCap = "frequency_cap"
 )
 
-// message builds the outgoing message a step or rule planned. Of what opts
-// add to the template data, Tip and Offer are kept, so that they survive a
-// wait; they are all an email or text needs beyond the state.
-func (r *journey) message(step, template string, ch messages.Channel, c class, opts ...dataOpt) PendingSend {
-	var d messages.Data
-	for _, o := range opts {
-		o(&d)
-	}
-	return PendingSend{Step: step, Template: template, Channel: string(ch), Class: string(c), Tip: d.Tip, Offer: d.Offer}
+// DeliveryState is what the delivery policies remember.
+type DeliveryState struct {
+	// Assigned is set once the holdout and the experiments were decided.
+	Assigned bool `json:"assigned,omitempty"`
+	// Holdout: the customer gets no marketing message (Delivery.HoldoutPercent).
+	Holdout bool `json:"holdout,omitempty"`
+	// Variants are the experiment variants, by experiment name; a
+	// customer keeps theirs for life.
+	Variants map[string]string `json:"variants,omitempty"`
+	// Sent are the sends of capped classes over the last 8 days, oldest
+	// first, for the frequency caps.
+	Sent []SentMark `json:"sent,omitempty"`
+	// Pending are messages waiting for a send window or a cap, in the
+	// order they are due.
+	Pending []PendingSend `json:"pending,omitempty"`
 }
 
-// deliver passes m through the delivery policies, and sends it, defers it
-// or drops it.
-func (r *journey) deliver(m PendingSend) {
-	c, planned := class(m.Class), messages.Channel(m.Channel)
-	if r.skipSuppressed(planned, m.Step, m.Template, c) {
+// SentMark is one send counted by the frequency caps.
+type SentMark struct {
+	At    time.Time `json:"at"`
+	Class string    `json:"class"`
+}
+
+// Suppression by class.
+
+// suppressed says why a message of class c must not go now, or "", with
+// the reason's token (metrics.go).
+func (r *journey) suppressed(c class) (reason, why string) {
+	if c == marketing && r.st.Dunning != nil {
+		return SkipDunning, "marketing is paused while a payment is being recovered"
+	}
+	return "", ""
+}
+
+// skipSuppressed records a send on ch its class does not allow now.
+func (r *journey) skipSuppressed(ch messages.Channel, step, template string, c class) bool {
+	reason, why := r.suppressed(c)
+	if why == "" {
+		return false
+	}
+	r.st.Counters.SendsSuppressed++
+	r.countSuppressed(ch, c, reason)
+	r.note(KindSkip, "%s: %s not sent, %s", step, template, why)
+	return true
+}
+
+// The holdout and experiments, decided once per customer.
+
+// assignDelivery decides, once per journey, whether the customer is in
+// the holdout and which variant of each experiment they get.
+func (r *journey) assignDelivery() {
+	d := &r.st.Delivery
+	if d.Assigned {
 		return
 	}
-	if c == marketing && r.st.Delivery.Holdout {
-		r.st.Counters.HeldOut++
-		r.countSuppressed(planned, c, SkipHoldout)
-		r.note(KindSkip, "%s: %s %s not sent, the customer is in the holdout", m.Step, m.Template, planned)
-		return
+	d.Assigned = true
+	if pct := r.pb.Delivery.HoldoutPercent; InHoldout(r.st.CustomerID, pct) {
+		d.Holdout = true
+		r.note(KindDecision, "in the %g%% holdout: no marketing messages, recorded as if sent", pct)
 	}
-	ch, ok := r.route(m)
+	for _, e := range r.pb.Delivery.Experiments {
+		r.variant(e)
+	}
+}
+
+// InHoldout reports whether customerID is in a holdout of pct percent: the
+// first 8 bytes of SHA-256("<customerID>/holdout"), big-endian, modulo
+// 10,000, below pct×100. From the ID alone, so every run and every worker
+// agree, and raising pct only adds customers.
+func InHoldout(customerID string, pct float64) bool {
+	return pct > 0 && bucket(customerID+"/holdout", 10000) < uint64(pct*100)
+}
+
+// variant is the customer's variant of e, assigned at first need and kept
+// for life, even if the experiment's weights change later.
+func (r *journey) variant(e playbook.Experiment) playbook.Variant {
+	d := &r.st.Delivery
+	if name, ok := d.Variants[e.Name]; ok {
+		if v, ok := e.Variant(name); ok {
+			return v
+		}
+	}
+	v := VariantOf(r.st.CustomerID, e)
+	if d.Variants == nil {
+		d.Variants = map[string]string{}
+	}
+	d.Variants[e.Name] = v.Name
+	r.note(KindDecision, "experiment %s: variant %s", e.Name, v.Name)
+	return v
+}
+
+// VariantOf is customerID's variant of e: SHA-256("<customerID>/<name>")
+// as in InHoldout, modulo the sum of the weights, picks a variant by its
+// weight, in order. Each experiment splits customers independently.
+func VariantOf(customerID string, e playbook.Experiment) playbook.Variant {
+	total := 0
+	for _, v := range e.Variants {
+		total += v.Weight
+	}
+	if total <= 0 {
+		return playbook.Variant{}
+	}
+	b := int(bucket(customerID+"/"+e.Name, uint64(total)))
+	for _, v := range e.Variants {
+		if b < v.Weight {
+			return v
+		}
+		b -= v.Weight
+	}
+	return e.Variants[len(e.Variants)-1]
+}
+
+// bucket maps key to [0, n), uniformly and the same everywhere.
+func bucket(key string, n uint64) uint64 {
+	sum := sha256.Sum256([]byte(key))
+	return binary.BigEndian.Uint64(sum[:8]) % n
+}
+
+// vary returns step s of sequence seq as the customer's experiment variant
+// changes it, and the variant's label ("" when no experiment varies it).
+func (r *journey) vary(seq string, s playbook.Step) (playbook.Step, string) {
+	e, ok := r.pb.Delivery.Experiment(seq + "." + s.Name)
 	if !ok {
-		return
+		return s, ""
 	}
-	now := workflow.Now(r.ctx)
-	if at := r.windowOpens(ch, c, now); at.After(now) {
-		r.st.Counters.DeferredQuietHours++
-		r.countDeferred(ch, c, DeferQuietHours)
-		r.wait(m, at, fmt.Sprintf("quiet hours: %s may go from %s", ch, r.localText(at)))
-		return
-	}
-	if until, why := r.capHolds(c, now); !until.IsZero() {
-		if r.pb.Delivery.CappedAction(m.Template) == playbook.CappedDrop {
-			r.st.Counters.DroppedCap++
-			r.countSuppressed(ch, c, SkipFrequencyCap)
-			r.note(KindSkip, "%s: %s %s dropped, %s", m.Step, m.Template, ch, why)
-			return
-		}
-		at := r.windowOpens(ch, c, r.resumeAt(until))
-		r.st.Counters.DeferredCap++
-		r.countDeferred(ch, c, DeferFrequencyCap)
-		r.wait(m, at, fmt.Sprintf("%s: next slot %s", why, r.localText(at)))
-		return
-	}
-	r.markSent(c, now)
-	r.send(m, ch)
+	v := r.variant(e)
+	return v.Apply(s), e.Name + "=" + v.Name
 }
 
-// send dispatches m on ch.
-func (r *journey) send(m PendingSend, ch messages.Channel) {
-	meta := r.meta(m.Step, m.Template, ch)
-	meta.Class, meta.Experiment = m.Class, m.Experiment
-	data := r.data(func(d *messages.Data) { d.Tip, d.Offer = m.Tip, m.Offer })
-	if ch == messages.ChannelSMS {
-		in := activities.SendSMSInput{Meta: meta, To: r.st.Profile.Phone, Data: data}
-		r.dispatch(ch, m.Step, fmt.Sprintf("send %s SMS to the customer (%s)", m.Template, m.Step), sendOptions, acts.SendSMS, in)
-		return
-	}
-	in := activities.SendEmailInput{Meta: meta, To: r.st.Profile.Email, Data: data}
-	r.dispatch(ch, m.Step, fmt.Sprintf("send %s email to the customer (%s)", m.Template, m.Step), sendOptions, acts.SendEmail, in)
-}
-
-// wait puts m aside until at.
-func (r *journey) wait(m PendingSend, at time.Time, why string) {
-	m.DueAt, m.Why = at, why
-	p := r.st.Delivery.Pending
-	i := len(p)
-	for i > 0 && p[i-1].DueAt.After(at) {
-		i--
-	}
-	r.st.Delivery.Pending = slices.Insert(p, i, m)
-	r.note(KindDecision, "%s: %s %s deferred, %s", m.Step, m.Template, m.Channel, why)
-}
-
-// advanceDelivery passes the deferred messages that are due through the
-// policies again.
-func (r *journey) advanceDelivery() {
-	now := workflow.Now(r.ctx)
-	p := r.st.Delivery.Pending
-	n := 0
-	for n < len(p) && !p[n].DueAt.After(now) {
-		n++
-	}
-	if n == 0 {
-		return
-	}
-	due := slices.Clone(p[:n])
-	r.st.Delivery.Pending = slices.Clone(p[n:])
-	for _, m := range due {
-		if why := r.stale(m); why != "" {
-			r.countSuppressed(messages.Channel(m.Channel), class(m.Class), SkipStale)
-			r.note(KindSkip, "%s: deferred %s %s dropped, %s", m.Step, m.Template, m.Channel, why)
-			continue
-		}
-		r.deliver(m)
-	}
-}
-
-// nextDeliveryWake is when the first deferred message is due.
-func (r *journey) nextDeliveryWake() (time.Time, string) {
-	p := r.st.Delivery.Pending
-	if len(p) == 0 {
-		return time.Time{}, ""
-	}
-	return p[0].DueAt, fmt.Sprintf("send the deferred %s %s (%s)", p[0].Template, p[0].Channel, p[0].Why)
-}
-
-// stale says why a deferred message no longer applies, or "": the sequence
-// that planned it ended while it waited (the customer activated, paid,
-// renewed, came back...).
-func (r *journey) stale(m PendingSend) string {
-	step := m.Step
-	switch {
-	case strings.HasPrefix(step, "onboarding."):
-		if strings.HasSuffix(step, ".welcome") || strings.HasSuffix(step, ".activated") {
-			return ""
-		}
-		if r.st.Stage != StageOnboarding || !strings.HasPrefix(step, r.onboardingStep("")) {
-			return "onboarding is over"
-		}
-	case strings.HasPrefix(step, "renewal."):
-		if r.st.Renewal == nil || !r.active() || !strings.HasPrefix(step, r.renewalKey("")) {
-			return "that renewal is closed"
-		}
-	case strings.HasPrefix(step, "dunning."):
-		if strings.HasSuffix(step, ".suspended") || strings.HasSuffix(step, ".recovered") {
-			return ""
-		}
-		if r.st.Dunning == nil || !strings.HasPrefix(step, r.dunningKey("")) {
-			return "the payment was recovered"
-		}
-	case strings.HasPrefix(step, "winback."):
-		if strings.HasSuffix(step, ".welcome_back") {
-			return ""
-		}
-		if r.st.Stage != StageChurned || !strings.HasPrefix(step, r.winBackKey("")) {
-			return "the win-back is over"
-		}
-	case strings.HasPrefix(step, "cancel."):
-		if r.st.Stage != StageCancelling {
-			return "the cancellation is over"
-		}
-	case strings.HasPrefix(step, "adoption."), strings.HasPrefix(step, "expansion."), strings.HasPrefix(step, "nps."):
-		if !r.active() {
-			return "the customer is no longer active"
-		}
-	}
-	if m.Goal != "" && r.goalMet(m.Goal) {
-		return "its goal " + m.Goal + " was reached"
-	}
-	return ""
-}
+// Consent: which channels can carry a message, and fallback.
 
 // blocked says why ch cannot carry a message of class c, or "".
 func (r *journey) blocked(ch messages.Channel, c class) (reason, why string) {
@@ -220,58 +187,54 @@ func (r *journey) blocked(ch messages.Channel, c class) (reason, why string) {
 	return "", ""
 }
 
-// route picks the channel m goes on: its own, or the other one when its
-// own cannot reach the customer (Delivery.Fallback). With neither, the
-// message is noted as not sent, and the CSM is told once when it mattered.
-func (r *journey) route(m PendingSend) (messages.Channel, bool) {
-	c, planned := class(m.Class), messages.Channel(m.Channel)
-	reason, why := r.blocked(planned, c)
-	if why == "" {
-		return planned, true
+// smsBlocked says why no SMS can go to the customer, or "", with the
+// reason's token (metrics.go).
+func (r *journey) smsBlocked() (reason, why string) {
+	switch {
+	case r.st.Profile.Phone == "":
+		return SkipNoPhone, "the customer has no phone number"
+	case r.st.SMSUnusable != "":
+		return r.st.SMSUnusable, smsUnusableText(r.st.SMSUnusable)
+	case !r.st.Profile.SMSConsent:
+		return SkipNoSMSConsent, "the customer has not consented to texts"
 	}
-	whys := []string{why}
+	return "", ""
+}
+
+// smsUnusableText says in words why SMS cannot reach a customer.
+func smsUnusableText(reason string) string {
+	if reason == "unsubscribed" {
+		return "the customer unsubscribed from SMS"
+	}
+	return "the number was found invalid"
+}
+
+// fallback is the other channel m may go on when its own is blocked for
+// reason (Delivery.Fallback), or "" and why it may not ("" when fallback
+// does not apply). SMS falls back to email; email falls back to SMS only
+// when the address cannot receive: an opt-out from marketing email is not
+// an invitation to text. Whether the other channel has the template is the
+// binary's (messages.Exists), so a new template of a name the other channel
+// has changes running journeys' decisions (the messages package says why).
+func (r *journey) fallback(m PendingSend, reason string) (messages.Channel, string) {
+	planned := messages.Channel(m.Channel)
+	if !r.pb.Delivery.Fallback || m.Both || (planned != messages.ChannelSMS && reason != SkipEmailUnusable) {
+		return "", ""
+	}
 	other := messages.ChannelEmail
 	if planned == messages.ChannelEmail {
 		other = messages.ChannelSMS
 	}
-	// Email falls back to SMS only when the address cannot receive: an
-	// opt-out from marketing email is not an invitation to text. Whether the
-	// other channel has the template is the binary's (messages.Exists): a
-	// new template of an existing name on the other channel needs a
-	// version guard here (the messages package says why).
-	if r.pb.Delivery.Fallback && !m.Both && (planned == messages.ChannelSMS || reason == SkipEmailUnusable) {
-		if !messages.Exists(other, m.Template) {
-			whys = append(whys, fmt.Sprintf("%s: there is no %s %s", other, m.Template, other))
-		} else if _, owhy := r.blocked(other, c); owhy != "" {
-			whys = append(whys, fmt.Sprintf("%s: %s", other, owhy))
-		} else {
-			r.st.Counters.FellBack++
-			r.note(KindDecision, "%s: %s goes by %s, %s", m.Step, m.Template, other, why)
-			return other, true
-		}
+	if !messages.Exists(other, m.Template) {
+		return "", fmt.Sprintf("%s: there is no %s %s", other, m.Template, other)
 	}
-	r.countSuppressed(planned, c, reason)
-	r.note(KindSkip, "%s: %s %s not sent, %s", m.Step, m.Template, planned, strings.Join(whys, "; "))
-	if len(whys) > 1 && c != marketing {
-		r.tellUnreachable(m, whys)
+	if _, why := r.blocked(other, class(m.Class)); why != "" {
+		return "", fmt.Sprintf("%s: %s", other, why)
 	}
-	return "", false
+	return other, ""
 }
 
-// tellUnreachable alerts the CSM, once until a channel opens again, that a
-// message that mattered found no channel to the customer.
-func (r *journey) tellUnreachable(m PendingSend, whys []string) {
-	t := r.pb.Delivery.UnreachableAlert
-	if t == "" || r.st.Consent.UnreachableAlerted {
-		return
-	}
-	r.st.Consent.UnreachableAlerted = true
-	r.note(KindDecision, "no channel reaches the customer: telling the CSM")
-	r.alertCSM("delivery.unreachable."+itoa(r.next("unreachable")), t, func(d *messages.Data) {
-		why := append([]string{fmt.Sprintf("%s: %s", m.Channel, whys[0])}, whys[1:]...)
-		d.Undelivered = messages.Undelivered{Message: strings.ReplaceAll(m.Template, "_", " "), Why: why}
-	})
-}
+// Send windows, in the customer's time zone.
 
 // zone is the customer's time zone, else the playbook's.
 func (r *journey) zone() *time.Location {
@@ -334,6 +297,8 @@ func nextOpen(t time.Time, from, to time.Duration, skipWeekends bool) time.Time 
 func atClock(day time.Time, d time.Duration) time.Time {
 	return time.Date(day.Year(), day.Month(), day.Day(), int(d/time.Hour), int(d%time.Hour/time.Minute), 0, 0, day.Location())
 }
+
+// Frequency caps, per local day and per 7 days.
 
 // capDay is the start of the day t is in, moved by days: a local
 // calendar day, or a journey day on a demo clock.
@@ -415,110 +380,17 @@ func (r *journey) markSent(c class, now time.Time) {
 	r.st.Delivery.Sent = append(slices.Clone(sent[i:]), SentMark{At: now, Class: string(c)})
 }
 
-// assignDelivery decides, once per journey, whether the customer is in
-// the holdout and which variant of each experiment they get.
-func (r *journey) assignDelivery() {
-	d := &r.st.Delivery
-	if d.Assigned {
-		return
-	}
-	d.Assigned = true
-	if pct := r.pb.Delivery.HoldoutPercent; InHoldout(r.st.CustomerID, pct) {
-		d.Holdout = true
-		r.note(KindDecision, "in the %g%% holdout: no marketing messages, recorded as if sent", pct)
-	}
-	for _, e := range r.pb.Delivery.Experiments {
-		r.variant(e)
-	}
-}
+// Goals, and deferred messages that no longer apply.
 
-// variant is the customer's variant of e, assigned at first need and kept
-// for life, even if the experiment's weights change later.
-func (r *journey) variant(e playbook.Experiment) playbook.Variant {
-	d := &r.st.Delivery
-	if name, ok := d.Variants[e.Name]; ok {
-		if v, ok := e.Variant(name); ok {
-			return v
-		}
+// skipForGoal skips step s when its milestone goal is reached already.
+func (r *journey) skipForGoal(step string, s playbook.Step, c class) bool {
+	if s.Goal == "" || !r.goalMet(s.Goal) {
+		return false
 	}
-	v := VariantOf(r.st.CustomerID, e)
-	if d.Variants == nil {
-		d.Variants = map[string]string{}
-	}
-	d.Variants[e.Name] = v.Name
-	r.note(KindDecision, "experiment %s: variant %s", e.Name, v.Name)
-	return v
-}
-
-// InHoldout reports whether customerID is in a holdout of pct percent: the
-// first 8 bytes of SHA-256("<customerID>/holdout"), big-endian, modulo
-// 10,000, below pct×100. From the ID alone, so every run and every worker
-// agree, and raising pct only adds customers.
-func InHoldout(customerID string, pct float64) bool {
-	return pct > 0 && bucket(customerID+"/holdout", 10000) < uint64(pct*100)
-}
-
-// VariantOf is customerID's variant of e: SHA-256("<customerID>/<name>")
-// as in InHoldout, modulo the sum of the weights, picks a variant by its
-// weight, in order. Each experiment splits customers independently.
-func VariantOf(customerID string, e playbook.Experiment) playbook.Variant {
-	total := 0
-	for _, v := range e.Variants {
-		total += v.Weight
-	}
-	if total <= 0 {
-		return playbook.Variant{}
-	}
-	b := int(bucket(customerID+"/"+e.Name, uint64(total)))
-	for _, v := range e.Variants {
-		if b < v.Weight {
-			return v
-		}
-		b -= v.Weight
-	}
-	return e.Variants[len(e.Variants)-1]
-}
-
-// bucket maps key to [0, n), uniformly and the same everywhere.
-func bucket(key string, n uint64) uint64 {
-	sum := sha256.Sum256([]byte(key))
-	return binary.BigEndian.Uint64(sum[:8]) % n
-}
-
-// vary returns step s of sequence seq as the customer's experiment variant
-// changes it, and the variant's label ("" when no experiment varies it).
-func (r *journey) vary(seq string, s playbook.Step) (playbook.Step, string) {
-	if !r.policies {
-		return s, ""
-	}
-	e, ok := r.pb.Delivery.Experiment(seq + "." + s.Name)
-	if !ok {
-		return s, ""
-	}
-	v := r.variant(e)
-	return v.Apply(s), e.Name + "=" + v.Name
-}
-
-// experimentProperties adds the holdout and the variants to a CRM record,
-// when the playbook has any.
-func (r *journey) experimentProperties(p map[string]string) {
-	d := r.st.Delivery
-	if !r.policies {
-		return
-	}
-	if r.pb.Delivery.HoldoutPercent > 0 {
-		p["holdout"] = fmt.Sprint(d.Holdout)
-	}
-	if len(d.Variants) > 0 {
-		var parts []string
-		// The order of the map does not matter: parts is sorted next.
-		//workflowcheck:ignore
-		for name, v := range d.Variants {
-			parts = append(parts, name+"="+v)
-		}
-		slices.Sort(parts)
-		p["experiments"] = strings.Join(parts, ";")
-	}
+	r.st.Counters.GoalExits++
+	r.countMissedTouch(s, c, SkipGoal)
+	r.note(KindSkip, "%s: not run, its goal %s is reached", step, s.Goal)
+	return true
 }
 
 // goalMet reports whether goal holds now: a milestone goal once the
@@ -591,4 +463,50 @@ func (r *journey) reachGoals(ev signals.Event, p signals.Payload) {
 		kept = append(kept, m)
 	}
 	r.st.Delivery.Pending = kept
+}
+
+// stale says why a deferred message no longer applies, or "": the sequence
+// that planned it ended while it waited (the customer activated, paid,
+// renewed, came back...).
+func (r *journey) stale(m PendingSend) string {
+	step := m.Step
+	switch {
+	case strings.HasPrefix(step, "onboarding."):
+		if strings.HasSuffix(step, ".welcome") || strings.HasSuffix(step, ".activated") {
+			return ""
+		}
+		if r.st.Stage != StageOnboarding || !strings.HasPrefix(step, r.onboardingStep("")) {
+			return "onboarding is over"
+		}
+	case strings.HasPrefix(step, "renewal."):
+		if r.st.Renewal == nil || !r.active() || !strings.HasPrefix(step, r.renewalKey("")) {
+			return "that renewal is closed"
+		}
+	case strings.HasPrefix(step, "dunning."):
+		if strings.HasSuffix(step, ".suspended") || strings.HasSuffix(step, ".recovered") {
+			return ""
+		}
+		if r.st.Dunning == nil || !strings.HasPrefix(step, r.dunningKey("")) {
+			return "the payment was recovered"
+		}
+	case strings.HasPrefix(step, "winback."):
+		if strings.HasSuffix(step, ".welcome_back") {
+			return ""
+		}
+		if r.st.Stage != StageChurned || !strings.HasPrefix(step, r.winBackKey("")) {
+			return "the win-back is over"
+		}
+	case strings.HasPrefix(step, "cancel."):
+		if r.st.Stage != StageCancelling {
+			return "the cancellation is over"
+		}
+	case strings.HasPrefix(step, "adoption."), strings.HasPrefix(step, "expansion."), strings.HasPrefix(step, "nps."):
+		if !r.active() {
+			return "the customer is no longer active"
+		}
+	}
+	if m.Goal != "" && r.goalMet(m.Goal) {
+		return "its goal " + m.Goal + " was reached"
+	}
+	return ""
 }

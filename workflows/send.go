@@ -3,9 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,7 +12,205 @@ import (
 
 	"github.com/journeyshq/journeys/activities"
 	"github.com/journeyshq/journeys/messages"
+	"github.com/journeyshq/journeys/playbook"
 )
+
+// The one send path, from "the journey decides to send" to "the activity is
+// scheduled": sendEmail (or a step's touch, lifecycle.go) plans a message;
+// deliver passes it through the delivery rules in order (rules.go); route
+// picks its channel; a message that must wait is deferred and comes back
+// through deliver when due; send builds the activity's input; dispatch
+// schedules it on the channel's task queue and records the outcome. All of
+// it runs inside the customer's one workflow, so two messages never race
+// past a cap.
+
+// dataOpt adds what one message needs beyond the state, such as an offer.
+type dataOpt func(*messages.Data)
+
+// sendEmail sends template to the customer by email as step, a message of
+// class c, through the delivery rules.
+func (r *journey) sendEmail(step, template string, c class, opts ...dataOpt) {
+	r.deliver(r.message(step, template, messages.ChannelEmail, c, opts...))
+}
+
+// message builds the outgoing message a step or rule planned. Of what opts
+// add to the template data, Tip and Offer are kept, so that they survive a
+// wait; they are all an email or text needs beyond the state.
+func (r *journey) message(step, template string, ch messages.Channel, c class, opts ...dataOpt) PendingSend {
+	var d messages.Data
+	for _, o := range opts {
+		o(&d)
+	}
+	return PendingSend{Step: step, Template: template, Channel: string(ch), Class: string(c), Tip: d.Tip, Offer: d.Offer}
+}
+
+// deliver passes m through the delivery rules in their order (its class's
+// suppression, the holdout, consent and fallback, the send window, the
+// frequency cap) and sends it, defers it or drops it.
+func (r *journey) deliver(m PendingSend) {
+	c, planned := class(m.Class), messages.Channel(m.Channel)
+	if r.skipSuppressed(planned, m.Step, m.Template, c) {
+		return
+	}
+	if c == marketing && r.st.Delivery.Holdout {
+		r.st.Counters.HeldOut++
+		r.countSuppressed(planned, c, SkipHoldout)
+		r.note(KindSkip, "%s: %s %s not sent, the customer is in the holdout", m.Step, m.Template, planned)
+		return
+	}
+	ch, ok := r.route(m)
+	if !ok {
+		return
+	}
+	now := workflow.Now(r.ctx)
+	if at := r.windowOpens(ch, c, now); at.After(now) {
+		r.st.Counters.DeferredQuietHours++
+		r.countDeferred(ch, c, DeferQuietHours)
+		r.wait(m, at, fmt.Sprintf("quiet hours: %s may go from %s", ch, r.localText(at)))
+		return
+	}
+	if until, why := r.capHolds(c, now); !until.IsZero() {
+		if r.pb.Delivery.CappedAction(m.Template) == playbook.CappedDrop {
+			r.st.Counters.DroppedCap++
+			r.countSuppressed(ch, c, SkipFrequencyCap)
+			r.note(KindSkip, "%s: %s %s dropped, %s", m.Step, m.Template, ch, why)
+			return
+		}
+		at := r.windowOpens(ch, c, r.resumeAt(until))
+		r.st.Counters.DeferredCap++
+		r.countDeferred(ch, c, DeferFrequencyCap)
+		r.wait(m, at, fmt.Sprintf("%s: next slot %s", why, r.localText(at)))
+		return
+	}
+	r.markSent(c, now)
+	r.send(m, ch)
+}
+
+// route picks the channel m goes on: its own, or the other one when its
+// own cannot reach the customer (fallback, rules.go). With neither, the
+// message is noted as not sent, and the CSM is told once when it mattered.
+func (r *journey) route(m PendingSend) (messages.Channel, bool) {
+	c, planned := class(m.Class), messages.Channel(m.Channel)
+	reason, why := r.blocked(planned, c)
+	if why == "" {
+		return planned, true
+	}
+	other, whyNot := r.fallback(m, reason)
+	if other != "" {
+		r.st.Counters.FellBack++
+		r.note(KindDecision, "%s: %s goes by %s, %s", m.Step, m.Template, other, why)
+		return other, true
+	}
+	whys := []string{why}
+	if whyNot != "" {
+		whys = append(whys, whyNot)
+	}
+	r.countSuppressed(planned, c, reason)
+	r.note(KindSkip, "%s: %s %s not sent, %s", m.Step, m.Template, planned, strings.Join(whys, "; "))
+	if len(whys) > 1 && c != marketing {
+		r.tellUnreachable(m, whys)
+	}
+	return "", false
+}
+
+// tellUnreachable alerts the CSM, once until a channel opens again, that a
+// message that mattered found no channel to the customer.
+func (r *journey) tellUnreachable(m PendingSend, whys []string) {
+	t := r.pb.Delivery.UnreachableAlert
+	if t == "" || r.st.Consent.UnreachableAlerted {
+		return
+	}
+	r.st.Consent.UnreachableAlerted = true
+	r.note(KindDecision, "no channel reaches the customer: telling the CSM")
+	r.alertCSM("delivery.unreachable."+itoa(r.next("unreachable")), t, func(d *messages.Data) {
+		why := append([]string{fmt.Sprintf("%s: %s", m.Channel, whys[0])}, whys[1:]...)
+		d.Undelivered = messages.Undelivered{Message: strings.ReplaceAll(m.Template, "_", " "), Why: why}
+	})
+}
+
+// PendingSend is a message to the customer that waits, for a send window
+// or a frequency cap. When it is due it passes every rule again: it is
+// dropped if its sequence ended, its goal was reached or its class is
+// suppressed meanwhile.
+type PendingSend struct {
+	Step     string `json:"step"`
+	Template string `json:"template"`
+	// Channel is the channel the journey planned; the channel it goes on
+	// is decided again when it is due.
+	Channel string `json:"channel"`
+	Class   string `json:"class"`
+	// DueAt is when it is checked again; Why says what it waits for.
+	DueAt time.Time `json:"due_at"`
+	Why   string    `json:"why"`
+	// Goal is the goal of the step that planned it.
+	Goal string `json:"goal,omitempty"`
+	// Experiment is "experiment=variant" when a variant planned it.
+	Experiment string `json:"experiment,omitempty"`
+	// Tip and Offer are the message's data beyond the state.
+	Tip   string `json:"tip,omitempty"`
+	Offer string `json:"offer,omitempty"`
+	// Both: the step sends on both channels, so neither falls back.
+	Both bool `json:"both,omitempty"`
+}
+
+// wait puts m aside until at.
+func (r *journey) wait(m PendingSend, at time.Time, why string) {
+	m.DueAt, m.Why = at, why
+	p := r.st.Delivery.Pending
+	i := len(p)
+	for i > 0 && p[i-1].DueAt.After(at) {
+		i--
+	}
+	r.st.Delivery.Pending = slices.Insert(p, i, m)
+	r.note(KindDecision, "%s: %s %s deferred, %s", m.Step, m.Template, m.Channel, why)
+}
+
+// advanceDelivery passes the deferred messages that are due through the
+// policies again.
+func (r *journey) advanceDelivery() {
+	now := workflow.Now(r.ctx)
+	p := r.st.Delivery.Pending
+	n := 0
+	for n < len(p) && !p[n].DueAt.After(now) {
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	due := slices.Clone(p[:n])
+	r.st.Delivery.Pending = slices.Clone(p[n:])
+	for _, m := range due {
+		if why := r.stale(m); why != "" {
+			r.countSuppressed(messages.Channel(m.Channel), class(m.Class), SkipStale)
+			r.note(KindSkip, "%s: deferred %s %s dropped, %s", m.Step, m.Template, m.Channel, why)
+			continue
+		}
+		r.deliver(m)
+	}
+}
+
+// nextDeliveryWake is when the first deferred message is due.
+func (r *journey) nextDeliveryWake() (time.Time, string) {
+	p := r.st.Delivery.Pending
+	if len(p) == 0 {
+		return time.Time{}, ""
+	}
+	return p[0].DueAt, fmt.Sprintf("send the deferred %s %s (%s)", p[0].Template, p[0].Channel, p[0].Why)
+}
+
+// send dispatches m on ch.
+func (r *journey) send(m PendingSend, ch messages.Channel) {
+	meta := r.meta(m.Step, m.Template, ch)
+	meta.Class, meta.Experiment = m.Class, m.Experiment
+	data := r.data(func(d *messages.Data) { d.Tip, d.Offer = m.Tip, m.Offer })
+	if ch == messages.ChannelSMS {
+		in := activities.SendSMSInput{Meta: meta, To: r.st.Profile.Phone, Data: data}
+		r.dispatch(ch, m.Step, fmt.Sprintf("send %s SMS to the customer (%s)", m.Template, m.Step), sendOptions, acts.SendSMS, in)
+		return
+	}
+	in := activities.SendEmailInput{Meta: meta, To: r.st.Profile.Email, Data: data}
+	r.dispatch(ch, m.Step, fmt.Sprintf("send %s email to the customer (%s)", m.Template, m.Step), sendOptions, acts.SendEmail, in)
+}
 
 // acts names the activities; its methods are only used as references.
 var acts *activities.Activities
@@ -59,133 +255,12 @@ func (r *journey) meta(step, template string, ch messages.Channel) messages.Meta
 	}
 }
 
-// dataOpt adds what one message needs beyond the state, such as an offer.
-type dataOpt func(*messages.Data)
-
-func (r *journey) sendEmail(step, template string) { r.sendEmailAs(step, template, lifecycle) }
-
-func (r *journey) sendSMS(step, template string) { r.sendSMSAs(step, template, lifecycle) }
-
-// sendEmailAs sends an email of class c, through the delivery policies
-// (delivery.go) when this run has them, else unless its class is
-// suppressed now.
-func (r *journey) sendEmailAs(step, template string, c class, opts ...dataOpt) {
-	r.sendAs(r.message(step, template, messages.ChannelEmail, c, opts...))
-}
-
-// sendSMSAs is sendEmailAs for a text.
-func (r *journey) sendSMSAs(step, template string, c class, opts ...dataOpt) {
-	r.sendAs(r.message(step, template, messages.ChannelSMS, c, opts...))
-}
-
-func (r *journey) sendAs(m PendingSend) {
-	if r.policies {
-		r.deliver(m)
-		return
-	}
-	ch := messages.Channel(m.Channel)
-	if r.skipSuppressed(ch, m.Step, m.Template, class(m.Class)) {
-		return
-	}
-	r.send(m, ch)
-}
-
-// skipSuppressed records a send on ch its class does not allow now.
-func (r *journey) skipSuppressed(ch messages.Channel, step, template string, c class) bool {
-	reason, why := r.suppressed(c)
-	if why == "" {
-		return false
-	}
-	r.st.Counters.SendsSuppressed++
-	r.countSuppressed(ch, c, reason)
-	r.note(KindSkip, "%s: %s not sent, %s", step, template, why)
-	return true
-}
-
-// alertCSM alerts the customer's CSM and follows the alert up.
-func (r *journey) alertCSM(step, template string, opts ...dataOpt) {
-	key := r.dispatchAlert(step, template, r.st.Profile.CSM, opts...)
-	r.countAlert(MetricAlertsRaised, template)
-	r.trackAlert(key, step, template)
-}
-
-// dispatchAlert sends an alert to csm ("" for the team channel) and returns
-// its key.
-func (r *journey) dispatchAlert(step, template, csm string, opts ...dataOpt) string {
-	d := r.data(opts...)
-	for _, e := range r.st.Timeline[max(0, len(r.st.Timeline)-5):] {
-		d.Recent = append(d.Recent, e.At.Format("Jan 2 15:04")+" "+e.Text)
-	}
-	in := activities.AlertCSMInput{Meta: r.meta(step, template, messages.ChannelAlert), CSM: csm, Data: d}
-	in.Class = string(internal)
-	who := "the CSM team channel"
-	if csm != "" {
-		who = "CSM " + csm
-	}
-	r.dispatch(messages.ChannelAlert, step, fmt.Sprintf("alert %s: %s (%s)", who, template, step), sendOptions, acts.AlertCSM, in)
-	return in.IdempotencyKey
-}
-
-// recordStageInCRM records a stage change on the customer's CRM contact. The
-// step is numbered by the journey's stage changes, so that returning to a
-// stage later is a new record rather than a duplicate.
-func (r *journey) recordStageInCRM(from Stage, why string) {
-	step := fmt.Sprintf("stage.%d.%s", r.st.Counters.StageChanges, r.st.Stage)
-	props := map[string]string{
-		"lifecycle_stage": string(r.st.Stage),
-		"health_tier":     r.st.HealthTier,
-		"plan":            r.st.Profile.Plan,
-	}
-	r.lifecycleProperties(props)
-	r.experimentProperties(props)
-	r.updateCRM(step, fmt.Sprintf("record stage %s in the CRM", r.st.Stage), props,
-		fmt.Sprintf("Journey stage %s → %s: %s", from, r.st.Stage, why))
-}
-
-// updateCRM records props and note on the customer's CRM contact.
-func (r *journey) updateCRM(step, summary string, props map[string]string, note string) {
-	update := messages.CRMUpdate{Meta: r.meta(step, "", messages.ChannelCRM), Email: r.st.Profile.Email, Properties: props, Note: note}
-	r.dispatch(messages.ChannelCRM, step, summary, crmOptions, acts.UpdateCRM, activities.UpdateCRMInput{Update: update})
-}
-
-// lifecycleProperties adds the health score and MRR to a CRM record.
-func (r *journey) lifecycleProperties(p map[string]string) {
-	if !r.lifecycleOn() {
-		return
-	}
-	p["health_score"] = itoa(r.st.HealthScore)
-	p["mrr"] = strconv.FormatInt(r.st.Profile.MRR, 10)
-	p["in_dunning"] = strconv.FormatBool(r.st.Dunning != nil)
-}
-
-// recordAlertInCRM puts the alert on the customer's CRM contact, so account
-// owners see it where they work.
-func (r *journey) recordAlertInCRM(a Alert) {
-	step := a.Step + ".crm"
-	props := map[string]string{
-		"last_alert":    a.Template,
-		"last_alert_at": a.RaisedAt.UTC().Format(time.RFC3339),
-		"health_tier":   r.st.HealthTier,
-	}
-	r.lifecycleProperties(props)
-	r.updateCRM(step, fmt.Sprintf("record the %s alert in the CRM", a.Template), props,
-		fmt.Sprintf("CSM alert %s raised (%s); health tier %s", a.Template, a.Step, orNone(r.st.HealthTier)))
-}
-
-// versionVendorQueues moves each channel's activities to the channel's own
-// task queue, where a fleet-wide rate limit holds (ActivityTaskQueue). Runs
-// started before it keep every activity on TaskQueue until their next
-// continue-as-new. Taken once per run, at setup.
-const versionVendorQueues = "vendor-task-queues"
-
-// dispatch runs an activity in its own workflow goroutine, so that a slow
-// vendor never delays the journey's reaction to the next event, and records
-// the outcome on the timeline.
+// dispatch runs an activity on its channel's task queue, where the
+// fleet-wide rate limit holds (ActivityTaskQueue), in its own workflow
+// goroutine, so that a slow vendor never delays the journey's reaction to
+// the next event, and records the outcome on the timeline.
 func (r *journey) dispatch(ch messages.Channel, step, summary string, opts workflow.ActivityOptions, activity, in any) {
-	opts.Summary = summary
-	if r.vendorQueues {
-		opts.TaskQueue = ActivityTaskQueue(ch)
-	}
+	opts.Summary, opts.TaskQueue = summary, ActivityTaskQueue(ch)
 	r.inflight++
 	workflow.Go(r.ctx, func(ctx workflow.Context) {
 		defer func() {
@@ -199,6 +274,8 @@ func (r *journey) dispatch(ch messages.Channel, step, summary string, opts workf
 	})
 }
 
+// recordOutcome counts a finished send and notes it; a permanent SMS
+// refusal (invalid number, unsubscribed) closes the channel.
 func (r *journey) recordOutcome(ch messages.Channel, step string, res activities.Result, err error) {
 	if err != nil {
 		if temporal.IsCanceledError(err) {
@@ -232,98 +309,4 @@ func (r *journey) recordOutcome(ch messages.Channel, step string, res activities
 	case messages.ChannelBilling:
 	}
 	r.note(KindSend, "%s %s: %s", ch, step, res.Summary)
-}
-
-// data is what templates see, taken from the state now.
-func (r *journey) data(opts ...dataOpt) messages.Data {
-	p := r.st.Profile
-	d := messages.Data{
-		CustomerID: r.st.CustomerID, Name: p.Name, FirstName: firstName(p.Name), Email: p.Email,
-		Plan: p.Plan, Seats: p.Seats, Product: r.pb.Product, AppURL: r.pb.AppURL,
-		MilestonesTotal: len(r.pb.Onboarding.Milestones), DaysSinceSignup: r.journeyDay(),
-		MilestonesDone: []string{}, MilestonesLeft: []string{}, HealthTier: r.st.HealthTier,
-	}
-	for _, m := range r.pb.Onboarding.Milestones {
-		label := strings.ReplaceAll(m, "_", " ")
-		if slices.Contains(r.st.Milestones, m) {
-			d.MilestonesDone = append(d.MilestonesDone, label)
-		} else {
-			d.MilestonesLeft = append(d.MilestonesLeft, label)
-		}
-	}
-	if r.lifecycleOn() {
-		r.lifecycleData(&d)
-	}
-	for _, o := range opts {
-		o(&d)
-	}
-	return d
-}
-
-// lifecycleData fills the template data of the lifecycle's messages.
-func (r *journey) lifecycleData(d *messages.Data) {
-	st, p := r.st, r.st.Profile
-	d.Stage, d.HealthScore = string(st.Stage), st.HealthScore
-	d.MRR, d.Currency, d.HighValue = p.MRR, p.Currency, r.highValue()
-	d.DaysSinceLogin = r.daysSince(r.lastSeen())
-	d.LoginsLast30Days = len(st.Usage.LoginDays)
-	d.OpenTickets = len(st.Tickets)
-	d.TopFeatures = topFeatures(st.Usage.Features, 3)
-	if u := st.Usage.Latest; u != nil {
-		d.Usage = messages.Usage{Known: true, ActiveUsers: u.ActiveUsers, KeyActions: u.KeyActions, SeatsUsed: u.SeatsUsed, DropPercent: usageDrop(st.Usage)}
-		if prev := st.Usage.Previous; prev != nil {
-			d.Usage.KeyActionsBefore = prev.KeyActions
-		}
-		if p.Seats > 0 {
-			d.Usage.SeatsPercent = u.SeatsUsed * 100 / p.Seats
-		}
-	}
-	d.NPS = messages.NPS{SurveyURL: fmt.Sprintf("%s/feedback/nps?customer=%s", r.pb.AppURL, url.QueryEscape(st.CustomerID))}
-	if st.NPS.LastScore != nil {
-		d.NPS.Answered, d.NPS.Score, d.NPS.Comment = true, *st.NPS.LastScore, st.NPS.LastComment
-	}
-	if dn := st.Dunning; dn != nil {
-		suspendAt := dn.Since.Add(r.pb.Day(r.pb.Dunning.SuspendAfterDays))
-		d.Payment = messages.Payment{
-			InvoiceID: dn.InvoiceID, Amount: dn.Amount, Currency: orDefault(dn.Currency, p.Currency), Attempt: dn.Attempt,
-			Reason: dn.Reason, UpdateURL: dn.UpdateURL, SuspendOn: r.dateText(suspendAt), DaysLeft: r.daysUntil(suspendAt),
-		}
-	}
-	if rn := st.Renewal; rn != nil {
-		d.Renewal = messages.Renewal{Date: r.dateText(rn.RenewsAt), DaysLeft: r.daysUntil(rn.RenewsAt), Amount: rn.Amount, Currency: orDefault(rn.Currency, p.Currency)}
-	}
-	if c := st.Cancellation; c != nil {
-		d.Cancellation = messages.Cancellation{Reason: strings.ReplaceAll(c.Reason, "_", " "), Comment: c.Comment}
-		if c.EffectiveAt != nil {
-			d.Cancellation.EffectiveDate = r.dateText(*c.EffectiveAt)
-		}
-	}
-}
-
-// topFeatures lists the n most used features, readable, most used first.
-func topFeatures(counts map[string]int, n int) []string {
-	names := make([]string, 0, len(counts))
-	// The order of the map does not matter: names is sorted next.
-	//workflowcheck:ignore
-	for f := range counts {
-		names = append(names, f)
-	}
-	slices.SortFunc(names, func(a, b string) int {
-		if counts[a] != counts[b] {
-			return counts[b] - counts[a]
-		}
-		return strings.Compare(a, b)
-	})
-	out := []string{}
-	for _, f := range names[:min(n, len(names))] {
-		out = append(out, strings.ReplaceAll(f, "_", " "))
-	}
-	return out
-}
-
-func firstName(name string) string {
-	if f := strings.Fields(name); len(f) > 0 {
-		return f[0]
-	}
-	return "there"
 }

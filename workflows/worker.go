@@ -13,9 +13,9 @@ import (
 //
 // Workflow task pollers autoscale. With the SDK's fixed two pollers, a
 // worker whose sticky queue has a backlog sends every poll there, and the
-// first task of a new journey (a signup) waits on the normal queue: the
-// throughput benchmark (bench/) saw signups wait up to 31 s under load,
-// against 0.1-0.3 s for later tasks. Autoscaling keeps pollers on both.
+// first task of a new journey (a signup) waits on the normal queue behind
+// it, as the throughput benchmark (bench/) showed. Autoscaling keeps
+// pollers on both.
 func WorkerOptions() worker.Options {
 	return worker.Options{
 		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
@@ -31,8 +31,7 @@ var Channels = []messages.Channel{
 // ActivityTaskQueue is the task queue of channel ch's activities. Each
 // vendor gets its own queue so that its rate limit holds across the whole
 // fleet: Temporal's matching service hands out at most the queue's
-// TaskQueueActivitiesPerSecond, however many workers poll it. Journeys
-// started before versionVendorQueues schedule every activity on TaskQueue.
+// TaskQueueActivitiesPerSecond, however many workers poll it.
 func ActivityTaskQueue(ch messages.Channel) string { return TaskQueue + "-" + string(ch) }
 
 // Rates are activities per second across the fleet, by channel; 0 or
@@ -56,17 +55,15 @@ func DefaultRates() Rates {
 }
 
 // Workers are the workers one journeys process runs: CustomerJourney on
-// TaskQueue (with every activity too, for journeys started before the
-// vendor queues), and one activity worker per channel's queue.
+// TaskQueue, and one activity worker per channel's queue.
 type Workers []worker.Worker
 
 // NewWorkers makes the workers for j, with acts (an *activities.Activities)
-// on every queue. opts applies to each; rates sets each vendor queue's
-// fleet-wide rate.
+// on every channel's queue. opts applies to each; rates sets each vendor
+// queue's fleet-wide rate.
 func NewWorkers(c client.Client, j *Journeys, acts any, rates Rates, opts worker.Options) Workers {
 	w := worker.New(c, TaskQueue, opts)
 	w.RegisterWorkflowWithOptions(j.CustomerJourney, RegisterOptions)
-	w.RegisterActivity(acts)
 	ws := Workers{w}
 	for _, ch := range Channels {
 		o := opts
