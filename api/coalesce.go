@@ -3,6 +3,8 @@ package api
 import (
 	"sync"
 	"time"
+
+	"github.com/journeyshq/journeys/signals"
 )
 
 // CoalescedHeader is set to "true" on the 202 answering a login the edge
@@ -48,7 +50,8 @@ func NewCoalescer(interval time.Duration, now func() time.Time) *Coalescer {
 
 // Admit decides on one login of customer carrying count logins (at least 1).
 // It returns whether to forward it and, if so, the count to forward: its
-// own plus the ones held back since the last forwarded login.
+// own plus the ones held back since the last forwarded login, at most
+// signals.MaxLoginCount (a valid login); the rest stays held for the next.
 func (c *Coalescer) Admit(customer string, count int) (forward bool, total int) {
 	count = max(1, count)
 	if c == nil || c.interval <= 0 {
@@ -69,8 +72,8 @@ func (c *Coalescer) Admit(customer string, count int) (forward bool, total int) 
 		w = &loginWindow{}
 		c.customers[customer] = w
 	}
-	total = count + w.held
-	w.forwardedAt, w.held = now, 0
+	total = min(count+w.held, signals.MaxLoginCount)
+	w.forwardedAt, w.held = now, count+w.held-total
 	return true, total
 }
 

@@ -431,11 +431,12 @@ func (d SignedUpData) validate(v *validator) {
 }
 
 func (d LoginData) validate(v *validator) {
-	v.count("data.count", d.Count, maxLoginCount)
+	v.count("data.count", d.Count, MaxLoginCount)
 }
 
-// maxLoginCount bounds the logins one login event stands for.
-const maxLoginCount = 100_000
+// MaxLoginCount bounds the logins one login event stands for; the edge
+// forwards coalesced logins in counts up to it.
+const MaxLoginCount = 100_000
 
 func (d MilestoneReachedData) validate(v *validator) {
 	switch {

@@ -39,7 +39,9 @@ func (r *journey) onConsentChanged(d signals.ConsentChangedData) {
 		r.note(KindEvent, "opted out of SMS%s: no more texts", from)
 	case d.Channel == signals.ConsentSMS && d.Status == signals.ConsentOptedIn:
 		c.SMSOptedOut, c.UnreachableAlerted = false, false
-		r.st.Profile.SMSConsent = true
+		if d.Source != signals.SourceTwilioInbound {
+			r.st.Profile.SMSConsent = true // START lifts a STOP; it is not consent
+		}
 		if r.st.SMSUnusable == SkipUnsubscribed {
 			r.st.SMSUnusable = ""
 		}

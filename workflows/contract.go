@@ -122,8 +122,10 @@ type Input struct {
 // Carry is what one run hands the next across continue-as-new.
 type Carry struct {
 	State State `json:"state"`
-	// SeenEventIDs are the most recent applied event IDs, oldest first.
-	SeenEventIDs []string `json:"seen_event_ids"`
+	// SeenEventIDs are the most recent applied event IDs, oldest first,
+	// and SeenEventTimes when each was applied.
+	SeenEventIDs   []string    `json:"seen_event_ids"`
+	SeenEventTimes []time.Time `json:"seen_event_times,omitempty"`
 }
 
 // Result is returned when a journey ends: after its win-back sequence ran
@@ -202,13 +204,16 @@ type State struct {
 	// customer sent back to onboarding); it keeps their send keys apart.
 	OnboardingRound int `json:"onboarding_round,omitempty"`
 	// Stages lists the stages visited, oldest first (at most StagesKept).
-	Stages       []StageVisit  `json:"stages"`
-	Usage        UsageState    `json:"usage"`
-	Adoption     AdoptionState `json:"adoption"`
-	NPS          NPSState      `json:"nps"`
-	Tickets      []Ticket      `json:"open_tickets"`
-	Renewal      *RenewalState `json:"renewal,omitempty"`
-	Dunning      *DunningState `json:"dunning,omitempty"`
+	Stages   []StageVisit  `json:"stages"`
+	Usage    UsageState    `json:"usage"`
+	Adoption AdoptionState `json:"adoption"`
+	NPS      NPSState      `json:"nps"`
+	Tickets  []Ticket      `json:"open_tickets"`
+	Renewal  *RenewalState `json:"renewal,omitempty"`
+	Dunning  *DunningState `json:"dunning,omitempty"`
+	// PaidInvoices are the invoices paid most recently (at most
+	// PaidInvoicesKept), oldest first.
+	PaidInvoices []PaidInvoice `json:"paid_invoices,omitempty"`
 	Suspended    bool          `json:"suspended,omitempty"`
 	Cancellation *CancelState  `json:"cancellation,omitempty"`
 	ChurnedAt    *time.Time    `json:"churned_at,omitempty"`
@@ -310,14 +315,25 @@ const (
 	TimelineSize = 50
 	// AlertsKept is how many alerts the state keeps.
 	AlertsKept = 20
-	// SeenEventsSize is how many applied event IDs a journey remembers to
-	// recognise redeliveries. A redelivery older than this many later events
-	// would be applied again; backends retry within minutes, far inside it.
+	// SeenEventsSize is how many applied event IDs a journey remembers at
+	// least, to recognise redeliveries; it remembers every ID applied within
+	// SeenEventsWindow too, up to SeenEventsMax.
 	SeenEventsSize = 1000
+	// SeenEventsWindow covers Stripe's retries (up to 3 days) with a margin.
+	SeenEventsWindow = 4 * 24 * time.Hour
+	// SeenEventsMax bounds the IDs remembered, and so the carried state.
+	SeenEventsMax = 10_000
 	// StagesKept is how many stage visits the state keeps.
 	StagesKept = 40
 	// FeaturesKept is how many distinct features the usage counts keep.
 	FeaturesKept = 50
 	// TicketsKept is how many open tickets the state tracks.
 	TicketsKept = 50
+	// MilestonesKept is how many distinct milestones the state keeps.
+	MilestonesKept = 50
+	// UnpaidKept is how many failed invoices one dunning tracks.
+	UnpaidKept = 20
+	// PaidInvoicesKept is how many paid invoices the state remembers, to
+	// recognise a failure delivered after the payment (PaidInvoices).
+	PaidInvoicesKept = 20
 )

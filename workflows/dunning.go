@@ -32,14 +32,31 @@ type DunningState struct {
 	StepsDone []string `json:"steps_done"`
 }
 
-func (r *journey) onPaymentFailed(d signals.PaymentFailedData) {
+// PaidInvoice is an invoice the customer paid, and when (the payment
+// event's occurred_at).
+type PaidInvoice struct {
+	ID     string    `json:"id"`
+	PaidAt time.Time `json:"paid_at"`
+}
+
+func (r *journey) onPaymentFailed(ev signals.Event, d signals.PaymentFailedData) {
+	if paidAt, ok := r.paidAt(d.InvoiceID); ok && !ev.OccurredAt.After(paidAt) {
+		// A retried webhook: the failure happened before the payment.
+		r.note(KindSkip, "payment of invoice %s failed before it was paid (failed %s, paid %s): ignored",
+			d.InvoiceID, ev.OccurredAt.UTC().Format(time.RFC3339), paidAt.UTC().Format(time.RFC3339))
+		return
+	}
 	if !r.active() && r.st.Stage != StageCancelling {
 		r.note(KindSkip, "payment of invoice %s failed after the subscription ended; no dunning", d.InvoiceID)
 		return
 	}
 	dn := r.st.Dunning
 	if dn != nil {
-		if !slices.Contains(dn.Unpaid, d.InvoiceID) {
+		switch {
+		case slices.Contains(dn.Unpaid, d.InvoiceID):
+		case len(dn.Unpaid) >= UnpaidKept:
+			r.note(KindSkip, "invoice %s not tracked: %d unpaid invoices tracked already", d.InvoiceID, UnpaidKept)
+		default:
 			dn.Unpaid = append(dn.Unpaid, d.InvoiceID)
 		}
 		dn.Attempt = max(dn.Attempt+1, d.Attempt)
@@ -110,6 +127,7 @@ func (r *journey) suspend() {
 // closes the renewal it pays.
 func (r *journey) onPaymentSucceeded(ev signals.Event, d signals.PaymentSucceededData) {
 	r.note(KindEvent, "invoice %s paid", d.InvoiceID)
+	r.rememberPaid(d.InvoiceID, ev.OccurredAt)
 	if dn := r.st.Dunning; dn != nil {
 		if i := slices.Index(dn.Unpaid, d.InvoiceID); i >= 0 {
 			dn.Unpaid = slices.Delete(dn.Unpaid, i, i+1)
@@ -123,6 +141,30 @@ func (r *journey) onPaymentSucceeded(ev signals.Event, d signals.PaymentSucceede
 	if rn := r.st.Renewal; rn != nil && (d.Renewal || !ev.OccurredAt.Before(rn.RenewsAt.Add(-r.pb.Day(1)))) {
 		r.closeRenewal("renewal paid")
 	}
+}
+
+// rememberPaid records that invoice id was paid at at, keeping the newest
+// PaidInvoicesKept.
+func (r *journey) rememberPaid(id string, at time.Time) {
+	if id == "" {
+		return
+	}
+	p := slices.DeleteFunc(r.st.PaidInvoices, func(pi PaidInvoice) bool { return pi.ID == id })
+	p = append(p, PaidInvoice{ID: id, PaidAt: at})
+	if n := len(p) - PaidInvoicesKept; n > 0 {
+		p = slices.Delete(p, 0, n)
+	}
+	r.st.PaidInvoices = p
+}
+
+// paidAt is when invoice id was paid, if the journey remembers it.
+func (r *journey) paidAt(id string) (time.Time, bool) {
+	for _, pi := range r.st.PaidInvoices {
+		if pi.ID == id {
+			return pi.PaidAt, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // recover ends dunning: "you're all set", and the account back if it was

@@ -3,6 +3,7 @@ package workflows
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -23,7 +24,7 @@ func (r *journey) apply(ev signals.Event) {
 		r.note(KindSkip, "duplicate %s event %s ignored", ev.Type, ev.EventID)
 		return
 	}
-	r.remember(ev.EventID)
+	r.remember(ev.EventID, workflow.Now(r.ctx))
 	p, err := ev.Payload()
 	if err != nil {
 		r.reject(string(ev.Type)+" event "+ev.EventID, err)
@@ -62,7 +63,7 @@ func (r *journey) handle(ev signals.Event, p signals.Payload) {
 	case signals.SupportTicketData:
 		r.onSupportTicket(d)
 	case signals.PaymentFailedData:
-		r.onPaymentFailed(d)
+		r.onPaymentFailed(ev, d)
 	case signals.PaymentSucceededData:
 		r.onPaymentSucceeded(ev, d)
 	case signals.PlanChangedData:
@@ -82,13 +83,14 @@ func (r *journey) handle(ev signals.Event, p signals.Payload) {
 	}
 }
 
-// remember adds id to the bounded set of applied event IDs.
-func (r *journey) remember(id string) {
+// remember adds id, applied at at, to the applied event IDs: the last
+// SeenEventsSize, and every one within SeenEventsWindow up to SeenEventsMax.
+func (r *journey) remember(id string, at time.Time) {
 	r.seen[id] = true
-	r.seenOrder = append(r.seenOrder, id)
-	if len(r.seenOrder) > SeenEventsSize {
+	r.seenOrder, r.seenAt = append(r.seenOrder, id), append(r.seenAt, at)
+	for n := len(r.seenOrder); n > SeenEventsSize && (n > SeenEventsMax || at.Sub(r.seenAt[0]) > SeenEventsWindow); n-- {
 		delete(r.seen, r.seenOrder[0])
-		r.seenOrder = r.seenOrder[1:]
+		r.seenOrder, r.seenAt = r.seenOrder[1:], r.seenAt[1:]
 	}
 }
 
@@ -150,8 +152,31 @@ func (r *journey) onMilestone(d signals.MilestoneReachedData) {
 		r.note(KindSkip, "milestone %s reached again", d.Milestone)
 		return
 	}
+	if !r.keepMilestone(d.Milestone) {
+		r.note(KindSkip, "milestone %s not kept: %d milestones tracked already", d.Milestone, MilestonesKept)
+		return
+	}
 	r.st.Milestones = append(r.st.Milestones, d.Milestone)
 	r.note(KindEvent, "milestone %s reached", d.Milestone)
+}
+
+// keepMilestone makes room for milestone m within MilestonesKept: an
+// activation milestone of the playbook always has a place, at the cost of
+// the oldest other one; another milestone only while there is room.
+func (r *journey) keepMilestone(m string) bool {
+	if len(r.st.Milestones) < MilestonesKept {
+		return true
+	}
+	activation := r.pb.Onboarding.Milestones
+	if !slices.Contains(activation, m) {
+		return false
+	}
+	i := slices.IndexFunc(r.st.Milestones, func(x string) bool { return !slices.Contains(activation, x) })
+	if i < 0 {
+		return false
+	}
+	r.st.Milestones = slices.Delete(r.st.Milestones, i, i+1)
+	return true
 }
 
 func (r *journey) onProfileUpdated(d signals.ProfileUpdatedData) {

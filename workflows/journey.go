@@ -96,6 +96,7 @@ type journey struct {
 	events    workflow.ReceiveChannel
 	seen      map[string]bool
 	seenOrder []string
+	seenAt    []time.Time
 	// inflight counts activities started and not yet finished.
 	inflight int
 	// received counts the events this run has taken off the channel.
@@ -124,8 +125,13 @@ func (r *journey) setup(in Input) error {
 	r.st = State{CustomerID: in.CustomerID, Stage: StageNew, Milestones: []string{}, StepsDone: []string{}, Timeline: []TimelineEntry{}, Alerts: []Alert{}}
 	if in.Carry != nil {
 		r.st = in.Carry.State
-		for _, id := range in.Carry.SeenEventIDs {
-			r.remember(id)
+		now := workflow.Now(r.ctx)
+		for i, id := range in.Carry.SeenEventIDs {
+			at := now
+			if i < len(in.Carry.SeenEventTimes) {
+				at = in.Carry.SeenEventTimes[i]
+			}
+			r.remember(id, at)
 		}
 	}
 	r.events = workflow.GetSignalChannel(r.ctx, signals.SignalName)
@@ -338,7 +344,7 @@ func (r *journey) handOver() error {
 	r.log.Info("Continuing as new", "Events", r.received, "HistoryLength", length)
 	return workflow.NewContinueAsNewError(r.ctx, WorkflowType, Input{
 		CustomerID: r.st.CustomerID,
-		Carry:      &Carry{State: r.st, SeenEventIDs: r.seenOrder},
+		Carry:      &Carry{State: r.st, SeenEventIDs: r.seenOrder, SeenEventTimes: r.seenAt},
 	})
 }
 

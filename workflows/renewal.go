@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -35,18 +36,28 @@ func (r *journey) onRenewalScheduled(d signals.RenewalScheduledData) {
 		// Moved: the steps already sent stay sent, the rest are re-timed.
 		r.note(KindEvent, "renewal moved from %s to %s", r.dateText(rn.RenewsAt), r.dateText(d.RenewsAt))
 		rn.RenewsAt, rn.Amount, rn.Currency = d.RenewsAt, d.Amount, d.Currency
+		r.skipPassedSteps(rn)
 		return
 	}
 	r.next("renewal")
 	rn := &RenewalState{RenewsAt: d.RenewsAt, Amount: d.Amount, Currency: orDefault(d.Currency, r.st.Profile.Currency), StepsDone: []string{}}
 	r.st.Renewal = rn
 	r.note(KindEvent, "renewal scheduled for %s", r.dateText(d.RenewsAt))
-	// A step whose day passed before the renewal was known is not sent
-	// late: a "90 days to go" email a month late reads wrong.
+	r.skipPassedSteps(rn)
+}
+
+// skipPassedSteps marks the steps of renewal rn whose day has passed, when
+// the renewal is scheduled or moved, as not sent: a "90 days to go" email
+// a month late reads wrong, and several at once read worse. The last step,
+// the customer's last notice, still goes.
+func (r *journey) skipPassedSteps(rn *RenewalState) {
 	now := workflow.Now(r.ctx)
 	var missed []string
 	for _, s := range r.pb.Renewal.Steps {
-		if at := d.RenewsAt.Add(r.pb.Day(s.Day)); at.Before(now) && s.Day != r.lastRenewalDay() {
+		if slices.Contains(rn.StepsDone, s.Name) {
+			continue
+		}
+		if at := rn.RenewsAt.Add(r.pb.Day(s.Day)); at.Before(now) && s.Day != r.lastRenewalDay() {
 			rn.StepsDone = append(rn.StepsDone, s.Name)
 			missed = append(missed, s.Name)
 			r.countMissedTouch(s, lifecycle, SkipTooLate)
