@@ -49,7 +49,7 @@ func loginYear(t *testing.T, logins []time.Duration, interval time.Duration) (hi
 // One login an hour for a year, forwarded as is and coalesced at the edge:
 // the history a customer-year costs, and a login count that stays honest.
 // (go test -run TestLoginCoalescingHistory -v ./workflows/ prints the table
-// the README quotes.)
+// docs/events.md quotes.)
 func TestLoginCoalescingHistory(t *testing.T) {
 	var hourly []time.Duration
 	for d := 2 * time.Hour; d < 365*day; d += time.Hour {

@@ -336,4 +336,6 @@ const (
 	// PaidInvoicesKept is how many paid invoices the state remembers, to
 	// recognise a failure delivered after the payment (PaidInvoices).
 	PaidInvoicesKept = 20
+	// PendingKept is how many deferred messages wait at most.
+	PendingKept = 50
 )

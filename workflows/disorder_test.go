@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/journeyshq/journeys/playbook"
 	"github.com/journeyshq/journeys/signals"
 	"github.com/journeyshq/journeys/workflows"
 )
@@ -124,4 +125,72 @@ func TestStartDoesNotGrantConsentNeverGiven(t *testing.T) {
 	assert.False(t, st.Profile.SMSConsent, "START is not consent")
 	assert.False(t, st.Consent.SMSOptedOut, "START lifts the STOP")
 	assert.Empty(t, h.only("SendSMS"))
+}
+
+// 30 promoter answers in 30 minutes queue one referral ask, not one a day
+// for a month: the same template is not queued twice for a customer.
+func TestTheSameTemplateIsNotQueuedTwice(t *testing.T) {
+	h := newHarness(t, quiet())
+	activeCustomer(h, "+15551234567", 100*day)
+	h.event(10*day, "e-snap", signals.UsageSnapshot, snapshot(100, 5)) // full seats: the upsell (marketing) takes today's slot
+	for i := range 30 {
+		h.event(10*day+time.Hour+time.Duration(i)*time.Minute, fmt.Sprintf("e-nps-%d", i), signals.NPSResponse, nps(10, ""))
+	}
+	var mid workflows.State
+	h.at(10*day+2*time.Hour, func() { mid = h.query() })
+	h.run(100 * day)
+	assert.Equal(t, 1, countSends(h.sends(), "referral_ask"), "one referral ask")
+	assert.True(t, timelineHas(mid, workflows.KindSkip, "already waiting"), "the repeats are noted")
+}
+
+// A marketing message that cannot go within its validity expires, with a
+// note, instead of going weeks late.
+func TestDeferredMarketingExpires(t *testing.T) {
+	pb := quiet()
+	c := pb.Delivery.Caps["marketing"]
+	c.PerWeek = 1
+	pb.Delivery.Caps["marketing"] = c
+	h := newHarness(t, pb)
+	activeCustomer(h, "+15551234567", 40*day)
+	h.event(10*day, "e-nps", signals.NPSResponse, nps(10, ""))                     // referral ask: sent
+	h.event(10*day+time.Hour, "e-snap1", signals.UsageSnapshot, snapshot(100, 5))  // upsell: deferred a week
+	h.event(10*day+2*time.Hour, "e-snap2", signals.UsageSnapshot, snapshot(50, 5)) // usage drop: deferred, then again
+	st := h.run(40 * day)
+	assert.Equal(t, 1, countSends(h.sends(), "referral_ask"))
+	assert.Equal(t, 1, countSends(h.sends(), "upsell"))
+	assert.Zero(t, countSends(h.sends(), "SendEmail adoption.usage_drop"), "two weeks late: expired")
+	assert.True(t, timelineHas(st, workflows.KindSkip, "expired"), "the expiry is noted")
+	assert.Empty(t, st.Delivery.Pending)
+}
+
+// The queue of deferred messages is bounded.
+func TestPendingMessagesAreBounded(t *testing.T) {
+	pb := quiet()
+	pb.Delivery.Windows = map[string]playbook.Window{"email": {From: "09:00", To: "09:01"}}
+	h := newHarness(t, pb)
+	h.event(0, "e-signup", signals.SignedUp, signup(""))
+	h.activate(time.Hour)
+	var mid workflows.State
+	for i := range workflows.PendingKept + 10 {
+		h.event(day+12*time.Hour+time.Duration(i)*time.Minute, fmt.Sprintf("e-pf-%d", i), signals.PaymentFailed, paymentFailed(fmt.Sprintf("in_%d", i)))
+		h.event(day+12*time.Hour+time.Duration(i)*time.Minute+time.Second, fmt.Sprintf("e-p-%d", i), signals.PaymentSucceeded, paid(fmt.Sprintf("in_%d", i)))
+	}
+	h.at(day+23*time.Hour, func() { mid = h.query() })
+	h.run(2 * day)
+	assert.LessOrEqual(t, len(mid.Delivery.Pending), workflows.PendingKept)
+	assert.True(t, timelineHas(mid, workflows.KindSkip, "deferred messages are waiting already"))
+}
+
+// A message still waiting when the journey completes is noted as not sent.
+func TestMessagesPendingAtTheEndAreNoted(t *testing.T) {
+	pb := quiet()
+	pb.WinBack.Steps[len(pb.WinBack.Steps)-1].Day = pb.WinBack.EndsAfterDays
+	pb.Delivery.Windows = map[string]playbook.Window{"email": {From: "09:00", To: "09:01"}}
+	h := newHarness(t, pb)
+	activeCustomer(h, "", 10*day)
+	h.event(10*day, "e-canceled", signals.SubscriptionCanceled, signals.SubscriptionCanceledData{})
+	h.run(200 * day)
+	require.NotNil(t, h.result, "the journey completed")
+	assert.Empty(t, h.result.State.Delivery.Pending)
+	assert.True(t, timelineHas(h.result.State, workflows.KindSkip, "not sent, the journey ended"))
 }

@@ -176,6 +176,7 @@ func (r *journey) run() (Result, error) {
 		sel.Select(r.ctx)
 
 		if canceled {
+			r.dropPending("the journey was canceled")
 			r.log.Info("Journey canceled", "Stage", r.st.Stage)
 			return Result{State: r.st}, r.ctx.Err()
 		}
@@ -410,6 +411,8 @@ func (r *journey) finish() (Result, error) {
 	if r.st.Cancellation != nil {
 		sum.ChurnReason = r.st.Cancellation.Reason
 	}
+	r.dropPending("the journey ended")
+	sum.Counters = r.st.Counters
 	r.note(KindDecision, "journey complete: no reactivation after the win-back sequence")
 	r.log.Info("Journey complete", "Stage", r.st.Stage)
 	return Result{State: r.st, Summary: sum}, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/journeyshq/journeys/messages"
 	"github.com/journeyshq/journeys/playbook"
 	"github.com/journeyshq/journeys/signals"
+	"go.temporal.io/sdk/workflow"
 )
 
 // The delivery rules (playbook.Delivery) that send.go's deliver applies to
@@ -31,6 +32,13 @@ const (
 	SkipStale = "stale"
 	// SkipGoal is a step whose goal was reached before it ran.
 	SkipGoal = "goal_reached"
+	// SkipExpired, SkipAlreadyPending and SkipQueueFull are messages that
+	// could not wait (mayWait); SkipJourneyEnded, one waiting as the
+	// journey ended.
+	SkipExpired        = "expired"
+	SkipAlreadyPending = "already_pending"
+	SkipQueueFull      = "queue_full"
+	SkipJourneyEnded   = "journey_ended"
 	// DeferQuietHours and DeferFrequencyCap are the reasons of
 	// journeys_messages_deferred.
 	DeferQuietHours   = "quiet_hours"
@@ -378,6 +386,39 @@ func (r *journey) markSent(c class, now time.Time) {
 		i++
 	}
 	r.st.Delivery.Sent = append(slices.Clone(sent[i:]), SentMark{At: now, Class: string(c)})
+}
+
+// Deferred messages: how long they keep, and what may wait at all.
+
+// MarketingValidityDays is how many journey days a deferred marketing
+// message keeps: a nudge or an ask weeks late reads wrong.
+const MarketingValidityDays = 7
+
+// expiry is when a message of class c deferred now expires; zero for never:
+// transactional and lifecycle messages wait as long as they must.
+func (r *journey) expiry(c class) time.Time {
+	if c != marketing {
+		return time.Time{}
+	}
+	return workflow.Now(r.ctx).Add(r.pb.Day(MarketingValidityDays))
+}
+
+// mayWait says why m may not wait until at, with the reason's token, or "":
+// it would expire first, the same marketing or lifecycle message waits
+// already (a repeat would only go on a later day), or PendingKept wait.
+func (r *journey) mayWait(m PendingSend, at time.Time) (reason, why string) {
+	pending := r.st.Delivery.Pending
+	switch {
+	case !m.ExpiresAt.IsZero() && at.After(m.ExpiresAt):
+		return SkipExpired, "expired, it could not go by " + r.localText(m.ExpiresAt)
+	case class(m.Class) != transactional && slices.ContainsFunc(pending, func(p PendingSend) bool {
+		return p.Template == m.Template && p.Channel == m.Channel
+	}):
+		return SkipAlreadyPending, "the same message is already waiting"
+	case len(pending) >= PendingKept:
+		return SkipQueueFull, fmt.Sprintf("%d deferred messages are waiting already", PendingKept)
+	}
+	return "", ""
 }
 
 // Goals, and deferred messages that no longer apply.

@@ -151,10 +151,23 @@ type PendingSend struct {
 	Offer string `json:"offer,omitempty"`
 	// Both: the step sends on both channels, so neither falls back.
 	Both bool `json:"both,omitempty"`
+	// ExpiresAt is when it stops being worth sending (expiry); zero for
+	// never.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
-// wait puts m aside until at.
+// wait puts m aside until at, unless it would expire first, the same
+// message already waits, or the queue is full: those are dropped.
 func (r *journey) wait(m PendingSend, at time.Time, why string) {
+	c, ch := class(m.Class), messages.Channel(m.Channel)
+	if m.ExpiresAt.IsZero() {
+		m.ExpiresAt = r.expiry(c)
+	}
+	if reason, whyNot := r.mayWait(m, at); whyNot != "" {
+		r.countSuppressed(ch, c, reason)
+		r.note(KindSkip, "%s: %s %s not deferred (%s): %s", m.Step, m.Template, m.Channel, why, whyNot)
+		return
+	}
 	m.DueAt, m.Why = at, why
 	p := r.st.Delivery.Pending
 	i := len(p)
@@ -187,6 +200,22 @@ func (r *journey) advanceDelivery() {
 		}
 		r.deliver(m)
 	}
+}
+
+// dropPending notes and counts the messages still waiting when the journey
+// stops: they will not be sent.
+func (r *journey) dropPending(why string) {
+	p := r.st.Delivery.Pending
+	if len(p) == 0 {
+		return
+	}
+	var names []string
+	for _, m := range p {
+		r.countSuppressed(messages.Channel(m.Channel), class(m.Class), SkipJourneyEnded)
+		names = append(names, m.Template+" "+m.Channel)
+	}
+	r.st.Delivery.Pending = nil
+	r.note(KindSkip, "%s deferred: not sent, %s (%s)", plural(len(p), "message", "messages"), why, strings.Join(names, ", "))
 }
 
 // nextDeliveryWake is when the first deferred message is due.
