@@ -521,7 +521,7 @@ func TestEnvExampleVarsAreReadAndUsed(t *testing.T) {
 func TestReadmeTablesListEveryEnvVar(t *testing.T) {
 	code := codeEnvVars(t)
 	var rows []string
-	for line := range strings.Lines(readFile(t, "README.md")) {
+	for line := range strings.Lines(readFile(t, "docs/configuration.md")) {
 		if strings.HasPrefix(line, "|") {
 			rows = append(rows, line)
 		}
@@ -533,7 +533,7 @@ func TestReadmeTablesListEveryEnvVar(t *testing.T) {
 		}
 	}
 	sort.Strings(missing)
-	assert.Empty(t, missing, "README.md: give each variable the code reads a table row (a line starting with | holding the name in backticks)")
+	assert.Empty(t, missing, "docs/configuration.md: give each variable the code reads a table row (a line starting with | holding the name in backticks)")
 }
 
 // hostPort splits an address, failing the test on a malformed one.

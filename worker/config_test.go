@@ -95,12 +95,17 @@ func TestEveryVariableIsCheckedAtStart(t *testing.T) {
 		{"HUBSPOT_BASE_URL", nil, map[string]string{"HUBSPOT_ACCESS_TOKEN": "pat-na1-1", "HUBSPOT_BASE_URL": "hubspot"}, "HUBSPOT_BASE_URL"},
 		{"BILLING_API_TOKEN missing", nil, map[string]string{"BILLING_API_URL": "https://billing.example.com"}, "BILLING_API_TOKEN"},
 		{"BILLING_API_URL", nil, map[string]string{"BILLING_API_URL": "billing", "BILLING_API_TOKEN": "t"}, "BILLING_API_URL"},
+		{"JOURNEYS_OUTBOX_CHANNELS missing", nil, map[string]string{"JOURNEYS_OUTBOX_CHANNELS": ""}, "set JOURNEYS_OUTBOX_CHANNELS"},
+		{"JOURNEYS_OUTBOX_CHANNELS partial", nil, with(sendgrid, "JOURNEYS_OUTBOX_CHANNELS", "sms,alert"), "crm, billing: no vendor credentials"},
+		{"JOURNEYS_OUTBOX_CHANNELS unknown", nil, map[string]string{"JOURNEYS_OUTBOX_CHANNELS": "email,fax"}, `"fax" [JOURNEYS_OUTBOX_CHANNELS]`},
+		{"JOURNEYS_OUTBOX_CHANNELS unknown with --dev", []string{"--dev"}, map[string]string{"JOURNEYS_OUTBOX_CHANNELS": "fax"}, `"fax" [JOURNEYS_OUTBOX_CHANNELS]`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{
 				"TEMPORAL_ADDRESS":   freeAddr(t), // nothing listens there
 				"JOURNEYS_HTTP_ADDR": "127.0.0.1:0", "JOURNEYS_DATA_DIR": t.TempDir(),
 				api.EnvTokens: "backend-token-0123456789", codec.EnvKeys: key,
+				"JOURNEYS_OUTBOX_CHANNELS": "all",
 			}
 			for k, v := range tc.env {
 				env[k] = v

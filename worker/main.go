@@ -33,7 +33,7 @@ Flags (each can also be set by the environment variable in brackets):
 `
 
 const envHelp = `
-Channels, each configured only by the environment (see README):
+Channels, each configured only by the environment (see docs/configuration.md):
   email  SendGrid with SENDGRID_API_KEY, SENDGRID_FROM [SENDGRID_REPLY_TO, SENDGRID_BASE_URL]
   sms    Twilio with TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_MESSAGING_SERVICE_SID
          or TWILIO_FROM_NUMBER [TWILIO_STATUS_CALLBACK_URL, TWILIO_BASE_URL]
@@ -42,7 +42,9 @@ Channels, each configured only by the environment (see README):
   crm    HubSpot with HUBSPOT_ACCESS_TOKEN [HUBSPOT_BASE_URL]
   billing  your billing API with BILLING_API_URL, BILLING_API_TOKEN (account suspend/restore)
 A channel without credentials uses the outbox: one line per message on stdout
-and one JSON line in <data-dir>/outbox.jsonl.
+and one JSON line in <data-dir>/outbox.jsonl (owner-only). Without --dev the
+worker starts only if JOURNEYS_OUTBOX_CHANNELS lists each such channel
+(comma-separated, such as email,sms,alert,crm,billing, or all).
 Send ledger: PostgreSQL at JOURNEYS_DATABASE_URL, else <data-dir>/ledger.db.
 Temporal over TLS: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY (mTLS client certificate),
 TEMPORAL_TLS_CA, TEMPORAL_TLS_SERVER_NAME; Temporal Cloud by API key: TEMPORAL_API_KEY.
@@ -193,6 +195,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		if _, port, err := net.SplitHostPort(a.value); err != nil || port == "" {
 			return config{}, fmt.Errorf("%s %q [%s]: want host:port, such as 127.0.0.1:8080", a.flag, a.value, a.env)
 		}
+	}
+	if err := checkOutboxChannels(cfg); err != nil {
+		return config{}, err
 	}
 	return cfg, nil
 }

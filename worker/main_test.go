@@ -14,7 +14,7 @@ import (
 )
 
 func TestConfigFlagsOverEnvOverDefaults(t *testing.T) {
-	env := map[string]string{"TEMPORAL_ADDRESS": "temporal:7233", "TEMPORAL_NAMESPACE": "prod", "JOURNEYS_HTTP_ADDR": "0.0.0.0:9000", "JOURNEYS_LOG_LEVEL": "debug"}
+	env := map[string]string{"TEMPORAL_ADDRESS": "temporal:7233", "TEMPORAL_NAMESPACE": "prod", "JOURNEYS_HTTP_ADDR": "0.0.0.0:9000", "JOURNEYS_LOG_LEVEL": "debug", "JOURNEYS_OUTBOX_CHANNELS": "all"}
 	cfg, err := parseConfig([]string{"--namespace", "staging"}, func(k string) string { return env[k] }, &bytes.Buffer{})
 	require.NoError(t, err)
 	require.NotNil(t, cfg.Getenv, "run reads vendor credentials through it")
@@ -40,7 +40,7 @@ func TestHelpListsFlagsAndEnv(t *testing.T) {
 	assert.True(t, errors.Is(err, flag.ErrHelp))
 	for _, want := range []string{"--dev", "-playbook", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "JOURNEYS_HTTP_ADDR", "JOURNEYS_DATA_DIR", "outbox.jsonl",
 		"JOURNEYS_LOG_LEVEL", "JOURNEYS_CODEC_KEYS", "JOURNEYS_CODEC_TOKENS", "JOURNEYS_CODEC_ORIGINS",
-		"TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_CA", "TEMPORAL_TLS_SERVER_NAME", "TEMPORAL_API_KEY"} {
+		"TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_CA", "TEMPORAL_TLS_SERVER_NAME", "TEMPORAL_API_KEY", "JOURNEYS_OUTBOX_CHANNELS"} {
 		assert.Contains(t, out.String(), want)
 	}
 }
@@ -56,14 +56,18 @@ func TestBadArgs(t *testing.T) {
 	assert.ErrorContains(t, err, `role "both": want all, worker or api`)
 	_, err = parseConfig([]string{"--dev", "--role", "api"}, func(string) string { return "" }, &bytes.Buffer{})
 	assert.ErrorContains(t, err, "--dev runs everything in one process")
-	cfg, err := parseConfig(nil, func(k string) string { return map[string]string{"JOURNEYS_ROLE": "worker"}[k] }, &bytes.Buffer{})
+	cfg, err := parseConfig(nil, func(k string) string {
+		return map[string]string{"JOURNEYS_ROLE": "worker", "JOURNEYS_OUTBOX_CHANNELS": "all"}[k]
+	}, &bytes.Buffer{})
 	require.NoError(t, err)
 	assert.Equal(t, RoleWorker, cfg.Role)
 }
 
 func TestRateLimits(t *testing.T) {
 	env := func(v string) func(string) string {
-		return func(k string) string { return map[string]string{"JOURNEYS_RATE_LIMITS": v}[k] }
+		return func(k string) string {
+			return map[string]string{"JOURNEYS_RATE_LIMITS": v, "JOURNEYS_OUTBOX_CHANNELS": "all"}[k]
+		}
 	}
 	cfg, err := parseConfig(nil, env("sms=5, crm=off,email=0.5"), &bytes.Buffer{})
 	require.NoError(t, err)
@@ -91,7 +95,9 @@ func TestRateLimits(t *testing.T) {
 
 func TestStageCountInterval(t *testing.T) {
 	env := func(v string) func(string) string {
-		return func(k string) string { return map[string]string{"JOURNEYS_STAGE_COUNT_INTERVAL": v}[k] }
+		return func(k string) string {
+			return map[string]string{"JOURNEYS_STAGE_COUNT_INTERVAL": v, "JOURNEYS_OUTBOX_CHANNELS": "all"}[k]
+		}
 	}
 	cfg, err := parseConfig(nil, env(""), &bytes.Buffer{})
 	require.NoError(t, err)

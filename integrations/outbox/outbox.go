@@ -57,8 +57,9 @@ type Outbox struct {
 	now     func() time.Time
 }
 
-// Open opens (creating it if needed) the outbox file at path and reads the
-// idempotency keys already in it. Lines are echoed to console unless it is nil.
+// Open opens (creating it if needed) the outbox file at path, readable and
+// writable by its owner only, and reads the idempotency keys already in it.
+// Lines are echoed to console unless it is nil.
 func Open(path string, console io.Writer) (*Outbox, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
@@ -67,8 +68,15 @@ func Open(path string, console io.Writer) (*Outbox, error) {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	// The file holds whole messages, addresses and bodies: owner-only,
+	// also when it was left with wider permissions (OpenFile's mode only
+	// applies to a file it creates).
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	o := &Outbox{file: f, console: console, sent: map[string]string{}, now: time.Now}

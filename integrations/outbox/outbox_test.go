@@ -3,7 +3,9 @@ package outbox_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -228,4 +230,39 @@ func TestConsoleLinesHoldNoContactDetailsOrBodies(t *testing.T) {
 	require.Len(t, records, 3)
 	assert.Equal(t, "+15551234567", records[0].To)
 	assert.Equal(t, "Acme: your card was declined", records[0].Body)
+}
+
+// The outbox holds whole messages, addresses and bodies: only its owner
+// reads it, whether Open creates the file or finds it with wider
+// permissions (made by an older version, or by hand).
+func TestFileIsOwnerOnly(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix permissions")
+	}
+	dir := t.TempDir()
+	created := filepath.Join(dir, "new", "outbox.jsonl")
+	o, err := outbox.Open(created, nil)
+	require.NoError(t, err)
+	_, err = o.SendEmail(context.Background(), email("k1"))
+	require.NoError(t, err)
+	require.NoError(t, o.Close())
+	assertMode(t, created, 0o600)
+
+	existing := filepath.Join(dir, "outbox.jsonl")
+	require.NoError(t, os.WriteFile(existing, nil, 0o644))
+	require.NoError(t, os.Chmod(existing, 0o666)) // past the umask
+	o, err = outbox.Open(existing, nil)
+	require.NoError(t, err)
+	defer o.Close()
+	assertMode(t, existing, 0o600)
+	_, err = o.SendEmail(context.Background(), email("k2"))
+	require.NoError(t, err)
+	assertMode(t, existing, 0o600)
+}
+
+func assertMode(t *testing.T, path string, want os.FileMode) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, want, fi.Mode().Perm(), "%s is %v", path, fi.Mode().Perm())
 }
