@@ -14,7 +14,9 @@
 //
 // The /v1 routes need "Authorization: Bearer <token>" with one of
 // Options.Tokens (see auth.go); the webhooks are authenticated by their
-// senders' signatures instead.
+// senders' signatures instead. A 503 means Temporal is down, rate limited
+// or overloaded, or did not answer in time: nothing was accepted, and its
+// Retry-After header says when to try again.
 package api
 
 import (
@@ -253,9 +255,10 @@ func (h *handler) postEvent(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
 	defer cancel()
 	if err := h.journeys.Send(ctx, ev); err != nil {
-		if login > 0 && errors.Is(err, sender.ErrUnavailable) {
-			// Not accepted; the next login carries this one's count. A
-			// login for a customer without a journey is not kept.
+		if login > 0 && !errors.Is(err, sender.ErrUnknownCustomer) {
+			// Not accepted, whatever the failure; the next login carries
+			// this one's count. A login for a customer without a journey
+			// is not kept.
 			h.logins.Failed(ev.CustomerID, login)
 		}
 		h.fail(w, r, err, ev.CustomerID, fmt.Sprintf("customer %s has no journey: send a signed_up event first", ev.CustomerID))
@@ -383,10 +386,13 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, custom
 		h.countRejected(r, ReasonUnknownCustomer)
 		h.log.Info("unknown customer", "path", r.URL.Path, "customer_id", customerID)
 		writeJSON(w, http.StatusNotFound, errorBody{Error: notFound, Field: "customer_id"})
-	case errors.Is(err, sender.ErrUnavailable):
+	case errors.Is(err, sender.ErrUnavailable),
+		// A Journeys other than the sender may return the call's context
+		// error bare: out of time or canceled, it is still not accepted.
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		h.countRejected(r, ReasonUnavailable)
 		h.log.Warn("temporal unavailable", "path", r.URL.Path, "error", err)
-		w.Header().Set("Retry-After", "5")
+		w.Header().Set("Retry-After", retryAfterSeconds)
 		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "Temporal is unavailable; nothing was accepted, retry later"})
 	default:
 		h.countRejected(r, ReasonInternal)
@@ -394,6 +400,11 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, custom
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error; nothing was accepted"})
 	}
 }
+
+// retryAfterSeconds is the Retry-After of a 503: long enough for a
+// rate limit or a frontend restart to pass, short enough that events are
+// not held back for long.
+const retryAfterSeconds = "5"
 
 // MaxWebhookBody is the largest webhook body (Slack, Stripe, Twilio) the
 // edge reads; a larger one is answered 413. It equals the Slack parser's

@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -80,4 +82,38 @@ func TestAFailedLoginForwardIsNotLost(t *testing.T) {
 	var d signals.LoginData
 	require.NoError(t, json.Unmarshal(sent[len(sent)-1].Data, &d))
 	assert.Equal(t, 2, d.Count)
+}
+
+// Whatever the failure, short of the customer having no journey, the
+// logins a failed forward carried are given back to the next one.
+func TestALoginForwardFailingAnyWayIsNotLost(t *testing.T) {
+	for _, failure := range []error{
+		fmt.Errorf("send: %w", context.DeadlineExceeded),
+		errors.New("send: the server answered something unexpected"),
+	} {
+		now := time.Now().UTC()
+		j := &recorder{}
+		h := newHandler(t, j, api.Options{CoalesceLogins: time.Hour, Now: func() time.Time { return now }})
+		send := func(id string) int {
+			req := httptest.NewRequest(http.MethodPost, "/v1/events", strings.NewReader(fmt.Sprintf(`{"event_id":%q,"customer_id":"c-1","type":"login"}`, id)))
+			req.Header.Set("Authorization", "Bearer "+testToken)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			return rec.Code
+		}
+		j.mu.Lock()
+		j.err = failure
+		j.mu.Unlock()
+		assert.NotEqual(t, http.StatusAccepted, send("l-1"), "%v", failure)
+		j.mu.Lock()
+		j.err = nil
+		j.mu.Unlock()
+		now = now.Add(time.Minute)
+		assert.Equal(t, http.StatusAccepted, send("l-2"), "%v: the next login goes at once", failure)
+		sent := j.sent()
+		require.Equal(t, "l-2", sent[len(sent)-1].EventID, "%v: the next login is forwarded, not held", failure)
+		var d signals.LoginData
+		require.NoError(t, json.Unmarshal(sent[len(sent)-1].Data, &d))
+		assert.Equal(t, 2, d.Count, "%v: the failed login is counted in the next", failure)
+	}
 }

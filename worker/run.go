@@ -331,7 +331,7 @@ func httpHandler(cfg config, set settings, c client.Client, ch *channels, logger
 // the parts, so no event is accepted that the worker will not see. The
 // channel gets why it stopped serving.
 func serve(ln net.Listener, handler http.Handler, stack *stopper.Stack) <-chan error {
-	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := newHTTPServer(handler, defaultServerTimeouts)
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
 	stack.Push(func() error {

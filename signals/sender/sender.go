@@ -20,6 +20,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/journeyshq/journeys/signals"
 	"github.com/journeyshq/journeys/workflows"
@@ -29,7 +31,8 @@ var (
 	// ErrUnknownCustomer: the customer has no running journey, and the event
 	// is not a signed_up that would start one.
 	ErrUnknownCustomer = errors.New("sender: customer has no journey")
-	// ErrUnavailable: Temporal could not be reached or did not answer in time;
+	// ErrUnavailable: Temporal could not be reached, was rate limited or
+	// overloaded, or the call was canceled or did not get an answer in time;
 	// the event was not accepted and can be retried as is.
 	ErrUnavailable = errors.New("sender: temporal unavailable")
 )
@@ -153,16 +156,48 @@ func (s *Sender) CustomersByPhoneHash(ctx context.Context, hash string) ([]strin
 	}
 }
 
+// classify maps Temporal's answer to err to the sentinels: not found is
+// ErrUnknownCustomer; "not now" (see unavailable) is ErrUnavailable; the
+// rest is passed on wrapped.
 func classify(op string, err error) error {
 	var notFound *serviceerror.NotFound
-	var unavailable *serviceerror.Unavailable
-	var deadline *serviceerror.DeadlineExceeded
 	switch {
 	case errors.As(err, &notFound):
 		return fmt.Errorf("%s: %w", op, ErrUnknownCustomer)
-	case errors.As(err, &unavailable), errors.As(err, &deadline),
-		errors.Is(err, context.DeadlineExceeded):
+	case unavailable(err):
 		return fmt.Errorf("%s: %w: %v", op, ErrUnavailable, err)
 	}
 	return fmt.Errorf("sender: %s: %w", op, err)
+}
+
+// unavailable reports whether err means Temporal did not take the call now
+// but the same call may succeed later: it was rate limited or overloaded
+// (ResourceExhausted), could not be reached (Unavailable), or the call was
+// canceled or ran out of time, whether the server, the transport or the
+// caller's context says so.
+func unavailable(err error) bool {
+	var updateWait *client.WorkflowUpdateServiceTimeoutOrCanceledError
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &updateWait) {
+		return true
+	}
+	switch grpcCode(err) {
+	case codes.ResourceExhausted, codes.Unavailable, codes.Canceled, codes.DeadlineExceeded:
+		return true
+	}
+	return false
+}
+
+// grpcCode is the gRPC code of err: of the serviceerror the SDK converts a
+// server's answer to, or of a gRPC status that reached us unconverted;
+// codes.Unknown for anything else.
+func grpcCode(err error) codes.Code {
+	var svcErr serviceerror.ServiceError
+	if errors.As(err, &svcErr) {
+		return svcErr.Status().Code()
+	}
+	var grpcErr interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &grpcErr) {
+		return grpcErr.GRPCStatus().Code()
+	}
+	return codes.Unknown
 }
