@@ -129,6 +129,9 @@ func (o Onboarding) validate() error {
 		minDay: 0, maxDay: o.EndsAfterDays - 1,
 		dayRange:    fmt.Sprintf("from 0 to ends_after_days-1 (%d)", o.EndsAfterDays-1),
 		healthTiers: true,
+		sequence:    SequenceOnboarding,
+		reserved:    []string{"welcome", "activated"},
+		reservedRE:  onboardingRoundRE,
 	}.validate(o.Steps)
 }
 
@@ -272,6 +275,8 @@ func (d Dunning) validate() error {
 		field:  "dunning.steps",
 		minDay: 0, maxDay: d.SuspendAfterDays - 1,
 		dayRange: fmt.Sprintf("from 0 to suspend_after_days-1 (%d)", d.SuspendAfterDays-1),
+		sequence: SequenceDunning,
+		reserved: []string{"suspend", "suspended", "recovered", "restore"},
 	}.validate(d.Steps)); err != nil {
 		return err
 	}
@@ -311,6 +316,8 @@ func (w WinBack) validate() error {
 		field:  "win_back.steps",
 		minDay: 1, maxDay: w.EndsAfterDays - 1,
 		dayRange: fmt.Sprintf("from 1 to ends_after_days-1 (%d)", w.EndsAfterDays-1),
+		sequence: SequenceWinBack,
+		reserved: []string{"welcome_back"},
 	}.validate(w.Steps)); err != nil {
 		return err
 	}
@@ -349,6 +356,22 @@ type stepList struct {
 	dayRange       string
 	// healthTiers allows health_tier (onboarding only).
 	healthTiers bool
+	// sequence names the list in errors, such as "dunning".
+	sequence string
+	// reserved are the names of the workflow's own sends in this sequence:
+	// a step of that name would share their idempotency key.
+	reserved []string
+	// reservedRE matches further reserved names (onboarding's round prefixes).
+	reservedRE *regexp.Regexp
+}
+
+// onboardingRoundRE matches the prefix of a later onboarding round's keys
+// (onboarding.r2.welcome).
+var onboardingRoundRE = regexp.MustCompile(`^r[0-9]+$`)
+
+// isReserved reports whether a step may not be called name.
+func (l stepList) isReserved(name string) bool {
+	return slices.Contains(l.reserved, name) || (l.reservedRE != nil && l.reservedRE.MatchString(name))
 }
 
 func (l stepList) validate(steps []Step) error {
@@ -357,6 +380,9 @@ func (l stepList) validate(steps []Step) error {
 		at := fmt.Sprintf("%s[%d]", l.field, i)
 		if !nameRE.MatchString(s.Name) {
 			return bad(at+".name", "%q must be lower_snake_case", s.Name)
+		}
+		if l.isReserved(s.Name) {
+			return bad(at+".name", "%q is reserved in %s: the workflow's own send uses its idempotency key", s.Name, l.sequence)
 		}
 		if names[s.Name] {
 			return bad(at+".name", "%q is used by another step", s.Name)

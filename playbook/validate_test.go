@@ -2,6 +2,7 @@ package playbook_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -199,7 +200,7 @@ func TestDeliveryRules(t *testing.T) {
 	})
 }
 
-// A whole delivery section parses: the README's example.
+// A whole delivery section parses: docs/delivery.md's example.
 func TestDeliveryExampleParses(t *testing.T) {
 	p, err := playbook.Parse([]byte(`delivery:
   timezone: America/New_York
@@ -228,4 +229,46 @@ func TestDeliveryExampleParses(t *testing.T) {
 	v, _ := e.Variant("day_5")
 	assert.Equal(t, 5, v.Apply(p.Onboarding.Steps[1]).Day)
 	assert.Equal(t, "onboarding_nudge", v.Apply(p.Onboarding.Steps[1]).Email, "what the variant leaves empty stays")
+}
+
+// A step named like one of the workflow's own sends in its sequence would
+// share that send's idempotency key, and the vendor ledger would drop one
+// of the two as a duplicate; validation refuses the name.
+func TestReservedStepNamesAreRefused(t *testing.T) {
+	steps := func(section, name string, day int) string {
+		return fmt.Sprintf("%s:\n  steps:\n    - {name: %s, day: %d, email: x}\n", section, name, day)
+	}
+	assertFieldErrors(t, map[string]ruleCase{
+		"onboarding welcome":        {steps("onboarding", "welcome", 1), "onboarding.steps[0].name", `"welcome" is reserved in onboarding`},
+		"onboarding activated":      {steps("onboarding", "activated", 1), "onboarding.steps[0].name", `"activated" is reserved in onboarding`},
+		"onboarding round prefix":   {steps("onboarding", "r2", 1), "onboarding.steps[0].name", `"r2" is reserved in onboarding`},
+		"dunning suspend":           {steps("dunning", "suspend", 0), "dunning.steps[0].name", `"suspend" is reserved in dunning`},
+		"dunning suspended":         {steps("dunning", "suspended", 0), "dunning.steps[0].name", `"suspended" is reserved in dunning`},
+		"dunning recovered":         {steps("dunning", "recovered", 0), "dunning.steps[0].name", `"recovered" is reserved in dunning`},
+		"dunning restore":           {steps("dunning", "restore", 0), "dunning.steps[0].name", `"restore" is reserved in dunning`},
+		"win_back welcome_back":     {steps("win_back", "welcome_back", 3), "win_back.steps[0].name", `"welcome_back" is reserved in win_back`},
+		"reserved after a good one": {"onboarding:\n  steps:\n    - {name: getting_started, day: 1, email: x}\n    - {name: activated, day: 2, email: x}\n", "onboarding.steps[1].name", "idempotency key"},
+		// Names cannot hold a dot, which would make keys ambiguous.
+		"dotted name": {steps("renewal", "reminder.crm", -3), "renewal.steps[0].name", `"reminder.crm" must be lower_snake_case`},
+	})
+}
+
+// A name is reserved only in the sequence whose built-in sends use it: the
+// keys of other sequences have another prefix.
+func TestReservedStepNamesAreAllowedElsewhere(t *testing.T) {
+	for name, yaml := range map[string]string{
+		"welcome in dunning":       "dunning:\n  steps:\n    - {name: welcome, day: 0, email: payment_failed}\n",
+		"suspend in onboarding":    "onboarding:\n  steps:\n    - {name: suspend, day: 1, email: getting_started}\n",
+		"welcome_back in renewal":  "renewal:\n  steps:\n    - {name: welcome_back, day: -3, email: renewal_reminder}\n",
+		"activated in win_back":    "win_back:\n  steps:\n    - {name: activated, day: 3, email: winback_offer}\n",
+		"round-like in win_back":   "win_back:\n  steps:\n    - {name: r2, day: 3, email: winback_offer}\n",
+		"round-like word onboard":  "onboarding:\n  steps:\n    - {name: r2d2, day: 1, email: getting_started}\n",
+		"reserved word as a part":  "onboarding:\n  steps:\n    - {name: welcome_tour, day: 1, email: getting_started}\n",
+		"restore word as a prefix": "dunning:\n  steps:\n    - {name: restore_access, day: 0, email: payment_failed}\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := playbook.Parse([]byte(yaml), ".yaml")
+			require.NoError(t, err)
+		})
+	}
 }
