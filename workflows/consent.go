@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/workflow"
+
 	"github.com/journeyshq/journeys/signals"
 )
 
@@ -153,6 +155,9 @@ func (r *journey) onUnusable(d signals.ConsentChangedData) {
 // the opt-outs again; a word older than the source's latest is noted and
 // changes nothing (false).
 func (r *journey) hear(channel, source, status string, at time.Time) bool {
+	if at.IsZero() { // the edge stamps every event; a bare signal is as of now
+		at = workflow.Now(r.ctx)
+	}
 	words := &r.st.Consent.Email
 	w := ConsentWord{Source: source, Status: status, At: at}
 	if channel == signals.ConsentSMS {
