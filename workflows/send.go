@@ -13,6 +13,7 @@ import (
 	"github.com/journeyshq/journeys/activities"
 	"github.com/journeyshq/journeys/messages"
 	"github.com/journeyshq/journeys/playbook"
+	"github.com/journeyshq/journeys/signals"
 )
 
 // The one send path, from "the journey decides to send" to "the activity is
@@ -249,7 +250,7 @@ func (r *journey) refused(ch messages.Channel, to string, appErr *temporal.Appli
 		(vendorReason != SkipInvalidNumber && vendorReason != SkipUnsubscribed) {
 		return
 	}
-	if !sameAddress(string(ch), to, r.st.Profile.Phone) {
+	if !sameAddress(signals.ConsentSMS, to, r.st.Profile.Phone) {
 		r.note(KindSkip, "sms: the vendor refused a previous number (%s): the current one is still tried", smsUnusableText(vendorReason))
 		return
 	}
