@@ -83,6 +83,9 @@ type sendgridEvent struct {
 	EventID    string `json:"sg_event_id"`
 	Timestamp  int64  `json:"timestamp"`
 	CustomerID string `json:"customer_id"`
+	// Email is the recipient's address: personal data, carried in the
+	// event (the journey compares it with the current one), never logged.
+	Email string `json:"email"`
 	// Type tells a bounce ("bounce", permanent) from a block ("blocked").
 	Type string `json:"type"`
 	// Status is the bounce's enhanced SMTP status code, such as 5.1.1.
@@ -101,6 +104,9 @@ var smtpStatus = regexp.MustCompile(`^[245]\.\d{1,3}\.\d{1,3}$`)
 // false for the events that report none.
 func sendgridConsent(e sendgridEvent) (d signals.ConsentChangedData, ok bool) {
 	d = signals.ConsentChangedData{Channel: signals.ConsentEmail, Source: signals.SourceSendGrid}
+	if signals.ValidConsentAddress(d.Channel, e.Email) { // else the current address, rather than lose it
+		d.Address = e.Email
+	}
 	switch e.Event {
 	case "unsubscribe", "group_unsubscribe", "spamreport":
 		d.Status, d.Reason = signals.ConsentOptedOut, e.Event

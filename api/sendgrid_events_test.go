@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
@@ -106,29 +107,33 @@ func TestSendGridMapping(t *testing.T) {
 		name           string
 		event          string
 		status, reason string // status "" means ignored
+		address        string // default the event's email
 	}{
-		{"unsubscribe", sgEvent("unsubscribe"), signals.ConsentOptedOut, "unsubscribe"},
-		{"group_unsubscribe", sgEvent("group_unsubscribe", "asm_group_id", "42"), signals.ConsentOptedOut, "group_unsubscribe"},
-		{"spamreport", sgEvent("spamreport"), signals.ConsentOptedOut, "spamreport"},
-		{"group_resubscribe", sgEvent("group_resubscribe"), signals.ConsentOptedIn, "group_resubscribe"},
-		{"bounce", sgEvent("bounce", "type", "bounce", "status", "5.1.1", "reason", "550 5.1.1 no such user ana@example.com"), signals.ConsentUnusable, "bounce 5.1.1"},
-		{"bounce without status", sgEvent("bounce", "type", "bounce"), signals.ConsentUnusable, "bounce"},
-		{"bounce with odd status", sgEvent("bounce", "type", "bounce", "status", "mailbox ana@example.com"), signals.ConsentUnusable, "bounce"},
-		{"blocked", sgEvent("bounce", "type", "blocked", "status", "4.0.0"), "", ""},
-		{"dropped bounced address", sgEvent("dropped", "reason", "Bounced Address"), signals.ConsentUnusable, "dropped: Bounced Address"},
-		{"dropped invalid", sgEvent("dropped", "reason", "Invalid"), signals.ConsentUnusable, "dropped: Invalid"},
-		{"dropped unsubscribed", sgEvent("dropped", "reason", "Unsubscribed Address"), signals.ConsentOptedOut, "dropped: Unsubscribed Address"},
-		{"dropped spam reporting", sgEvent("dropped", "reason", "Spam Reporting Address"), signals.ConsentOptedOut, "dropped: Spam Reporting Address"},
-		{"dropped spam content", sgEvent("dropped", "reason", "Spam Content (if spam checker app enabled)"), "", ""},
-		{"processed", sgEvent("processed"), "", ""},
-		{"delivered", sgEvent("delivered", "response", "250 OK"), "", ""},
-		{"open", sgEvent("open"), "", ""},
-		{"click", sgEvent("click", "url", "https://acme.example/x"), "", ""},
-		{"deferred", sgEvent("deferred", "response", "400 try again later"), "", ""},
-		{"no customer_id", sgEvent("unsubscribe", "customer_id", ""), "", ""},
-		{"invalid customer_id", sgEvent("unsubscribe", "customer_id", "not a customer"), "", ""},
-		{"no sg_event_id", sgEvent("unsubscribe", "sg_event_id", ""), "", ""},
-		{"not an object", `"unsubscribe"`, "", ""},
+		{"unsubscribe", sgEvent("unsubscribe"), signals.ConsentOptedOut, "unsubscribe", ""},
+		{"group_unsubscribe", sgEvent("group_unsubscribe", "asm_group_id", "42"), signals.ConsentOptedOut, "group_unsubscribe", ""},
+		{"spamreport", sgEvent("spamreport"), signals.ConsentOptedOut, "spamreport", ""},
+		{"group_resubscribe", sgEvent("group_resubscribe"), signals.ConsentOptedIn, "group_resubscribe", ""},
+		{"bounce", sgEvent("bounce", "type", "bounce", "status", "5.1.1", "reason", "550 5.1.1 no such user ana@example.com"), signals.ConsentUnusable, "bounce 5.1.1", ""},
+		{"bounce without status", sgEvent("bounce", "type", "bounce"), signals.ConsentUnusable, "bounce", ""},
+		{"bounce with odd status", sgEvent("bounce", "type", "bounce", "status", "mailbox ana@example.com"), signals.ConsentUnusable, "bounce", ""},
+		{"blocked", sgEvent("bounce", "type", "blocked", "status", "4.0.0"), "", "", ""},
+		{"dropped bounced address", sgEvent("dropped", "reason", "Bounced Address"), signals.ConsentUnusable, "dropped: Bounced Address", ""},
+		{"dropped invalid", sgEvent("dropped", "reason", "Invalid"), signals.ConsentUnusable, "dropped: Invalid", ""},
+		{"dropped unsubscribed", sgEvent("dropped", "reason", "Unsubscribed Address"), signals.ConsentOptedOut, "dropped: Unsubscribed Address", ""},
+		{"dropped spam reporting", sgEvent("dropped", "reason", "Spam Reporting Address"), signals.ConsentOptedOut, "dropped: Spam Reporting Address", ""},
+		{"email in another case", sgEvent("unsubscribe", "email", "Ana@Example.com"), signals.ConsentOptedOut, "unsubscribe", "Ana@Example.com"},
+		{"email not a plain address", sgEvent("unsubscribe", "email", "Ana <ana@example.com>"), signals.ConsentOptedOut, "unsubscribe", "-"},
+		{"no email", sgEvent("spamreport", "email", ""), signals.ConsentOptedOut, "spamreport", "-"},
+		{"dropped spam content", sgEvent("dropped", "reason", "Spam Content (if spam checker app enabled)"), "", "", ""},
+		{"processed", sgEvent("processed"), "", "", ""},
+		{"delivered", sgEvent("delivered", "response", "250 OK"), "", "", ""},
+		{"open", sgEvent("open"), "", "", ""},
+		{"click", sgEvent("click", "url", "https://acme.example/x"), "", "", ""},
+		{"deferred", sgEvent("deferred", "response", "400 try again later"), "", "", ""},
+		{"no customer_id", sgEvent("unsubscribe", "customer_id", ""), "", "", ""},
+		{"invalid customer_id", sgEvent("unsubscribe", "customer_id", "not a customer"), "", "", ""},
+		{"no sg_event_id", sgEvent("unsubscribe", "sg_event_id", ""), "", "", ""},
+		{"not an object", `"unsubscribe"`, "", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recorder{}
@@ -152,7 +157,11 @@ func TestSendGridMapping(t *testing.T) {
 			assert.Equal(t, "sendgrid-"+sg.ID, ev.EventID)
 			assert.Equal(t, "c-1", ev.CustomerID)
 			assert.Equal(t, sendgridNow.Add(-time.Minute), ev.OccurredAt, "when SendGrid saw it")
-			assert.Equal(t, signals.ConsentChangedData{Channel: signals.ConsentEmail, Status: tc.status, Source: signals.SourceSendGrid, Reason: tc.reason}, consentData(t, ev))
+			address := cmp.Or(tc.address, "ana@example.com")
+			if address == "-" { // one it cannot vouch for: the change still applies, to the current address
+				address = ""
+			}
+			assert.Equal(t, signals.ConsentChangedData{Channel: signals.ConsentEmail, Status: tc.status, Source: signals.SourceSendGrid, Reason: tc.reason, Address: address}, consentData(t, ev))
 		})
 	}
 }

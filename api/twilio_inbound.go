@@ -207,6 +207,9 @@ func (h *handler) twilioInboundWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.now()
 	data := signals.ConsentChangedData{Channel: signals.ConsentSMS, Status: status, Source: signals.SourceTwilioInbound, Reason: keyword}
+	if signals.ValidConsentAddress(data.Channel, from) { // STOP is per number: the journey compares it with its phone
+		data.Address = from
+	}
 	for _, customer := range customers {
 		// The same ID on a redelivery, so each journey applies it once.
 		ev, err := signals.NewEvent("twilio-"+sid, customer, signals.ConsentChanged, now.UTC(), data)

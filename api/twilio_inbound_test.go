@@ -104,7 +104,7 @@ func TestTwilioStopOptsOutEveryJourneyWithThePhone(t *testing.T) {
 		ev := sent[i]
 		assert.Equal(t, customer, ev.CustomerID)
 		assert.Equal(t, "twilio-"+twilioSID, ev.EventID, "derived from MessageSid, so a retry applies once")
-		assert.Equal(t, signals.ConsentChangedData{Channel: signals.ConsentSMS, Status: signals.ConsentOptedOut, Source: signals.SourceTwilioInbound, Reason: "STOP"}, consentData(t, ev))
+		assert.Equal(t, signals.ConsentChangedData{Channel: signals.ConsentSMS, Status: signals.ConsentOptedOut, Source: signals.SourceTwilioInbound, Reason: "STOP", Address: testPhone}, consentData(t, ev), "about the number that texted")
 		assert.NoError(t, ev.Validate(time.Now()), "stamped with the time of receipt")
 	}
 	assert.Contains(t, logs.String(), "consent change accepted")
@@ -114,6 +114,18 @@ func TestTwilioStopOptsOutEveryJourneyWithThePhone(t *testing.T) {
 	requireTwiML(t, postTwilio(t, h, inboundText("STOP")))
 	require.Len(t, rec.sent(), 4)
 	assert.Equal(t, sent[0].EventID, rec.sent()[2].EventID)
+}
+
+// A From that is not an E.164 number is not carried: the change applies to
+// the journey's current number, as before addresses were carried.
+func TestTwilioFromNotE164IsNotCarried(t *testing.T) {
+	from := "whatsapp:" + testPhone
+	rec := &recorder{phones: map[string][]string{workflows.PhoneHash(testLookupKey, from): {"c-1"}}}
+	requireTwiML(t, postTwilio(t, newHandler(t, rec, twilioOptions()), inboundText("STOP", "From", from)))
+	require.Len(t, rec.sent(), 1)
+	d := consentData(t, rec.sent()[0])
+	assert.Equal(t, signals.ConsentOptedOut, d.Status)
+	assert.Empty(t, d.Address)
 }
 
 func TestTwilioKeywords(t *testing.T) {

@@ -86,12 +86,17 @@ const (
 	ConsentUnusable = "unusable"
 )
 
-// Sources of ConsentChangedData.
+// Sources of ConsentChangedData. Each source's latest word counts on its
+// own (docs/events.md): to add one, add its constant to ConsentSources.
 const (
 	SourceBackend       = "backend"
 	SourceTwilioInbound = "twilio_inbound"
 	SourceSendGrid      = "sendgrid"
 )
+
+// ConsentSources lists every source a consent_changed may name, in the
+// order errors and state list them.
+var ConsentSources = []string{SourceBackend, SourceTwilioInbound, SourceSendGrid}
 
 // Ticket statuses of SupportTicketData.
 const (
@@ -302,6 +307,11 @@ type ConsentChangedData struct {
 	// Reason is what the source said, such as "STOP", "spamreport" or
 	// "bounce 5.1.1"; for the timeline.
 	Reason string `json:"reason,omitempty"`
+	// Address is the email address (channel email) or E.164 number
+	// (channel sms) the change is about; a change about another address
+	// than the profile's current one changes nothing. Empty: the current
+	// one. Personal data: never logged nor shown on the timeline.
+	Address string `json:"address,omitempty"`
 }
 
 // Payload is implemented by every event payload struct.

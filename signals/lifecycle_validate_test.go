@@ -35,7 +35,7 @@ var validData = map[signals.Type]string{
 	signals.CancellationWithdrawn: `{}`,
 	signals.SubscriptionCanceled:  `{}`,
 	signals.Reactivated:           `{"plan":"pro","seats":5,"mrr":49900}`,
-	signals.ConsentChanged:        `{"channel":"sms","status":"opted_out","source":"twilio_inbound","reason":"STOP"}`,
+	signals.ConsentChanged:        `{"channel":"sms","status":"opted_out","source":"twilio_inbound","reason":"STOP","address":"+15551234567"}`,
 }
 
 // eventBody is an event of typ with data, received at now.
@@ -234,6 +234,9 @@ func TestLifecycleDecodeRejectsWithTheField(t *testing.T) {
 		{"consent status missing", signals.ConsentChanged, `{"channel":"sms"}`, "data.status", "is required"},
 		{"consent status unknown", signals.ConsentChanged, `{"channel":"sms","status":"paused"}`, "data.status", "must be one of opted_out, opted_in, unusable"},
 		{"consent source unknown", signals.ConsentChanged, `{"channel":"email","status":"opted_out","source":"mailchimp"}`, "data.source", "must be one of backend, twilio_inbound, sendgrid"},
+		{"consent sms address not E.164", signals.ConsentChanged, `{"channel":"sms","status":"opted_out","address":"555-1234"}`, "data.address", "must be an E.164 phone number"},
+		{"consent email address on sms", signals.ConsentChanged, `{"channel":"sms","status":"opted_out","address":"ana@example.com"}`, "data.address", "must be an E.164 phone number"},
+		{"consent email address not an address", signals.ConsentChanged, `{"channel":"email","status":"unusable","address":"Ana <ana@example.com>"}`, "data.address", "must be a plain email address"},
 		{"consent reason with newline", signals.ConsentChanged, `{"channel":"email","status":"opted_out","reason":"a\nb"}`, "data.reason", "must not contain control characters"},
 
 		// signed_up's and profile_updated's new fields

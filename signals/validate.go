@@ -598,6 +598,16 @@ func IsTooLarge(err error) bool {
 	return errors.As(err, &field) && field.Field == "body" && field.Message == tooLargeMessage
 }
 
+// ValidConsentAddress says whether s is what ConsentChangedData.Address
+// may hold on channel: an email address, or an E.164 number for SMS. The
+// webhooks use it to leave out an address they cannot vouch for rather
+// than lose the change.
+func ValidConsentAddress(channel, s string) bool {
+	v := &validator{}
+	ConsentChangedData{Channel: channel, Status: ConsentOptedOut, Address: s}.validate(v)
+	return s != "" && v.err == nil
+}
+
 func (d ConsentChangedData) validate(v *validator) {
 	if d.Channel == "" {
 		v.fail("data.channel", "is required")
@@ -610,7 +620,14 @@ func (d ConsentChangedData) validate(v *validator) {
 		v.oneOf("data.status", "consent status", d.Status, ConsentOptedOut, ConsentOptedIn, ConsentUnusable)
 	}
 	if d.Source != "" {
-		v.oneOf("data.source", "consent source", d.Source, SourceBackend, SourceTwilioInbound, SourceSendGrid)
+		v.oneOf("data.source", "consent source", d.Source, ConsentSources...)
 	}
 	v.text("data.reason", d.Reason, 200, false)
+	switch {
+	case d.Address == "":
+	case d.Channel == ConsentSMS:
+		v.phone("data.address", d.Address)
+	case d.Channel == ConsentEmail:
+		v.email("data.address", d.Address)
+	}
 }

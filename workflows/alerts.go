@@ -176,6 +176,6 @@ func (r *journey) dispatchAlert(step, template, csm string, opts ...dataOpt) str
 	if csm != "" {
 		who = "CSM " + csm
 	}
-	r.dispatch(messages.ChannelAlert, step, fmt.Sprintf("alert %s: %s (%s)", who, template, step), sendOptions, acts.AlertCSM, in)
+	r.dispatch(messages.ChannelAlert, step, "", fmt.Sprintf("alert %s: %s (%s)", who, template, step), sendOptions, acts.AlertCSM, in)
 	return in.IdempotencyKey
 }

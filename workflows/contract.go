@@ -177,8 +177,9 @@ type State struct {
 	ActivatedAt *time.Time `json:"activated_at,omitempty"`
 	LastLogin   *time.Time `json:"last_login,omitempty"`
 	HealthTier  string     `json:"health_tier,omitempty"`
-	// SMSUnusable says why SMS cannot reach the customer, as the vendor
-	// answered: "invalid_number" (until the phone changes) or "unsubscribed".
+	// SMSUnusable says why SMS cannot reach the customer's number, as the
+	// vendor answered: "invalid_number" or "unsubscribed" (21610, lifted by
+	// a START), either until the phone changes.
 	SMSUnusable string `json:"sms_unusable,omitempty"`
 	// Consent is what the customer opted out of and which channels cannot
 	// reach them, from consent_changed events and vendor answers.

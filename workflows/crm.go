@@ -30,7 +30,7 @@ func (r *journey) recordStageInCRM(from Stage, why string) {
 // updateCRM records props and note on the customer's CRM contact.
 func (r *journey) updateCRM(step, summary string, props map[string]string, note string) {
 	update := messages.CRMUpdate{Meta: r.meta(step, "", messages.ChannelCRM), Email: r.st.Profile.Email, Properties: props, Note: note}
-	r.dispatch(messages.ChannelCRM, step, summary, crmOptions, acts.UpdateCRM, activities.UpdateCRMInput{Update: update})
+	r.dispatch(messages.ChannelCRM, step, "", summary, crmOptions, acts.UpdateCRM, activities.UpdateCRMInput{Update: update})
 }
 
 // lifecycleProperties adds the health score and MRR to a CRM record.

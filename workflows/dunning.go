@@ -192,7 +192,7 @@ func (r *journey) accountAction(step, action, invoiceID, reason string) {
 	if action == messages.AccountRestore {
 		fn, verb, status = acts.RestoreAccount, "restore", "active"
 	}
-	r.dispatch(messages.ChannelBilling, step, fmt.Sprintf("%s the account in the billing system (%s)", verb, reason), crmOptions, fn, activities.AccountActionInput{Action: act})
+	r.dispatch(messages.ChannelBilling, step, "", fmt.Sprintf("%s the account in the billing system (%s)", verb, reason), crmOptions, fn, activities.AccountActionInput{Action: act})
 	r.updateCRM(step+".crm", fmt.Sprintf("record account %s in the CRM", status),
 		map[string]string{"account_status": status, "health_score": itoa(r.st.HealthScore)},
 		fmt.Sprintf("Account %s: %s", status, reason))

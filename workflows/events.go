@@ -51,9 +51,9 @@ func (r *journey) handle(ev signals.Event, p signals.Payload) {
 	case signals.MilestoneReachedData:
 		r.onMilestone(d)
 	case signals.ProfileUpdatedData:
-		r.onProfileUpdated(d)
+		r.onProfileUpdated(ev, d)
 	case signals.ConsentChangedData:
-		r.onConsentChanged(d)
+		r.onConsentChanged(ev, d)
 	case signals.FeatureUsedData:
 		r.onFeatureUsed(d)
 	case signals.UsageSnapshotData:
@@ -123,8 +123,11 @@ func (r *journey) onSignedUp(ev signals.Event, d signals.SignedUpData) {
 		Plan: d.Plan, Seats: d.Seats, CSM: d.CSM, SignedUpAt: signedUpAt,
 		SMSConsent: d.SMSConsent, MRR: d.MRR, Currency: orDefault(d.Currency, "USD"),
 	}
-	if d.EmailMarketingConsent != nil && !*d.EmailMarketingConsent {
-		r.st.Consent.EmailMarketingOptedOut = true
+	if d.SMSConsent {
+		r.hear(signals.ConsentSMS, signals.SourceBackend, signals.ConsentOptedIn, ev.OccurredAt)
+	}
+	if d.EmailMarketingConsent != nil {
+		r.hear(signals.ConsentEmail, signals.SourceBackend, consentStatus(*d.EmailMarketingConsent), ev.OccurredAt)
 	}
 	// Day 0 of the journey clock is now, not signed_up_at: a backfilled
 	// signup should start its onboarding, not fire every overdue step at once.
@@ -160,6 +163,34 @@ func (r *journey) onMilestone(d signals.MilestoneReachedData) {
 	r.note(KindEvent, "milestone %s reached", d.Milestone)
 }
 
+// profileConsent applies a profile update's consent fields as the
+// backend's words, and names those that changed what may be sent.
+func (r *journey) profileConsent(ev signals.Event, d signals.ProfileUpdatedData) []string {
+	var changed []string
+	c, p := &r.st.Consent, &r.st.Profile
+	if before := [2]bool{p.SMSConsent, c.SMSOptedOut}; d.SMSConsent != nil {
+		r.hear(signals.ConsentSMS, signals.SourceBackend, consentStatus(*d.SMSConsent), ev.OccurredAt)
+		if before != [2]bool{p.SMSConsent, c.SMSOptedOut} {
+			changed = append(changed, "sms_consent")
+		}
+	}
+	if before := c.EmailMarketingOptedOut; d.EmailMarketingConsent != nil {
+		r.hear(signals.ConsentEmail, signals.SourceBackend, consentStatus(*d.EmailMarketingConsent), ev.OccurredAt)
+		if before != c.EmailMarketingOptedOut {
+			changed = append(changed, "email_marketing_consent")
+		}
+	}
+	return changed
+}
+
+// consentStatus is the consent_changed status of a consent field's value.
+func consentStatus(given bool) string {
+	if given {
+		return signals.ConsentOptedIn
+	}
+	return signals.ConsentOptedOut
+}
+
 // keepMilestone makes room for milestone m within MilestonesKept: an
 // activation milestone of the playbook always has a place, at the cost of
 // the oldest other one; another milestone only while there is room.
@@ -179,7 +210,7 @@ func (r *journey) keepMilestone(m string) bool {
 	return true
 }
 
-func (r *journey) onProfileUpdated(d signals.ProfileUpdatedData) {
+func (r *journey) onProfileUpdated(ev signals.Event, d signals.ProfileUpdatedData) {
 	p := &r.st.Profile
 	var changed []string
 	set := func(field string, dst *string, src *string) {
@@ -198,20 +229,14 @@ func (r *journey) onProfileUpdated(d signals.ProfileUpdatedData) {
 		p.Seats = *d.Seats
 		changed = append(changed, "seats")
 	}
-	if d.SMSConsent != nil && p.SMSConsent != *d.SMSConsent {
-		p.SMSConsent = *d.SMSConsent
-		changed = append(changed, "sms_consent")
-	}
-	if c := &r.st.Consent; d.EmailMarketingConsent != nil && c.EmailMarketingOptedOut == *d.EmailMarketingConsent {
-		c.EmailMarketingOptedOut = !*d.EmailMarketingConsent
-		changed = append(changed, "email_marketing_consent")
-	}
+	changed = append(changed, r.profileConsent(ev, d)...)
 	if len(changed) == 0 {
 		r.note(KindSkip, "profile update changed nothing")
 		return
 	}
-	if slices.Contains(changed, "phone") && r.st.SMSUnusable == "invalid_number" {
-		r.st.SMSUnusable = "" // a new number deserves a try; an unsubscribe stands
+	if slices.Contains(changed, "phone") {
+		r.st.SMSUnusable = "" // Twilio's refusals are per number; the backend's opt-out stands
+		r.deriveConsent()
 	}
 	if slices.Contains(changed, "email") && r.st.Consent.EmailUnusable != "" {
 		r.st.Consent.EmailUnusable = "" // a new address deserves a try

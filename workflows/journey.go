@@ -125,6 +125,7 @@ func (r *journey) setup(in Input) error {
 	r.st = State{CustomerID: in.CustomerID, Stage: StageNew, Milestones: []string{}, StepsDone: []string{}, Timeline: []TimelineEntry{}, Alerts: []Alert{}}
 	if in.Carry != nil {
 		r.st = in.Carry.State
+		r.st.Consent.adoptLegacyConsent(&r.st.Profile)
 		now := workflow.Now(r.ctx)
 		for i, id := range in.Carry.SeenEventIDs {
 			at := now

@@ -13,6 +13,7 @@ import (
 	"github.com/journeyshq/journeys/activities"
 	"github.com/journeyshq/journeys/messages"
 	"github.com/journeyshq/journeys/playbook"
+	"github.com/journeyshq/journeys/signals"
 )
 
 // The one send path, from "the journey decides to send" to "the activity is
@@ -234,11 +235,27 @@ func (r *journey) send(m PendingSend, ch messages.Channel) {
 	data := r.data(func(d *messages.Data) { d.Tip, d.Offer = m.Tip, m.Offer })
 	if ch == messages.ChannelSMS {
 		in := activities.SendSMSInput{Meta: meta, To: r.st.Profile.Phone, Data: data}
-		r.dispatch(ch, m.Step, fmt.Sprintf("send %s SMS to the customer (%s)", m.Template, m.Step), sendOptions, acts.SendSMS, in)
+		r.dispatch(ch, m.Step, in.To, fmt.Sprintf("send %s SMS to the customer (%s)", m.Template, m.Step), sendOptions, acts.SendSMS, in)
 		return
 	}
 	in := activities.SendEmailInput{Meta: meta, To: r.st.Profile.Email, Data: data}
-	r.dispatch(ch, m.Step, fmt.Sprintf("send %s email to the customer (%s)", m.Template, m.Step), sendOptions, acts.SendEmail, in)
+	r.dispatch(ch, m.Step, in.To, fmt.Sprintf("send %s email to the customer (%s)", m.Template, m.Step), sendOptions, acts.SendEmail, in)
+}
+
+// refused closes SMS when the vendor refused number to for good, unless
+// the profile's phone changed while the send was under way.
+func (r *journey) refused(ch messages.Channel, to string, appErr *temporal.ApplicationError) {
+	var vendorReason string
+	if ch != messages.ChannelSMS || !appErr.HasDetails() || appErr.Details(&vendorReason) != nil ||
+		(vendorReason != SkipInvalidNumber && vendorReason != SkipUnsubscribed) {
+		return
+	}
+	if !sameAddress(signals.ConsentSMS, to, r.st.Profile.Phone) {
+		r.note(KindSkip, "sms: the vendor refused a previous number (%s): the current one is still tried", smsUnusableText(vendorReason))
+		return
+	}
+	r.st.SMSUnusable = vendorReason
+	r.note(KindDecision, "no more SMS to this customer: %s", smsUnusableText(vendorReason))
 }
 
 // acts names the activities; its methods are only used as references.
@@ -287,8 +304,10 @@ func (r *journey) meta(step, template string, ch messages.Channel) messages.Meta
 // dispatch runs an activity on its channel's task queue, where the
 // fleet-wide rate limit holds (ActivityTaskQueue), in its own workflow
 // goroutine, so that a slow vendor never delays the journey's reaction to
-// the next event, and records the outcome on the timeline.
-func (r *journey) dispatch(ch messages.Channel, step, summary string, opts workflow.ActivityOptions, activity, in any) {
+// the next event, and records the outcome on the timeline. to is the
+// customer's address or number the message goes to ("" for the CSM, CRM
+// and billing), so a refusal is held against that one only.
+func (r *journey) dispatch(ch messages.Channel, step, to, summary string, opts workflow.ActivityOptions, activity, in any) {
 	opts.Summary, opts.TaskQueue = summary, ActivityTaskQueue(ch)
 	r.inflight++
 	workflow.Go(r.ctx, func(ctx workflow.Context) {
@@ -299,13 +318,14 @@ func (r *journey) dispatch(ch messages.Channel, step, summary string, opts workf
 		}()
 		var res activities.Result
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, in).Get(ctx, &res)
-		r.recordOutcome(ch, step, res, err)
+		r.recordOutcome(ch, step, to, res, err)
 	})
 }
 
-// recordOutcome counts a finished send and notes it; a permanent SMS
-// refusal (invalid number, unsubscribed) closes the channel.
-func (r *journey) recordOutcome(ch messages.Channel, step string, res activities.Result, err error) {
+// recordOutcome counts a finished send to to and notes it; a permanent
+// SMS refusal (invalid number, unsubscribed) of the current number closes
+// the channel.
+func (r *journey) recordOutcome(ch messages.Channel, step, to string, res activities.Result, err error) {
 	if err != nil {
 		if temporal.IsCanceledError(err) {
 			return
@@ -315,12 +335,7 @@ func (r *journey) recordOutcome(ch messages.Channel, step string, res activities
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypePermanent {
 			reason = "permanent: " + appErr.Message()
-			var vendorReason string
-			if ch == messages.ChannelSMS && appErr.HasDetails() && appErr.Details(&vendorReason) == nil &&
-				(vendorReason == "invalid_number" || vendorReason == "unsubscribed") {
-				r.st.SMSUnusable = vendorReason
-				r.note(KindDecision, "no more SMS to this customer: %s", smsUnusableText(vendorReason))
-			}
+			r.refused(ch, to, appErr)
 		}
 		r.note(KindError, "%s %s failed: %s", ch, step, reason)
 		r.log.Warn("Send failed", "Channel", ch, "Step", step, "Error", err)
