@@ -6,7 +6,7 @@
 //	POST /v1/events                   202 accepted, 400 invalid, 401 no/bad token, 404 no journey, 503 Temporal down
 //	GET  /v1/customers/{id}           200 state,    400 bad id,  401 no/bad token, 404 no journey, 503 Temporal down
 //	POST /webhooks/slack/interactions 200 applied,  401 bad signature, 400 unusable, 404 not configured, 413 too large
-//	POST /webhooks/stripe             200 accepted or ignored, 400 invalid, 401 bad signature, 404 not configured, 413 too large, 503 Temporal down
+//	POST /webhooks/stripe             200 accepted or ignored, 400 invalid, 401 bad signature, 404 not configured, 409 no journey yet, 413 too large, 503 Temporal down
 //	POST /webhooks/twilio/inbound     200 TwiML (applied or ignored), 400 unreadable, 401 bad signature, 404 not configured, 413 too large, 503 Temporal down
 //	POST /webhooks/sendgrid/events    200 counts, 400 not a batch, 401 bad or stale signature, 404 not configured, 413 too large, 503 Temporal down
 //	GET  /healthz                     200, open: the process is up

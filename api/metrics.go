@@ -43,7 +43,7 @@ const (
 	ReasonTooLarge        = "too_large"        // a body over the limit (400 on /v1/events, 413 on webhooks)
 	ReasonUnauthorized    = "unauthorized"     // 401: no or wrong bearer token
 	ReasonBadSignature    = "bad_signature"    // 401: a webhook's signature is missing, wrong or stale
-	ReasonUnknownCustomer = "unknown_customer" // 404 (ignored on the Stripe, Twilio and SendGrid webhooks: 200)
+	ReasonUnknownCustomer = "unknown_customer" // 404 (ignored on the Twilio and SendGrid webhooks: 200; Stripe: journey_not_yet, retry_expired)
 	ReasonUnavailable     = "unavailable"      // 503: Temporal did not answer
 	ReasonInternal        = "internal"         // 500
 	ReasonNotConfigured   = "not_configured"   // 404: a webhook without its secret
@@ -53,6 +53,8 @@ const (
 	ReasonAlertClosed     = "alert_closed"     // ignored: an answer to an alert no longer open
 	ReasonNotAKeyword     = "not_a_keyword"    // ignored: an inbound text other than an opt-out or opt-in keyword
 	ReasonInvalidEvent    = "invalid_event"    // ignored: a SendGrid event that does not decode or map to a valid event
+	ReasonJourneyNotYet   = "journey_not_yet"  // 409: a Stripe event for a customer without a journey yet; Stripe retries it
+	ReasonRetryExpired    = "retry_expired"    // ignored: a Stripe event still without a journey StripeRetryUnknownFor after it was created; dropped
 )
 
 // AlertResponseType is the type tag of a Slack alert answer.
