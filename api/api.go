@@ -3,10 +3,10 @@
 // strictly and validated; bad input gets a 4xx whose JSON body names the
 // field, and never reaches a workflow.
 //
-//	POST /v1/events                   202 accepted, 400 invalid, 401 no/bad token, 404 no journey, 503 Temporal down
+//	POST /v1/events                   202 accepted, 200 duplicate (journey completed), 400 invalid, 401 no/bad token, 404 no journey, 503 Temporal down
 //	GET  /v1/customers/{id}           200 state,    400 bad id,  401 no/bad token, 404 no journey, 503 Temporal down
 //	POST /webhooks/slack/interactions 200 applied,  401 bad signature, 400 unusable, 404 not configured, 413 too large
-//	POST /webhooks/stripe             200 accepted or ignored, 400 invalid, 401 bad signature, 404 not configured, 413 too large, 503 Temporal down
+//	POST /webhooks/stripe             200 accepted or ignored, 400 invalid, 401 bad signature, 404 not configured, 409 no journey yet, 413 too large, 503 Temporal down
 //	POST /webhooks/twilio/inbound     200 TwiML (applied or ignored), 400 unreadable, 401 bad signature, 404 not configured, 413 too large, 503 Temporal down
 //	POST /webhooks/sendgrid/events    200 counts, 400 not a batch, 401 bad or stale signature, 404 not configured, 413 too large, 503 Temporal down
 //	GET  /healthz                     200, open: the process is up
@@ -226,13 +226,21 @@ type errorBody struct {
 	Field string `json:"field,omitempty"`
 }
 
-// Accepted is the body of a 202 answer to POST /v1/events.
+// Accepted is the body of a 202 answer to POST /v1/events, and of a 200
+// one with StatusDuplicate.
 type Accepted struct {
-	Status     string `json:"status"`
+	// Status is "accepted", "coalesced" or StatusDuplicate.
+	Status string `json:"status"`
+	// Reason says why an event is a duplicate.
+	Reason     string `json:"reason,omitempty"`
 	EventID    string `json:"event_id"`
 	CustomerID string `json:"customer_id"`
 	WorkflowID string `json:"workflow_id"`
 }
+
+// StatusDuplicate is the status of a 200 answer to POST /v1/events: a
+// signed_up for a customer whose journey completed, which starts nothing.
+const StatusDuplicate = "duplicate"
 
 func (h *handler) postEvent(w http.ResponseWriter, r *http.Request) {
 	ev, err := signals.Decode(r.Body, h.now())
@@ -254,7 +262,12 @@ func (h *handler) postEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
 	defer cancel()
-	if err := h.journeys.Send(ctx, ev); err != nil {
+	err = h.journeys.Send(ctx, ev)
+	if errors.Is(err, sender.ErrJourneyCompleted) {
+		h.duplicate(w, accepted, "journey completed: only a reactivated event starts it again")
+		return
+	}
+	if err != nil {
 		if login > 0 && !errors.Is(err, sender.ErrUnknownCustomer) {
 			// Not accepted, whatever the failure; the next login carries
 			// this one's count. A login for a customer without a journey
@@ -267,6 +280,15 @@ func (h *handler) postEvent(w http.ResponseWriter, r *http.Request) {
 	h.log.Info("event accepted", "event_id", ev.EventID, "type", ev.Type, "customer_id", ev.CustomerID)
 	h.countReceived(SourceAPI, ev.Type)
 	writeJSON(w, http.StatusAccepted, accepted)
+}
+
+// duplicate answers an event that applies to nothing: 200, so the backend
+// does not retry it, and not 202, as nothing was accepted.
+func (h *handler) duplicate(w http.ResponseWriter, res Accepted, reason string) {
+	h.countIgnored(SourceAPI, ReasonJourneyCompleted)
+	h.log.Info("event is a duplicate", "event_id", res.EventID, "customer_id", res.CustomerID, "reason", reason)
+	res.Status, res.Reason = StatusDuplicate, reason
+	writeJSON(w, http.StatusOK, res)
 }
 
 // coalesceLogin decides on a login: held back (coalesced), or forwarded

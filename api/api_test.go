@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/journeyshq/journeys/api"
 	"github.com/journeyshq/journeys/integrations/slack"
+	"github.com/journeyshq/journeys/internal/metrics/metricstest"
 	"github.com/journeyshq/journeys/signals"
 	"github.com/journeyshq/journeys/signals/sender"
 	"github.com/journeyshq/journeys/workflows"
@@ -221,4 +223,21 @@ func TestSlackWebhookBodyOverTheLimitIs413(t *testing.T) {
 // is never refused by the parser for its size.
 func TestWebhookLimitIsTheSlackParsersLimit(t *testing.T) {
 	assert.Equal(t, slack.MaxInteractionBody, api.MaxWebhookBody)
+}
+
+// A signed_up for a customer whose journey completed is a duplicate: 200
+// with status duplicate, never 202 (nothing started) nor 404 or 500.
+func TestSignedUpForACompletedJourneyIsADuplicate(t *testing.T) {
+	reg := metricstest.New(t)
+	j := &recorder{err: fmt.Errorf("send: %w", sender.ErrJourneyCompleted)}
+	h := newHandler(t, j, api.Options{Metrics: reg.Handler()})
+	rec, _ := do(t, h, http.MethodPost, "/v1/events", `{"event_id":"signup-c-1","customer_id":"c-1","type":"signed_up","data":{"email":"ana@example.com"}}`)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var got api.Accepted
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
+	assert.Equal(t, api.Accepted{
+		Status: api.StatusDuplicate, Reason: "journey completed: only a reactivated event starts it again",
+		EventID: "signup-c-1", CustomerID: "c-1", WorkflowID: "customer:c-1",
+	}, got)
+	assertCounted(t, reg, "journeys_events_ignored_total", map[string]string{"source": "api", "reason": api.ReasonJourneyCompleted}, 1)
 }

@@ -13,7 +13,7 @@ import (
 //
 //	journeys_events_received{source, type}     answered 2xx and taken: forwarded to the journey, or a coalesced login
 //	journeys_events_rejected{source, reason}   answered 4xx/5xx; nothing reached a journey
-//	journeys_events_ignored{source, reason}    a genuine webhook acknowledged without effect
+//	journeys_events_ignored{source, reason}    a genuine webhook, or a duplicate signed_up, acknowledged without effect
 //	journeys_logins_coalesced                  logins held back (also counted as received)
 //
 // source is api (POST /v1/events), stripe, slack, twilio or sendgrid (the
@@ -39,20 +39,23 @@ const (
 
 // Why a request was rejected or ignored, the reason tag.
 const (
-	ReasonBadRequest      = "bad_request"      // 400: invalid JSON, field or value
-	ReasonTooLarge        = "too_large"        // a body over the limit (400 on /v1/events, 413 on webhooks)
-	ReasonUnauthorized    = "unauthorized"     // 401: no or wrong bearer token
-	ReasonBadSignature    = "bad_signature"    // 401: a webhook's signature is missing, wrong or stale
-	ReasonUnknownCustomer = "unknown_customer" // 404 (ignored on the Stripe, Twilio and SendGrid webhooks: 200)
-	ReasonUnavailable     = "unavailable"      // 503: Temporal did not answer
-	ReasonInternal        = "internal"         // 500
-	ReasonNotConfigured   = "not_configured"   // 404: a webhook without its secret
-	ReasonUnmappedType    = "unmapped_type"    // ignored: a Stripe type or SendGrid event journeys does not use
-	ReasonNoCustomerID    = "no_customer_id"   // ignored: a Stripe object or SendGrid event without the customer ID
-	ReasonNotAnAnswer     = "not_an_answer"    // ignored: a Slack click on another control
-	ReasonAlertClosed     = "alert_closed"     // ignored: an answer to an alert no longer open
-	ReasonNotAKeyword     = "not_a_keyword"    // ignored: an inbound text other than an opt-out or opt-in keyword
-	ReasonInvalidEvent    = "invalid_event"    // ignored: a SendGrid event that does not decode or map to a valid event
+	ReasonBadRequest       = "bad_request"       // 400: invalid JSON, field or value
+	ReasonTooLarge         = "too_large"         // a body over the limit (400 on /v1/events, 413 on webhooks)
+	ReasonUnauthorized     = "unauthorized"      // 401: no or wrong bearer token
+	ReasonBadSignature     = "bad_signature"     // 401: a webhook's signature is missing, wrong or stale
+	ReasonUnknownCustomer  = "unknown_customer"  // 404 (ignored on the Twilio and SendGrid webhooks: 200; Stripe: journey_not_yet, retry_expired)
+	ReasonUnavailable      = "unavailable"       // 503: Temporal did not answer
+	ReasonInternal         = "internal"          // 500
+	ReasonNotConfigured    = "not_configured"    // 404: a webhook without its secret
+	ReasonUnmappedType     = "unmapped_type"     // ignored: a Stripe type or SendGrid event journeys does not use
+	ReasonNoCustomerID     = "no_customer_id"    // ignored: a Stripe object or SendGrid event without the customer ID
+	ReasonNotAnAnswer      = "not_an_answer"     // ignored: a Slack click on another control
+	ReasonAlertClosed      = "alert_closed"      // ignored: an answer to an alert no longer open
+	ReasonNotAKeyword      = "not_a_keyword"     // ignored: an inbound text other than an opt-out or opt-in keyword
+	ReasonInvalidEvent     = "invalid_event"     // ignored: a SendGrid event that does not decode or map to a valid event
+	ReasonJourneyNotYet    = "journey_not_yet"   // 409: a Stripe event for a customer without a journey yet; Stripe retries it
+	ReasonRetryExpired     = "retry_expired"     // ignored: a Stripe event still without a journey StripeRetryUnknownFor after it was created; dropped
+	ReasonJourneyCompleted = "journey_completed" // ignored (200 duplicate): a signed_up for a customer whose journey completed
 )
 
 // AlertResponseType is the type tag of a Slack alert answer.

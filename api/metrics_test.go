@@ -114,7 +114,9 @@ func TestRequestsAreCounted(t *testing.T) {
 		require.Equal(t, want, rec.Code, rec.Body.String())
 	}
 	stripe(invoicePaymentFailed, stripeSign(invoicePaymentFailed, stripeSecret, now), http.StatusOK)
-	stripe(invoicePaid, stripeSign(invoicePaid, stripeSecret, now), http.StatusOK) // c-2 has no journey
+	stripe(invoicePaid, stripeSign(invoicePaid, stripeSecret, now), http.StatusOK) // c-2 has no journey, months after: dropped
+	young := strings.Replace(invoicePaid, `"created": 1772441995,`, fmt.Sprintf(`"created": %d,`, now.Unix()), 1)
+	stripe(young, stripeSign(young, stripeSecret, now), http.StatusConflict) // c-2 has no journey yet: Stripe retries
 	stripe(invoicePaymentFailed, stripeSign(invoicePaymentFailed, "whsec_wrong_secret_0123456789", now), http.StatusUnauthorized)
 	unmapped := `{"id":"evt_1Unk","object":"event","type":"customer.created","created":1772441990,"data":{"object":{}}}`
 	stripe(unmapped, stripeSign(unmapped, stripeSecret, now), http.StatusOK)
@@ -172,12 +174,13 @@ func TestRequestsAreCounted(t *testing.T) {
 		{"journeys_events_rejected_total", map[string]string{"source": "api", "reason": "unavailable"}, 1},
 		{"journeys_events_rejected_total", map[string]string{"source": "api", "reason": "unauthorized"}, 1},
 		{"journeys_events_rejected_total", map[string]string{"source": "stripe", "reason": "bad_signature"}, 1},
+		{"journeys_events_rejected_total", map[string]string{"source": "stripe", "reason": "journey_not_yet"}, 1},
 		{"journeys_events_rejected_total", map[string]string{"source": "slack", "reason": "bad_signature"}, 1},
 		{"journeys_events_rejected_total", map[string]string{"source": "slack", "reason": "bad_request"}, 1},
 		{"journeys_events_rejected_total", map[string]string{"source": "twilio", "reason": "bad_signature"}, 1},
 		{"journeys_events_rejected_total", map[string]string{"source": "sendgrid", "reason": "bad_signature"}, 1},
-		{"journeys_events_rejected_total", nil, 11},
-		{"journeys_events_ignored_total", map[string]string{"source": "stripe", "reason": "unknown_customer"}, 1},
+		{"journeys_events_rejected_total", nil, 12},
+		{"journeys_events_ignored_total", map[string]string{"source": "stripe", "reason": "retry_expired"}, 1},
 		{"journeys_events_ignored_total", map[string]string{"source": "stripe", "reason": "unmapped_type"}, 1},
 		{"journeys_events_ignored_total", map[string]string{"source": "slack", "reason": "alert_closed"}, 1},
 		{"journeys_events_ignored_total", map[string]string{"source": "slack", "reason": "not_an_answer"}, 1},

@@ -33,6 +33,17 @@ const StripeTolerance = 300 * time.Second
 // invoices) or on an invoice, that holds the journeys customer ID.
 const StripeCustomerKey = "journeys_customer_id"
 
+// StripeRetryUnknownFor is how long after a Stripe event's created an
+// event for a customer without a journey is answered 409, so that Stripe
+// retries it until the backend's signed_up has started the journey. A day
+// outlasts a backend outage of hours and stays well inside Stripe's three
+// days of retries; older, the event is dropped (200 ignored).
+const StripeRetryUnknownFor = 24 * time.Hour
+
+// StripeStatusRetry is the status of a 409 answer: the customer has no
+// journey yet, and Stripe is to retry.
+const StripeStatusRetry = "retry"
+
 // Stripe event types the edge maps to journey events.
 const (
 	StripeInvoicePaymentFailed       = "invoice.payment_failed"
@@ -40,13 +51,15 @@ const (
 	StripeCustomerSubscriptionDelete = "customer.subscription.deleted"
 )
 
-// StripeResult is the body of a 200 answer to POST /webhooks/stripe. Stripe
-// retries anything but a 2xx, so an event that can never apply (a type not
-// mapped, no customer ID, no journey) is acknowledged as ignored.
+// StripeResult is the body of a 200 or 409 answer to POST /webhooks/stripe.
+// Stripe retries anything but a 2xx, so an event that can never apply (a
+// type not mapped, no customer ID, no journey StripeRetryUnknownFor after
+// it was created) is acknowledged as ignored, and one whose journey may
+// yet start is answered 409 with StripeStatusRetry.
 type StripeResult struct {
-	// Status is "accepted" or "ignored".
+	// Status is "accepted", "ignored" or StripeStatusRetry.
 	Status string `json:"status"`
-	// Reason says why an event was ignored.
+	// Reason says why an event was ignored or is to be retried.
 	Reason string `json:"reason,omitempty"`
 	// EventID is Stripe's event ID (evt_...), the journey event's event_id.
 	EventID    string `json:"event_id"`
@@ -108,8 +121,7 @@ func (h *handler) stripeWebhook(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := h.journeys.Send(ctx, ev); err != nil {
 		if errors.Is(err, sender.ErrUnknownCustomer) {
-			// A retry will not create the journey: acknowledge it.
-			h.stripeIgnored(w, res, "no journey for customer "+ev.CustomerID, ReasonUnknownCustomer)
+			h.stripeNoJourney(w, r, res, ev, now)
 			return
 		}
 		h.fail(w, r, err, ev.CustomerID, "")
@@ -119,6 +131,23 @@ func (h *handler) stripeWebhook(w http.ResponseWriter, r *http.Request) {
 	h.log.Info("stripe event accepted", "event_id", ev.EventID, "stripe_type", se.Type, "type", ev.Type, "customer_id", ev.CustomerID)
 	h.countReceived(SourceStripe, ev.Type)
 	writeJSON(w, http.StatusOK, res)
+}
+
+// stripeNoJourney answers an event for a customer without a journey: the
+// signed_up that starts it may still be on its way, so a young event is
+// answered 409 for Stripe to retry; an older one is dropped.
+func (h *handler) stripeNoJourney(w http.ResponseWriter, r *http.Request, res StripeResult, ev signals.Event, now time.Time) {
+	if now.Sub(ev.OccurredAt) >= StripeRetryUnknownFor {
+		h.stripeIgnored(w, res, "no journey for customer "+ev.CustomerID, ReasonRetryExpired)
+		return
+	}
+	h.countRejected(r, ReasonJourneyNotYet)
+	until := ev.OccurredAt.Add(StripeRetryUnknownFor).UTC().Format(time.RFC3339)
+	res.Status = StripeStatusRetry
+	res.Reason = "no journey for customer " + ev.CustomerID + " yet: retry until " + until + ", after the signed_up that starts it"
+	h.log.Info("stripe event before its journey", "stripe_event_id", res.EventID, "stripe_type", res.StripeType, "customer_id", ev.CustomerID, "retry_until", until)
+	w.Header().Set("Retry-After", retryAfterSeconds)
+	writeJSON(w, http.StatusConflict, res)
 }
 
 // stripeIgnored acknowledges an event that can never apply; token is its

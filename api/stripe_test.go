@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,6 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/journeyshq/journeys/api"
+	"github.com/journeyshq/journeys/internal/metrics"
+	"github.com/journeyshq/journeys/internal/metrics/metricstest"
 	"github.com/journeyshq/journeys/signals"
 	"github.com/journeyshq/journeys/signals/sender"
 )
@@ -377,11 +380,10 @@ func TestStripeEventFailingValidationIs400(t *testing.T) {
 }
 
 func TestStripeForwardingErrors(t *testing.T) {
-	// No journey: a retry would not help, so Stripe gets a 200.
+	// No journey yet, for an event created seconds ago: 409, Stripe retries.
 	rec, _ := postStripe(t, stripeHandler(t, &recorder{err: fmt.Errorf("send: %w", sender.ErrUnknownCustomer)}), invoicePaid, stripeSign(invoicePaid, stripeSecret, stripeNow))
-	res := stripeResult(t, rec)
-	assert.Equal(t, "ignored", res.Status)
-	assert.Equal(t, "no journey for customer c-2", res.Reason)
+	assert.Equal(t, http.StatusConflict, rec.Code)
+	assert.Contains(t, rec.Body.String(), "no journey for customer c-2 yet")
 
 	// Temporal down: 503, and Stripe retries.
 	rec, e := postStripe(t, stripeHandler(t, &recorder{err: fmt.Errorf("send: %w", sender.ErrUnavailable)}), invoicePaid, stripeSign(invoicePaid, stripeSecret, stripeNow))
@@ -395,4 +397,77 @@ func TestStripeWebhookWithoutSecretIs404(t *testing.T) {
 	rec, e := postStripe(t, h, invoicePaid, stripeSign(invoicePaid, stripeSecret, time.Now()))
 	assert.Equal(t, http.StatusNotFound, rec.Code)
 	assert.Contains(t, e.Error, "STRIPE_WEBHOOK_SECRET")
+}
+
+// signupLater is a Journeys whose customers have no journey until a
+// signed_up arrives: Stripe's events may come before the backend's.
+type signupLater struct {
+	recorder
+	started map[string]bool
+}
+
+func (j *signupLater) Send(ctx context.Context, ev signals.Event) error {
+	j.mu.Lock()
+	known := j.started[ev.CustomerID] || ev.Type == signals.SignedUp
+	if ev.Type == signals.SignedUp {
+		j.started[ev.CustomerID] = true
+	}
+	j.mu.Unlock()
+	if !known {
+		return fmt.Errorf("send %s: %w", ev.EventID, sender.ErrUnknownCustomer)
+	}
+	return j.recorder.Send(ctx, ev)
+}
+
+// stripeAt is invoicePaymentFailed for c-1, created at created.
+func stripeAt(created time.Time) string {
+	return strings.Replace(invoicePaymentFailed, `"created": 1772441990,`, fmt.Sprintf(`"created": %d,`, created.Unix()), 1)
+}
+
+// A young event for a customer without a journey yet is answered 409 so
+// that Stripe retries it; once signed_up has arrived, the retry applies.
+func TestStripeEventBeforeSignupIsRetriedUntilItApplies(t *testing.T) {
+	reg := metricstest.New(t)
+	j := &signupLater{started: map[string]bool{}}
+	h := newHandler(t, j, api.Options{StripeWebhookSecret: stripeSecret, Now: func() time.Time { return stripeNow }, Metrics: reg.Handler()})
+	body := stripeAt(stripeNow.Add(-api.StripeRetryUnknownFor + time.Minute))
+
+	rec, _ := postStripe(t, h, body, stripeSign(body, stripeSecret, stripeNow))
+	assert.Equal(t, http.StatusConflict, rec.Code, "body: %s", rec.Body)
+	var res api.StripeResult
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &res))
+	assert.Equal(t, api.StripeStatusRetry, res.Status)
+	assert.Contains(t, res.Reason, "no journey for customer c-1 yet")
+	assert.Equal(t, "evt_1OpFailedQx7Lk2Yd9aBcDeF", res.EventID)
+	assert.Empty(t, j.sent())
+
+	require.NoError(t, j.Send(context.Background(), signals.Event{EventID: "signup-c-1", CustomerID: "c-1", Type: signals.SignedUp}))
+	rec, _ = postStripe(t, h, body, stripeSign(body, stripeSecret, stripeNow)) // Stripe's retry
+	assert.Equal(t, "accepted", stripeResult(t, rec).Status)
+	sent := j.sent()
+	require.Len(t, sent, 2)
+	assert.Equal(t, "evt_1OpFailedQx7Lk2Yd9aBcDeF", sent[1].EventID)
+	assert.Equal(t, signals.PaymentFailed, sent[1].Type)
+	assertCounted(t, reg, "journeys_events_rejected_total", map[string]string{"source": "stripe", "reason": api.ReasonJourneyNotYet}, 1)
+}
+
+// Past the bound the event is dropped: 200 ignored, so that Stripe stops.
+func TestStripeOldEventForUnknownCustomerIsDropped(t *testing.T) {
+	reg := metricstest.New(t)
+	j := &signupLater{started: map[string]bool{}}
+	h := newHandler(t, j, api.Options{StripeWebhookSecret: stripeSecret, Now: func() time.Time { return stripeNow }, Metrics: reg.Handler()})
+	body := stripeAt(stripeNow.Add(-api.StripeRetryUnknownFor))
+
+	rec, _ := postStripe(t, h, body, stripeSign(body, stripeSecret, stripeNow))
+	res := stripeResult(t, rec)
+	assert.Equal(t, "ignored", res.Status)
+	assert.Equal(t, "no journey for customer c-1", res.Reason)
+	assertCounted(t, reg, "journeys_events_ignored_total", map[string]string{"source": "stripe", "reason": api.ReasonRetryExpired}, 1)
+}
+
+// assertCounted checks one counter of reg, which it closes to flush it.
+func assertCounted(t *testing.T, reg *metrics.Registry, name string, labels map[string]string, want float64) {
+	t.Helper()
+	require.NoError(t, reg.Close())
+	assert.Equal(t, want, metricstest.Scrape(t, reg.HTTPHandler()).Value(name, labels), "%s%v", name, labels)
 }

@@ -5,8 +5,9 @@
 //	err := s.Send(ctx, ev) // errors.Is(err, sender.ErrUnknownCustomer) ...
 //
 // It validates every event before anything reaches Temporal, starts a journey
-// only from a signed_up event (signal-with-start), and maps Temporal's
-// answers to a few sentinel errors callers can act on.
+// only from a signed_up event (signal-with-start) and a completed one again
+// only from a reactivated event, and maps Temporal's answers to a few
+// sentinel errors callers can act on.
 package sender
 
 import (
@@ -16,6 +17,7 @@ import (
 	"regexp"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -35,6 +37,10 @@ var (
 	// overloaded, or the call was canceled or did not get an answer in time;
 	// the event was not accepted and can be retried as is.
 	ErrUnavailable = errors.New("sender: temporal unavailable")
+	// ErrJourneyCompleted: a signed_up for a customer whose last journey
+	// completed (its win-back ran out); nothing was started. Only a
+	// reactivated event starts such a journey again.
+	ErrJourneyCompleted = errors.New("sender: customer's journey completed")
 )
 
 // Sender delivers events through a Temporal client.
@@ -50,8 +56,8 @@ func New(c client.Client) *Sender { return &Sender{c: c, now: time.Now} }
 
 // Send validates ev (a zero OccurredAt becomes now) and delivers it. It
 // returns once Temporal has durably accepted the signal. A validation
-// failure is a *signals.FieldError; see also ErrUnknownCustomer and
-// ErrUnavailable.
+// failure is a *signals.FieldError; see also ErrUnknownCustomer,
+// ErrJourneyCompleted and ErrUnavailable.
 func (s *Sender) Send(ctx context.Context, ev signals.Event) error {
 	now := s.now()
 	if ev.OccurredAt.IsZero() {
@@ -61,20 +67,84 @@ func (s *Sender) Send(ctx context.Context, ev signals.Event) error {
 		return err
 	}
 	id := workflows.WorkflowID(ev.CustomerID)
+	op := fmt.Sprintf("send %s event %s to %s", ev.Type, ev.EventID, id)
 	var err error
-	if ev.Type == signals.SignedUp {
-		_, err = s.c.SignalWithStartWorkflow(ctx, id, signals.SignalName, ev, client.StartWorkflowOptions{
-			ID:            id,
-			TaskQueue:     workflows.TaskQueue,
-			StaticSummary: "Customer journey of " + ev.CustomerID,
-		}, workflows.WorkflowType, workflows.Input{CustomerID: ev.CustomerID})
-	} else {
+	switch ev.Type {
+	case signals.SignedUp:
+		err = s.signUp(ctx, id, ev)
+	case signals.Reactivated:
+		err = s.reactivate(ctx, id, ev)
+	default:
 		err = s.c.SignalWorkflow(ctx, id, "", signals.SignalName, ev)
 	}
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if ev.Type == signals.SignedUp && errors.As(err, &started) {
+		return fmt.Errorf("%s: %w", op, ErrJourneyCompleted)
+	}
 	if err != nil {
-		return classify(fmt.Sprintf("send %s event %s to %s", ev.Type, ev.EventID, id), err)
+		return classify(op, err)
 	}
 	return nil
+}
+
+// signUp starts the customer's journey with ev, or signals the running one.
+// A journey that completed is not started again (the server answers
+// WorkflowExecutionAlreadyStarted); one that failed, was canceled or was
+// terminated is.
+func (s *Sender) signUp(ctx context.Context, id string, ev signals.Event) error {
+	opts := startOptions(id, ev.CustomerID, enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY)
+	_, err := s.c.SignalWithStartWorkflow(ctx, id, signals.SignalName, ev, opts, workflows.WorkflowType, workflows.Input{CustomerID: ev.CustomerID})
+	return err
+}
+
+// reactivate signals the running journey; with none running, it starts the
+// completed one again from the state it ended with, ev first.
+func (s *Sender) reactivate(ctx context.Context, id string, ev signals.Event) error {
+	err := s.c.SignalWorkflow(ctx, id, "", signals.SignalName, ev)
+	var notFound *serviceerror.NotFound
+	if !errors.As(err, &notFound) {
+		return err
+	}
+	last, err := s.completedState(ctx, id)
+	switch {
+	case err != nil:
+		return err
+	case last == nil:
+		return notFound // not completed: nothing to resume
+	}
+	opts := startOptions(id, ev.CustomerID, enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
+	in := workflows.Input{CustomerID: ev.CustomerID, Carry: &workflows.Carry{State: *last}}
+	_, err = s.c.SignalWithStartWorkflow(ctx, id, signals.SignalName, ev, opts, workflows.WorkflowType, in)
+	return err
+}
+
+// completedState is the state id's last run ended with, when it completed;
+// nil when it did not (it failed, was canceled or terminated).
+func (s *Sender) completedState(ctx context.Context, id string) (*workflows.State, error) {
+	d, err := s.c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return nil, err
+	}
+	info := d.GetWorkflowExecutionInfo()
+	if info.GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		return nil, nil
+	}
+	var res workflows.Result
+	if err := s.c.GetWorkflow(ctx, id, info.GetExecution().GetRunId()).Get(ctx, &res); err != nil {
+		return nil, fmt.Errorf("read the result of %s: %w", id, err)
+	}
+	return &res.State, nil
+}
+
+// startOptions start customerID's journey under reuse: which closed run
+// may be followed by a new one.
+func startOptions(id, customerID string, reuse enums.WorkflowIdReusePolicy) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                    id,
+		TaskQueue:             workflows.TaskQueue,
+		StaticSummary:         "Customer journey of " + customerID,
+		WorkflowIDReusePolicy: reuse,
+	}
 }
 
 // State returns the state of customerID's journey.
