@@ -36,6 +36,7 @@ func (r *journey) onConsentChanged(d signals.ConsentChangedData) {
 	switch {
 	case d.Channel == signals.ConsentSMS && d.Status == signals.ConsentOptedOut:
 		c.SMSOptedOut = true
+		r.recallTexts()
 		r.note(KindEvent, "opted out of SMS%s: no more texts", from)
 	case d.Channel == signals.ConsentSMS && d.Status == signals.ConsentOptedIn:
 		c.SMSOptedOut, c.UnreachableAlerted = false, false
@@ -48,6 +49,7 @@ func (r *journey) onConsentChanged(d signals.ConsentChangedData) {
 		r.note(KindEvent, "opted in to SMS%s: texts may go again", from)
 	case d.Channel == signals.ConsentSMS && d.Status == signals.ConsentUnusable:
 		r.st.SMSUnusable = SkipInvalidNumber
+		r.recallTexts()
 		r.note(KindEvent, "phone number unusable%s: no more texts until it changes", from)
 	case d.Channel == signals.ConsentEmail && d.Status == signals.ConsentOptedOut:
 		c.EmailMarketingOptedOut = true
