@@ -17,7 +17,7 @@ import (
 // The delivery rules (playbook.Delivery) that send.go's deliver applies to
 // every message to the customer, in this order: its class's suppression
 // (marketing during dunning), the holdout, consent and channel fallback,
-// the channel's send window and its class's frequency cap. Experiments and
+// the channel's send window (windows.go) and its class's frequency cap. Experiments and
 // goals change which steps run and when. Each rule only decides; deliver
 // sends, defers or drops, with the reason on the timeline.
 

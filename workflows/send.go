@@ -341,7 +341,8 @@ var (
 	// retried with backoff; after that the message is recorded as failed,
 	// because a nudge that arrives half a day late reads wrong. Permanent
 	// vendor errors (invalid number, unsubscribed) and template errors are
-	// non-retryable and end the send at once.
+	// non-retryable and end the send at once. Inside a send window the
+	// deadline is the window's end instead (send).
 	sendOptions = workflow.ActivityOptions{
 		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: time.Hour,
