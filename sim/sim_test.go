@@ -462,7 +462,9 @@ func TestQuietHoursShowAsDeferred(t *testing.T) {
 	assert.Equal(t, "onboarding.escalate", deferred[0].Step)
 	assert.Equal(t, messages.ChannelSMS, deferred[0].Channel)
 	assert.Equal(t, "onboarding_nudge", deferred[0].Template)
-	assert.Equal(t, "quiet hours: sms may go from Tue Jan 13 09:00 JST", deferred[0].Why)
+	// 09:00 and the customer's spread into the window (workflows.SpreadOffset).
+	wake := time.Date(2026, 1, 13, 9, 0, 0, 0, mustLoad("Asia/Tokyo")).Add(workflows.SpreadOffset(p.CustomerID, 11*time.Hour/workflows.SpreadShare))
+	assert.Equal(t, "quiet hours: sms may go from "+wake.Format("Mon Jan 2 15:04 MST"), deferred[0].Why)
 	var sms []sim.Entry
 	for _, e := range entries(res, sim.KindMessage) {
 		if e.Channel == messages.ChannelSMS {
@@ -470,6 +472,6 @@ func TestQuietHoursShowAsDeferred(t *testing.T) {
 		}
 	}
 	require.Len(t, sms, 1)
-	assert.Equal(t, "Tue 2026-01-13 09:00 JST", sms[0].At.In(mustLoad("Asia/Tokyo")).Format(sim.TimeLayout))
+	assert.Equal(t, wake.Format(sim.TimeLayout), sms[0].At.In(mustLoad("Asia/Tokyo")).Format(sim.TimeLayout))
 	assert.Equal(t, 1, res.Summary.Deferred)
 }

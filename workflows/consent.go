@@ -111,6 +111,7 @@ func (r *journey) onSMSConsent(d signals.ConsentChangedData) {
 		if perNumber(d.Source) {
 			what = "texts to this number"
 		}
+		r.recallTexts()
 		r.note(KindEvent, "opted out of SMS%s: no more %s", from, what)
 		return
 	}
@@ -144,6 +145,7 @@ func (r *journey) onUnusable(d signals.ConsentChangedData) {
 	from := consentFrom(d)
 	if d.Channel == signals.ConsentSMS {
 		r.st.SMSUnusable = SkipInvalidNumber
+		r.recallTexts()
 		r.note(KindEvent, "phone number unusable%s: no more texts until it changes", from)
 		return
 	}

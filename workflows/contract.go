@@ -9,7 +9,8 @@
 //	events.go       applying events, once each; consent.go the opt-outs
 //	send.go         the one send path, from decision to scheduled activity
 //	rules.go        the delivery rules: suppression, holdout, experiments,
-//	                consent and fallback, send windows, caps, goals
+//	                consent and fallback, caps, goals
+//	windows.go      send windows, the number's zones, spread wake-ups
 //	lifecycle.go    what the stages share: classes, step sequences, clock
 //	onboarding.go, adoption.go, health.go, renewal.go, dunning.go, churn.go
 //	                the stages, each with its state type

@@ -108,6 +108,13 @@ type journey struct {
 	// settled gets a value when the last activity in flight finishes, so a
 	// run waiting to hand over or to end wakes for it.
 	settled workflow.Channel
+	// redeferred gets a value when a send came back to wait again, so the
+	// run loop re-arms its timer for it.
+	redeferred workflow.Channel
+	// texts cancel the texts not yet done, by a sequence number of the
+	// run (recallTexts).
+	texts   map[int]workflow.CancelFunc
+	textSeq int
 	// boundary is set by a stage change: the run hands over to a fresh one
 	// once nothing is in flight.
 	boundary bool
@@ -137,6 +144,7 @@ func (r *journey) setup(in Input) error {
 	}
 	r.events = workflow.GetSignalChannel(r.ctx, signals.SignalName)
 	r.settled = workflow.NewBufferedChannel(r.ctx, 1)
+	r.redeferred = workflow.NewBufferedChannel(r.ctx, 1)
 	r.startRun()
 	// Registered before anything blocks, so the journey answers at once.
 	if err := workflow.SetQueryHandler(r.ctx, QueryState, func() (State, error) { return r.st, nil }); err != nil {
@@ -169,6 +177,7 @@ func (r *journey) run() (Result, error) {
 			sel.AddReceive(r.settled, func(c workflow.ReceiveChannel, _ bool) { c.Receive(r.ctx, nil) })
 		}
 		sel.AddReceive(r.events, func(c workflow.ReceiveChannel, _ bool) { r.receive(c) })
+		sel.AddReceive(r.redeferred, func(c workflow.ReceiveChannel, _ bool) { c.Receive(r.ctx, nil) })
 		r.wake.addTo(r.ctx, sel) // fired: advance() acts on what is due
 		sel.AddReceive(r.ctx.Done(), func(c workflow.ReceiveChannel, _ bool) {
 			c.Receive(r.ctx, nil)

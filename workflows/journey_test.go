@@ -56,7 +56,9 @@ type harness struct {
 	eng     *sim.Engine
 	journey *workflows.Journeys
 	acts    *activities.Activities
-	outbox  string
+	// customer is the journey's customer ID, c-1 unless forCustomer.
+	customer string
+	outbox   string
 	// env is the current run's environment, for actions that signal, query
 	// or update the journey themselves.
 	env *testsuite.TestWorkflowEnvironment
@@ -98,7 +100,7 @@ func (s runStats) historyBound() int {
 
 func newHarness(t *testing.T, pb playbook.Playbook, drivers ...func(*activities.Activities)) *harness {
 	t.Helper()
-	h := &harness{t: t, journey: workflows.NewJourneys(pb)}
+	h := &harness{t: t, journey: workflows.NewJourneys(pb), customer: "c-1"}
 	h.outbox = filepath.Join(t.TempDir(), "outbox.jsonl")
 	ob, err := outbox.Open(h.outbox, nil)
 	require.NoError(t, err)
@@ -108,7 +110,17 @@ func newHarness(t *testing.T, pb playbook.Playbook, drivers ...func(*activities.
 		d(h.acts)
 	}
 	h.eng = sim.NewEngine(sim.EngineConfig{
-		Journeys: h.journey, Activities: h.acts, CustomerID: "c-1", Origin: start, OnRun: h.onRun,
+		Journeys: h.journey, Activities: h.acts, CustomerID: h.customer, Origin: start, OnRun: h.onRun,
+	})
+	return h
+}
+
+// forCustomer makes h run customer id's journey; call it before
+// scheduling anything.
+func (h *harness) forCustomer(id string) *harness {
+	h.customer = id
+	h.eng = sim.NewEngine(sim.EngineConfig{
+		Journeys: h.journey, Activities: h.acts, CustomerID: id, Origin: start, OnRun: h.onRun,
 	})
 	return h
 }
@@ -159,7 +171,7 @@ func (h *harness) at(d time.Duration, fn func()) { h.eng.At(d, fn) }
 func (h *harness) signal(d time.Duration, ev signals.Event) { h.eng.Signal(d, ev) }
 
 func (h *harness) event(d time.Duration, id string, typ signals.Type, p signals.Payload) {
-	ev, err := signals.NewEvent(id, "c-1", typ, h.eng.Origin().Add(d), p)
+	ev, err := signals.NewEvent(id, h.customer, typ, h.eng.Origin().Add(d), p)
 	require.NoError(h.t, err)
 	h.signal(d, ev)
 }

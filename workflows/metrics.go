@@ -13,8 +13,8 @@ import (
 // the tag keys of each are fixed:
 //
 //	journeys_messages_suppressed{channel, class, reason}  a send the journey decided against (the timeline's skips)
-//	journeys_messages_deferred{channel, class, reason}    a send put off to a later chance: quiet hours or a
-//	                                                      frequency cap (delivery.go)
+//	journeys_messages_deferred{channel, class, reason}    a send put off to a later chance: quiet hours, a
+//	                                                      frequency cap or a window that shut before it went
 //	journeys_alerts_raised{template}                      a CSM alert sent (escalations not included)
 //	journeys_alerts_acknowledged{template}                a CSM acknowledged an alert
 //	journeys_alerts_snoozed{template}                     a CSM snoozed an alert

@@ -17,7 +17,7 @@ import (
 // The delivery rules (playbook.Delivery) that send.go's deliver applies to
 // every message to the customer, in this order: its class's suppression
 // (marketing during dunning), the holdout, consent and channel fallback,
-// the channel's send window and its class's frequency cap. Experiments and
+// the channel's send window (windows.go) and its class's frequency cap. Experiments and
 // goals change which steps run and when. Each rule only decides; deliver
 // sends, defers or drops, with the reason on the timeline.
 
@@ -43,6 +43,9 @@ const (
 	// journeys_messages_deferred.
 	DeferQuietHours   = "quiet_hours"
 	DeferFrequencyCap = "frequency_cap"
+	// DeferWindowClosed is a message whose send window shut before it
+	// went (it waited behind the channel's rate limit, or retried).
+	DeferWindowClosed = "window_closed"
 )
 
 // DeliveryState is what the delivery policies remember.
@@ -242,70 +245,6 @@ func (r *journey) fallback(m PendingSend, reason string) (messages.Channel, stri
 	return other, ""
 }
 
-// Send windows, in the customer's time zone.
-
-// zone is the customer's time zone, else the playbook's.
-func (r *journey) zone() *time.Location {
-	if tz := r.st.Profile.Timezone; tz != "" {
-		if loc := location(tz); loc != time.UTC || tz == "UTC" {
-			return loc
-		}
-	}
-	return location(r.pb.Delivery.Timezone)
-}
-
-// realDays reports whether a journey day is a calendar day; on a demo
-// clock send windows do not apply and caps count journey days.
-func (r *journey) realDays() bool { return r.pb.DayLength.D() == 24*time.Hour }
-
-// localText formats t in the customer's zone, for the timeline.
-func (r *journey) localText(t time.Time) string {
-	if !r.realDays() {
-		return r.whenText(t)
-	}
-	return t.In(r.zone()).Format("Mon Jan 2 15:04 MST")
-}
-
-// windowOpens is the first instant from t on when ch may send a message of
-// class c: t itself when the window is open or none applies.
-func (r *journey) windowOpens(ch messages.Channel, c class, t time.Time) time.Time {
-	w, ok := r.pb.Delivery.Windows[string(ch)]
-	if !ok || !r.realDays() || (len(w.Classes) > 0 && !slices.Contains(w.Classes, string(c))) {
-		return t
-	}
-	from, err1 := playbook.ClockOf(w.From)
-	to, err2 := playbook.ClockOf(w.To)
-	if err1 != nil || err2 != nil {
-		return t // validated at load; never block a send on a bad playbook
-	}
-	return nextOpen(t.In(r.zone()), from, to, w.SkipWeekends)
-}
-
-// nextOpen is the first instant from t on inside [from, to) of a local day
-// (t's location), skipping weekends if asked. Local times are built with
-// time.Date, so a window opens at its wall-clock time across DST changes.
-func nextOpen(t time.Time, from, to time.Duration, skipWeekends bool) time.Time {
-	for i := range 8 {
-		day := time.Date(t.Year(), t.Month(), t.Day()+i, 0, 0, 0, 0, t.Location())
-		if skipWeekends && (day.Weekday() == time.Saturday || day.Weekday() == time.Sunday) {
-			continue
-		}
-		open, shut := atClock(day, from), atClock(day, to)
-		if !t.Before(open) && t.Before(shut) {
-			return t
-		}
-		if open.After(t) {
-			return open
-		}
-	}
-	return t
-}
-
-// atClock is the instant of the local day day at time of day d.
-func atClock(day time.Time, d time.Duration) time.Time {
-	return time.Date(day.Year(), day.Month(), day.Day(), int(d/time.Hour), int(d%time.Hour/time.Minute), 0, 0, day.Location())
-}
-
 // Frequency caps, per local day and per 7 days.
 
 // capDay is the start of the day t is in, moved by days: a local
@@ -386,6 +325,15 @@ func (r *journey) markSent(c class, now time.Time) {
 		i++
 	}
 	r.st.Delivery.Sent = append(slices.Clone(sent[i:]), SentMark{At: now, Class: string(c)})
+}
+
+// unmarkSent takes back the send of class c markSent counted at at, for
+// a message that did not go after all.
+func (r *journey) unmarkSent(c class, at time.Time) {
+	sent := r.st.Delivery.Sent
+	if i := slices.IndexFunc(sent, func(s SentMark) bool { return s.Class == string(c) && s.At.Equal(at) }); i >= 0 {
+		r.st.Delivery.Sent = slices.Delete(slices.Clone(sent), i, i+1)
+	}
 }
 
 // Deferred messages: how long they keep, and what may wait at all.

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -65,6 +66,7 @@ func (r *journey) deliver(m PendingSend) {
 	}
 	now := workflow.Now(r.ctx)
 	if at := r.windowOpens(ch, c, now); at.After(now) {
+		at = r.spread(ch, c, at)
 		r.st.Counters.DeferredQuietHours++
 		r.countDeferred(ch, c, DeferQuietHours)
 		r.wait(m, at, fmt.Sprintf("quiet hours: %s may go from %s", ch, r.localText(at)))
@@ -77,7 +79,7 @@ func (r *journey) deliver(m PendingSend) {
 			r.note(KindSkip, "%s: %s %s dropped, %s", m.Step, m.Template, ch, why)
 			return
 		}
-		at := r.windowOpens(ch, c, r.resumeAt(until))
+		at := r.spread(ch, c, r.windowOpens(ch, c, r.resumeAt(until)))
 		r.st.Counters.DeferredCap++
 		r.countDeferred(ch, c, DeferFrequencyCap)
 		r.wait(m, at, fmt.Sprintf("%s: next slot %s", why, r.localText(at)))
@@ -228,18 +230,33 @@ func (r *journey) nextDeliveryWake() (time.Time, string) {
 	return p[0].DueAt, fmt.Sprintf("send the deferred %s %s (%s)", p[0].Template, p[0].Channel, p[0].Why)
 }
 
-// send dispatches m on ch.
+// send dispatches m on ch. Inside a window it must go before the window
+// shuts: the activity's ScheduleToClose ends there, so neither a queue
+// behind the channel's rate limit nor retries carry it past (sendOutcome
+// defers it again). Its class sets its priority on the channel's queue.
+// A text can be called back while it waits (recallTexts).
 func (r *journey) send(m PendingSend, ch messages.Channel) {
+	c, now := class(m.Class), workflow.Now(r.ctx)
 	meta := r.meta(m.Step, m.Template, ch)
 	meta.Class, meta.Experiment = m.Class, m.Experiment
 	data := r.data(func(d *messages.Data) { d.Tip, d.Offer = m.Tip, m.Offer })
+	opts := sendOptions
+	opts.Priority = temporal.Priority{PriorityKey: priorityOf(c)}
+	by := r.sendBy(ch, c, now)
+	if !by.IsZero() {
+		opts.ScheduleToCloseTimeout = max(by.Sub(now), time.Second)
+	}
+	done := func(to string, res activities.Result, err error) { r.sendOutcome(m, ch, to, now, by, res, err) }
 	if ch == messages.ChannelSMS {
+		ctx, recalled := r.recallable()
 		in := activities.SendSMSInput{Meta: meta, To: r.st.Profile.Phone, Data: data}
-		r.dispatch(ch, m.Step, in.To, fmt.Sprintf("send %s SMS to the customer (%s)", m.Template, m.Step), sendOptions, acts.SendSMS, in)
+		r.execute(ctx, ch, fmt.Sprintf("send %s SMS to the customer (%s)", m.Template, m.Step), opts, acts.SendSMS, in,
+			func(res activities.Result, err error) { recalled(); done(in.To, res, err) })
 		return
 	}
 	in := activities.SendEmailInput{Meta: meta, To: r.st.Profile.Email, Data: data}
-	r.dispatch(ch, m.Step, in.To, fmt.Sprintf("send %s email to the customer (%s)", m.Template, m.Step), sendOptions, acts.SendEmail, in)
+	r.execute(r.ctx, ch, fmt.Sprintf("send %s email to the customer (%s)", m.Template, m.Step), opts, acts.SendEmail, in,
+		func(res activities.Result, err error) { done(in.To, res, err) })
 }
 
 // refused closes SMS when the vendor refused number to for good, unless
@@ -255,7 +272,83 @@ func (r *journey) refused(ch messages.Channel, to string, appErr *temporal.Appli
 		return
 	}
 	r.st.SMSUnusable = vendorReason
+	r.recallTexts()
 	r.note(KindDecision, "no more SMS to this customer: %s", smsUnusableText(vendorReason))
+}
+
+// Priority keys of customer messages on their channel's queue (1 goes
+// first): when a backlog builds behind the rate limit, transactional
+// messages overtake lifecycle ones, and those marketing.
+const (
+	PriorityTransactional = 1
+	PriorityLifecycle     = 3
+	PriorityMarketing     = 5
+)
+
+func priorityOf(c class) int {
+	switch c {
+	case transactional:
+		return PriorityTransactional
+	case marketing:
+		return PriorityMarketing
+	}
+	return PriorityLifecycle
+}
+
+// recallable is a context for a text that recallTexts cancels, and the
+// function that forgets it once the text is done.
+func (r *journey) recallable() (workflow.Context, func()) {
+	ctx, cancel := workflow.WithCancel(r.ctx)
+	if r.texts == nil {
+		r.texts = map[int]workflow.CancelFunc{}
+	}
+	r.textSeq++
+	id := r.textSeq
+	r.texts[id] = cancel
+	return ctx, func() { delete(r.texts, id) }
+}
+
+// recallTexts cancels every text not yet done, when SMS may no longer
+// reach the customer (a STOP, an unusable number). One still in its
+// channel's queue never starts: the server drops a canceled activity
+// that has not started. One already handed to Twilio cannot be called
+// back, and Twilio itself refuses a number that texted STOP.
+func (r *journey) recallTexts() {
+	for _, id := range slices.Sorted(maps.Keys(r.texts)) { // in order: each cancel is a command
+		r.texts[id]()
+	}
+}
+
+// sendOutcome takes in the end of a send to the customer at to, sent at sentAt:
+// a text recalled is noted as not sent; a message whose window shut
+// before it went waits for the next; the rest is recordOutcome's.
+func (r *journey) sendOutcome(m PendingSend, ch messages.Channel, to string, sentAt, by time.Time, res activities.Result, err error) {
+	c := class(m.Class)
+	switch {
+	case err != nil && temporal.IsCanceledError(err) && r.ctx.Err() == nil:
+		r.unmarkSent(c, sentAt)
+		reason, why := r.blocked(ch, c)
+		r.countSuppressed(ch, c, orDefault(reason, SkipUnsubscribed))
+		r.note(KindSkip, "%s: %s %s not sent, %s while it waited to go", m.Step, m.Template, ch, orDefault(why, "texts were stopped"))
+	case err != nil && !by.IsZero() && !temporal.IsCanceledError(err) && windowShut(err):
+		r.unmarkSent(c, sentAt)
+		at := r.spread(ch, c, r.windowOpens(ch, c, by))
+		r.st.Counters.DeferredQuietHours++
+		r.countDeferred(ch, c, DeferWindowClosed)
+		r.wait(m, at, fmt.Sprintf("the %s window shut at %s before it could go: %s may go from %s", ch, r.localText(by), ch, r.localText(at)))
+		r.redeferred.SendAsync(true) // the run loop re-arms its timer
+	default:
+		r.recordOutcome(ch, m.Step, to, res, err)
+	}
+}
+
+// windowShut reports whether err ended a send by its ScheduleToClose:
+// the send's retry policy sets no attempt limit, so any failure but a
+// non-retryable one (permanent, template) means it ran out of time, in
+// the queue or retrying.
+func windowShut(err error) bool {
+	var app *temporal.ApplicationError
+	return !errors.As(err, &app) || !app.NonRetryable()
 }
 
 // acts names the activities; its methods are only used as references.
@@ -267,7 +360,8 @@ var (
 	// retried with backoff; after that the message is recorded as failed,
 	// because a nudge that arrives half a day late reads wrong. Permanent
 	// vendor errors (invalid number, unsubscribed) and template errors are
-	// non-retryable and end the send at once.
+	// non-retryable and end the send at once. Inside a send window the
+	// deadline is the window's end instead (send).
 	sendOptions = workflow.ActivityOptions{
 		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: time.Hour,
@@ -308,9 +402,15 @@ func (r *journey) meta(step, template string, ch messages.Channel) messages.Meta
 // customer's address or number the message goes to ("" for the CSM, CRM
 // and billing), so a refusal is held against that one only.
 func (r *journey) dispatch(ch messages.Channel, step, to, summary string, opts workflow.ActivityOptions, activity, in any) {
+	r.execute(r.ctx, ch, summary, opts, activity, in, func(res activities.Result, err error) { r.recordOutcome(ch, step, to, res, err) })
+}
+
+// execute runs activity in ctx on ch's task queue, in a goroutine of its
+// own, and hands its outcome to done.
+func (r *journey) execute(ctx workflow.Context, ch messages.Channel, summary string, opts workflow.ActivityOptions, activity, in any, done func(activities.Result, error)) {
 	opts.Summary, opts.TaskQueue = summary, ActivityTaskQueue(ch)
 	r.inflight++
-	workflow.Go(r.ctx, func(ctx workflow.Context) {
+	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() {
 			if r.inflight--; r.inflight == 0 {
 				r.settled.SendAsync(true)
@@ -318,7 +418,7 @@ func (r *journey) dispatch(ch messages.Channel, step, to, summary string, opts w
 		}()
 		var res activities.Result
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, in).Get(ctx, &res)
-		r.recordOutcome(ch, step, to, res, err)
+		done(res, err)
 	})
 }
 
