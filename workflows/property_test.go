@@ -1,0 +1,404 @@
+package workflows_test
+
+import (
+	"flag"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/journeyshq/journeys/messages"
+	"github.com/journeyshq/journeys/playbook"
+	"github.com/journeyshq/journeys/signals"
+	"github.com/journeyshq/journeys/workflows"
+)
+
+// The property test of disorder (docs/testing.md): seeded scripted
+// customers through the real journey, their events shuffled, late and
+// redelivered, their vendors failing now and then; after each case, the
+// invariants below. The parts are in property_helpers_test.go.
+
+var (
+	propertyCases = flag.Int("property.cases", 1000, "cases of TestPropertyDisorder, seeds 1 to N")
+	propertySeed  = flag.Uint64("property.seed", 0, "run TestPropertyDisorder on this one seed only")
+)
+
+// Known gaps: an invariant that fails on many seeds for one open scenario
+// is gated here, true once the fix lands. A gated violation is logged, and
+// the seeds that showed it are summed up at the end of the test.
+const (
+	// assertSendTimeRules: a send retried past a STOP, an unsubscribe, its
+	// window's close or the payment is not re-checked against the rules
+	// before it goes (the decision was right; the retry is late).
+	assertSendTimeRules = false
+	// assertSuspendRestoreOrder: a suspension retried past the payment's
+	// restore lands last, and the billing system keeps a paying customer
+	// suspended.
+	assertSuspendRestoreOrder = false
+	// assertConsentOrderPerSource: the later of a STOP and a START, by when
+	// the customer sent them, decides, whatever order they arrive in.
+	assertConsentOrderPerSource = false
+)
+
+// Gate names of violations; "" is always asserted.
+const (
+	gateSendTime     = "assertSendTimeRules"
+	gateSuspendOrder = "assertSuspendRestoreOrder"
+	gateConsentOrder = "assertConsentOrderPerSource"
+)
+
+// gateOn says whether violations of gate fail the test.
+var gateOn = map[string]bool{
+	"":               true,
+	gateSendTime:     assertSendTimeRules,
+	gateSuspendOrder: assertSuspendRestoreOrder,
+	gateConsentOrder: assertConsentOrderPerSource,
+}
+
+// violation is an invariant a case broke.
+type violation struct {
+	Gate string
+	Text string
+}
+
+func TestPropertyDisorder(t *testing.T) {
+	seeds := []uint64{*propertySeed}
+	if *propertySeed == 0 {
+		seeds = seeds[:0]
+		for s := range *propertyCases {
+			seeds = append(seeds, uint64(s+1))
+		}
+	}
+	gapSeeds := map[string][]uint64{}
+	for _, seed := range seeds {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			for _, v := range runPropertyCase(t, seed) {
+				if !gateOn[v.Gate] {
+					gapSeeds[v.Gate] = append(gapSeeds[v.Gate], seed)
+				}
+			}
+		})
+	}
+	for _, gate := range []string{gateSendTime, gateSuspendOrder, gateConsentOrder} {
+		if ss := slices.Compact(gapSeeds[gate]); len(ss) > 0 {
+			t.Logf("known gap %s (gated off): %d of %d cases, seeds %v", gate, len(ss), len(seeds), ss[:min(len(ss), 20)])
+		}
+	}
+}
+
+// runPropertyCase runs the case of seed and fails t for every violation
+// not gated off, after logging the schedule and what the vendors saw. It
+// returns every violation.
+func runPropertyCase(t *testing.T, seed uint64) []violation {
+	s := newScript(seed)
+	v := &vendors{seed: seed}
+	h := newHarness(t, propertyPlaybook(), v.install)
+	runScript(h, s, v)
+	st := h.run(s.Until)
+	rec := v.record()
+	var vs []violation
+	vs = append(vs, checkEvents(s, st)...)
+	vs = append(vs, checkOnce(s, st, rec)...)
+	vs = append(vs, checkExpected(s, rec)...)
+	vs = append(vs, checkPaid(s, st, rec)...)
+	vs = append(vs, checkConsent(s, st, rec)...)
+	vs = append(vs, checkWindows(s, rec)...)
+	if len(vs) > 0 {
+		t.Logf("replay with -run 'TestPropertyDisorder' -property.seed=%d\n%s", seed, s.schedule())
+		t.Logf("vendors saw:\n%s", attemptsText(rec))
+	}
+	for _, x := range vs {
+		if gateOn[x.Gate] {
+			t.Errorf("seed %d: %s", seed, x.Text)
+		} else {
+			t.Logf("seed %d, known gap %s: %s", seed, x.Gate, x.Text)
+		}
+	}
+	return vs
+}
+
+func attemptsText(rec []attempt) string {
+	var b strings.Builder
+	for _, a := range rec {
+		b.WriteString("  " + a.String() + "\n")
+	}
+	return b.String()
+}
+
+// retryGate is the gate of a violation by a delivery: none when the first
+// attempt broke the rule (the decision was wrong), the send-time gap when
+// only a retry did.
+func retryGate(a attempt) string { return retryGateOf(a, gateSendTime) }
+
+// retryGateOf is gate when only a retry broke the rule, else none.
+func retryGateOf(a attempt, gate string) string {
+	if a.Attempt > 1 {
+		return gate
+	}
+	return ""
+}
+
+// checkEvents: every event sent was applied once, every redelivery
+// recognised, nothing rejected.
+func checkEvents(s *script, st workflows.State) []violation {
+	distinct, again := 0, 0
+	for _, d := range s.Deliveries {
+		if d.Redelivery {
+			again++
+		} else {
+			distinct++
+		}
+	}
+	c := st.Counters
+	if c.EventsApplied == distinct && c.EventsDuplicate == again && c.EventsRejected == 0 {
+		return nil
+	}
+	return []violation{{Text: fmt.Sprintf("events: %d sent and %d redelivered, the journey applied %d, saw %d duplicates and rejected %d",
+		distinct, again, c.EventsApplied, c.EventsDuplicate, c.EventsRejected)}}
+}
+
+// checkOnce: no message was delivered twice (by idempotency key), and what
+// the journey counts as sent and failed is what the vendors delivered and
+// refused: each message it scheduled went exactly once or failed.
+func checkOnce(s *script, st workflows.State, rec []attempt) []violation {
+	var vs []violation
+	delivered := map[string]int{}
+	last := map[string]attempt{}
+	perChannel := map[messages.Channel]int{}
+	for _, a := range rec {
+		last[a.Key] = a
+		if a.Err == "" {
+			if delivered[a.Key]++; delivered[a.Key] == 2 {
+				vs = append(vs, violation{Text: fmt.Sprintf("%s %s delivered more than once", a.Channel, a.Step)})
+			}
+			if delivered[a.Key] == 1 {
+				perChannel[a.Channel]++
+			}
+		}
+	}
+	c := st.Counters
+	for ch, counted := range map[messages.Channel]int{messages.ChannelEmail: c.EmailsSent, messages.ChannelSMS: c.SMSSent,
+		messages.ChannelAlert: c.CSMAlerts, messages.ChannelCRM: c.CRMUpdates} {
+		if perChannel[ch] != counted {
+			vs = append(vs, violation{Text: fmt.Sprintf("%s: vendors delivered %d messages, the journey counts %d sent", ch, perChannel[ch], counted)})
+		}
+	}
+	failed, open := 0, 0
+	for key, a := range last {
+		switch {
+		case delivered[key] > 0:
+		case a.Err == errPermanent || a.At < s.Until-day:
+			failed++
+		default:
+			open++ // still retrying when the case ended
+		}
+	}
+	if c.SendsFailed < failed || c.SendsFailed > failed+open {
+		vs = append(vs, violation{Text: fmt.Sprintf("vendors refused %d messages for good (%d still retrying), the journey counts %d failed", failed, open, c.SendsFailed)})
+	}
+	return vs
+}
+
+// checkExpected: the emails the script makes certain, which no window,
+// cap or consent holds (transactional and lifecycle email), went exactly
+// once, unless the address bounced: the welcome, the activation once all
+// three milestones arrived, the payment failure once dunning started.
+func checkExpected(s *script, rec []attempt) []violation {
+	want := map[string]int{"onboarding.welcome": 1, "onboarding.activated": 0, "dunning.1.failed": 0}
+	if len(firstArrivals(s.with("first_project"))) > 0 && len(firstArrivals(s.with("invited_teammate"))) > 0 &&
+		len(firstArrivals(s.with("connected_integration"))) > 0 {
+		want["onboarding.activated"] = 1
+	}
+	if failedFirst(s) {
+		want["dunning.1.failed"] = 1
+	}
+	got, bounced := map[string]int{}, map[string]bool{}
+	for _, a := range rec {
+		if a.Channel != messages.ChannelEmail {
+			continue
+		}
+		bounced[a.Step] = bounced[a.Step] || a.Err == errPermanent
+		if a.Err == "" {
+			got[a.Step]++
+		}
+	}
+	var vs []violation
+	for _, step := range slices.Sorted(maps.Keys(want)) {
+		if got[step] != want[step] && !bounced[step] {
+			vs = append(vs, violation{Text: fmt.Sprintf("email %s delivered %d times, want %d", step, got[step], want[step])})
+		}
+	}
+	return vs
+}
+
+// failedFirst says whether the invoice's failure arrived before any
+// payment of it: dunning starts.
+func failedFirst(s *script) bool {
+	for _, d := range s.with(paidInvoice) {
+		switch d.Event.Type {
+		case signals.PaymentFailed:
+			return true
+		case signals.PaymentSucceeded:
+			return false
+		}
+	}
+	return false
+}
+
+// checkPaid: once the invoice is paid, whatever order the webhooks came
+// in, dunning is over: the customer is not suspended, in the journey or in
+// the billing system, no dunning message is decided after the payment
+// arrived, and the customer is told once that the payment went through.
+func checkPaid(s *script, st workflows.State, rec []attempt) []violation {
+	pay, ok := s.invoicePaid()
+	if !ok {
+		return nil
+	}
+	var vs []violation
+	if st.Dunning != nil || st.Suspended {
+		vs = append(vs, violation{Text: fmt.Sprintf("invoice paid (arrived %s), yet dunning %t, suspended %t", pay.Arrives, st.Dunning != nil, st.Suspended)})
+	}
+	if a, ok := lastAccountAction(rec, messages.ChannelBilling); ok && a.Action == messages.AccountSuspend {
+		vs = append(vs, violation{Gate: retryGateOf(a, gateSuspendOrder), Text: fmt.Sprintf("invoice paid (arrived %s), the billing system's last action is the suspension at %s (try %d)", pay.Arrives, a.At, a.Attempt)})
+	}
+	if a, ok := lastAccountAction(rec, messages.ChannelCRM); ok && a.Action == crmSuspended {
+		vs = append(vs, violation{Gate: retryGateOf(a, gateSuspendOrder), Text: fmt.Sprintf("invoice paid (arrived %s), the CRM's last account status is suspended, recorded at %s (try %d)", pay.Arrives, a.At, a.Attempt)})
+	}
+	recovered, refused := 0, false
+	for _, a := range rec {
+		if !strings.HasPrefix(a.Step, "dunning.") {
+			continue
+		}
+		if strings.HasSuffix(a.Step, ".recovered") && a.Channel == messages.ChannelEmail {
+			refused = refused || a.Err == errPermanent
+			if a.Err == "" {
+				recovered++
+			}
+			continue
+		}
+		if a.At > pay.Arrives && !afterPayment(a.Step) && (a.Attempt == 1 || a.Err == "" && a.Action == "") {
+			vs = append(vs, violation{Gate: retryGate(a), Text: fmt.Sprintf("dunning %s %s at %s (try %d), after the payment arrived at %s", a.Channel, a.Step, a.At, a.Attempt, pay.Arrives)})
+		}
+	}
+	if want := b2i(failedFirst(s)); recovered != want && !refused {
+		vs = append(vs, violation{Text: fmt.Sprintf("payment recovered emails: %d delivered, want %d", recovered, want)})
+	}
+	return vs
+}
+
+// afterPayment says whether a dunning step is one a payment sets off.
+func afterPayment(step string) bool {
+	return strings.HasSuffix(step, ".restore") || strings.HasSuffix(step, ".restore.crm")
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// lastAccountAction is the account action ch (billing or the CRM)
+// took last.
+func lastAccountAction(rec []attempt, ch messages.Channel) (attempt, bool) {
+	var last attempt
+	found := false
+	for _, a := range rec {
+		if a.Channel == ch && a.Action != "" && a.Err == "" {
+			last, found = a, true
+		}
+	}
+	return last, found
+}
+
+// checkConsent: no SMS goes after a STOP has arrived until a START sent
+// later has; no marketing email after an unsubscribe has arrived; and the
+// journey's final SMS consent is the customer's last word.
+func checkConsent(s *script, st workflows.State, rec []attempt) []violation {
+	var vs []violation
+	stops, starts := firstArrivals(s.with(stopKeyword)), firstArrivals(s.with(startKeyword))
+	unsub := firstArrivals(s.with("unsubscribe"))
+	for _, a := range rec {
+		if a.Err != "" {
+			continue
+		}
+		if a.Channel == messages.ChannelSMS && (s.Signup.Phone == "" || !s.Signup.SMSConsent) {
+			vs = append(vs, violation{Text: fmt.Sprintf("SMS %s at %s to a customer who never consented to texts", a.Step, a.At)})
+		}
+		if a.Channel == messages.ChannelSMS {
+			if stop, ok := stoppedAt(stops, starts, a.At); ok {
+				vs = append(vs, violation{Gate: retryGate(a), Text: fmt.Sprintf("SMS %s at %s (try %d), after the STOP that arrived at %s", a.Step, a.At, a.Attempt, stop.Arrives)})
+			}
+		}
+		if a.Channel == messages.ChannelEmail && a.Class == playbook.ClassMarketing && len(unsub) > 0 && a.At > unsub[0].Arrives {
+			vs = append(vs, violation{Gate: retryGate(a), Text: fmt.Sprintf("marketing email %s at %s (try %d), after the unsubscribe arrived at %s", a.Step, a.At, a.Attempt, unsub[0].Arrives)})
+		}
+	}
+	if word, ok := lastWord(append(stops, starts...)); ok && st.Consent.SMSOptedOut != (word.Note == stopKeyword) {
+		vs = append(vs, violation{Gate: gateConsentOrder, Text: fmt.Sprintf("the customer's last word was %s (occurred %s), the journey ends with SMS opted out %t", word.Note, word.Occurred, st.Consent.SMSOptedOut)})
+	}
+	return vs
+}
+
+// firstArrivals drops redeliveries.
+func firstArrivals(ds []delivery) []delivery {
+	return slices.DeleteFunc(slices.Clone(ds), func(d delivery) bool { return d.Redelivery })
+}
+
+// stoppedAt returns a STOP arrived before t that no START sent after it
+// and arrived before t lifts.
+func stoppedAt(stops, starts []delivery, t time.Duration) (delivery, bool) {
+	for _, stop := range stops {
+		if stop.Arrives >= t {
+			continue
+		}
+		if !slices.ContainsFunc(starts, func(st delivery) bool { return st.Occurred > stop.Occurred && st.Arrives < t }) {
+			return stop, true
+		}
+	}
+	return delivery{}, false
+}
+
+// lastWord is the consent event the customer sent last.
+func lastWord(ds []delivery) (delivery, bool) {
+	if len(ds) == 0 {
+		return delivery{}, false
+	}
+	return slices.MaxFunc(ds, func(a, b delivery) int { return int(a.Occurred - b.Occurred) }), true
+}
+
+// checkWindows: every SMS and every marketing email went inside its send
+// window, in the customer's zone.
+func checkWindows(s *script, rec []attempt) []violation {
+	zone := time.UTC
+	if s.Signup.Timezone != "" {
+		zone = mustZone(s.Signup.Timezone)
+	}
+	var vs []violation
+	for _, a := range rec {
+		w, windowed := windowOf(a)
+		if a.Err != "" || !windowed {
+			continue
+		}
+		local := s.Origin.Add(a.At).In(zone)
+		clock := local.Format("15:04")
+		if clock < w.From || clock >= w.To {
+			vs = append(vs, violation{Gate: retryGate(a), Text: fmt.Sprintf("%s %s at %s (try %d), outside its window %s-%s",
+				a.Channel, a.Step, local.Format("Mon 15:04:05 MST"), a.Attempt, w.From, w.To)})
+		}
+	}
+	return vs
+}
+
+// windowOf is the send window that holds attempt a's message, if any.
+func windowOf(a attempt) (playbook.Window, bool) {
+	switch {
+	case a.Channel == messages.ChannelSMS:
+		return smsWindow, true
+	case a.Channel == messages.ChannelEmail && a.Class == playbook.ClassMarketing:
+		return marketingWindow, true
+	}
+	return playbook.Window{}, false
+}
