@@ -223,13 +223,13 @@ func (s *script) smsConsent() {
 			stopLate = startAt - stop + s.between(time.Minute, 6*time.Hour)
 		}
 	}
-	s.add(signals.ConsentChanged, twilio(signals.ConsentOptedOut, stopKeyword), stop, stopLate, stopKeyword)
+	s.add(signals.ConsentChanged, twilioWord(signals.ConsentOptedOut, stopKeyword), stop, stopLate, stopKeyword)
 	if startAt >= 0 {
-		s.add(signals.ConsentChanged, twilio(signals.ConsentOptedIn, startKeyword), startAt, startLate, startKeyword)
+		s.add(signals.ConsentChanged, twilioWord(signals.ConsentOptedIn, startKeyword), startAt, startLate, startKeyword)
 	}
 }
 
-func twilio(status, keyword string) signals.ConsentChangedData {
+func twilioWord(status, keyword string) signals.ConsentChangedData {
 	return signals.ConsentChangedData{Channel: signals.ConsentSMS, Status: status, Source: signals.SourceTwilioInbound, Reason: keyword}
 }
 

@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"flag"
 	"fmt"
+	"github.com/nyaruka/phonenumbers"
 	"maps"
 	"slices"
 	"strings"
@@ -32,14 +33,14 @@ const (
 	// assertSendTimeRules: a send retried past a STOP, an unsubscribe, its
 	// window's close or the payment is not re-checked against the rules
 	// before it goes (the decision was right; the retry is late).
-	assertSendTimeRules = false
+	assertSendTimeRules = true
 	// assertSuspendRestoreOrder: a suspension retried past the payment's
 	// restore lands last, and the billing system keeps a paying customer
 	// suspended.
 	assertSuspendRestoreOrder = false
 	// assertConsentOrderPerSource: the later of a STOP and a START, by when
 	// the customer sent them, decides, whatever order they arrive in.
-	assertConsentOrderPerSource = false
+	assertConsentOrderPerSource = true
 )
 
 // Gate names of violations; "" is always asserted.
@@ -370,7 +371,8 @@ func lastWord(ds []delivery) (delivery, bool) {
 }
 
 // checkWindows: every SMS and every marketing email went inside its send
-// window, in the customer's zone.
+// window, in the customer's zone; a text to a customer without one, in
+// every zone of their number.
 func checkWindows(s *script, rec []attempt) []violation {
 	zone := time.UTC
 	if s.Signup.Timezone != "" {
@@ -382,14 +384,56 @@ func checkWindows(s *script, rec []attempt) []violation {
 		if a.Err != "" || !windowed {
 			continue
 		}
-		local := s.Origin.Add(a.At).In(zone)
-		clock := local.Format("15:04")
-		if clock < w.From || clock >= w.To {
-			vs = append(vs, violation{Gate: retryGate(a), Text: fmt.Sprintf("%s %s at %s (try %d), outside its window %s-%s",
-				a.Channel, a.Step, local.Format("Mon 15:04:05 MST"), a.Attempt, w.From, w.To)})
+		at := s.Origin.Add(a.At)
+		zones := []*time.Location{zone}
+		if nz := zonesOfNumber(s.Signup.Phone); a.Channel == messages.ChannelSMS && s.Signup.Timezone == "" && sharesAnHour(at, nz, w) {
+			zones = nz
+		}
+		for _, z := range zones {
+			if !inWindow(at, z, w) {
+				vs = append(vs, violation{Gate: retryGate(a), Text: fmt.Sprintf("%s %s at %s (try %d), outside its window %s-%s",
+					a.Channel, a.Step, at.In(z).Format("Mon 15:04:05 MST"), a.Attempt, w.From, w.To)})
+				break
+			}
 		}
 	}
 	return vs
+}
+
+func inWindow(t time.Time, z *time.Location, w playbook.Window) bool {
+	clock := t.In(z).Format("15:04")
+	return clock >= w.From && clock < w.To
+}
+
+// sharesAnHour reports whether, some time within eight days from t, w is
+// open in every one of zones at once; when it never is, the playbook's
+// zone holds the window instead.
+func sharesAnHour(t time.Time, zones []*time.Location, w playbook.Window) bool {
+	for at := t; at.Before(t.Add(8 * 24 * time.Hour)); at = at.Add(15 * time.Minute) {
+		if !slices.ContainsFunc(zones, func(z *time.Location) bool { return !inWindow(at, z, w) }) {
+			return true
+		}
+	}
+	return false
+}
+
+// zonesOfNumber are the zones the phone number library gives phone.
+func zonesOfNumber(phone string) []*time.Location {
+	n, err := phonenumbers.Parse(phone, "")
+	if err != nil {
+		return []*time.Location{time.UTC}
+	}
+	names, err := phonenumbers.GetTimezonesForNumber(n)
+	if err != nil || len(names) == 0 {
+		return []*time.Location{time.UTC}
+	}
+	zones := make([]*time.Location, 0, len(names))
+	for _, name := range names {
+		if loc, err := time.LoadLocation(name); err == nil {
+			zones = append(zones, loc)
+		}
+	}
+	return zones
 }
 
 // windowOf is the send window that holds attempt a's message, if any.
