@@ -83,15 +83,29 @@ func apiTokens(cfg config) ([]string, error) {
 	return tokens, nil
 }
 
-// eventsAPI is the events edge with tokens; lookupKey (nil when unset)
+// operatorTokens are the tokens that read a customer's state from the
+// environment, or in dev mode the documented dev token, so that the dev
+// token both sends and reads there. None outside dev mode turns reading off.
+func operatorTokens(cfg config) ([]string, error) {
+	tokens, err := api.OperatorTokensFromEnv(cfg.getenv)
+	if err != nil {
+		return nil, err
+	}
+	if len(tokens) == 0 && cfg.Dev {
+		tokens = []string{api.DevToken} // documented, for this machine only
+	}
+	return tokens, nil
+}
+
+// eventsAPI is the events edge with set's tokens; set.phoneKey (nil when unset)
 // finds the journeys of an inbound text's phone.
-func eventsAPI(cfg config, tokens []string, lookupKey []byte, c client.Client, ch *channels, logger *slog.Logger, ready func(context.Context) error, metrics client.MetricsHandler) (http.Handler, error) {
+func eventsAPI(cfg config, set settings, c client.Client, ch *channels, logger *slog.Logger, ready func(context.Context) error, metrics client.MetricsHandler) (http.Handler, error) {
 	handler, err := api.New(sender.New(c), api.Options{
-		Logger: logger, Slack: ch.slack, Tokens: tokens,
+		Logger: logger, Slack: ch.slack, Tokens: set.tokens, OperatorTokens: set.operatorTokens,
 		StripeWebhookSecret:      cfg.getenv(api.EnvStripeWebhookSecret),
 		TwilioAuthToken:          cfg.getenv(twilio.EnvAuthToken),
 		PublicURL:                cfg.getenv(api.EnvPublicURL),
-		LookupKey:                lookupKey,
+		LookupKey:                set.phoneKey,
 		SendGridWebhookPublicKey: cfg.getenv(api.EnvSendGridWebhookPublicKey),
 		Ready:                    ready,
 		Metrics:                  metrics,
@@ -194,7 +208,10 @@ type settings struct {
 	codec     http.Handler
 	security  temporalconn.Security
 	tokens    []string // nil unless the role runs the events API
-	phoneKey  []byte   // nil when no lookup key is set
+	// operatorTokens read customers' state; nil unless the role runs the
+	// events API, or when none is set.
+	operatorTokens []string
+	phoneKey       []byte // nil when no lookup key is set
 }
 
 // readSettings checks every setting from the environment before Temporal is
@@ -217,6 +234,9 @@ func readSettings(cfg config, httpAddr string, logger *slog.Logger) (settings, e
 	}
 	if cfg.runsAPI() {
 		if s.tokens, err = apiTokens(cfg); err != nil {
+			return s, err
+		}
+		if s.operatorTokens, err = operatorTokens(cfg); err != nil {
 			return s, err
 		}
 	}
@@ -318,7 +338,7 @@ func httpHandler(cfg config, set settings, c client.Client, ch *channels, logger
 		mux.Handle("/", api.Health(ready))
 		return mux, nil
 	}
-	handler, err := eventsAPI(cfg, set.tokens, set.phoneKey, c, ch, logger, ready, reg.Handler())
+	handler, err := eventsAPI(cfg, set, c, ch, logger, ready, reg.Handler())
 	if err != nil {
 		return nil, err
 	}
@@ -377,6 +397,7 @@ func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr, keyS
 		} else {
 			fmt.Fprintf(out, "  API tokens       from %s\n", api.EnvTokens)
 		}
+		printOperatorTokens(out, cfg)
 	} else {
 		fmt.Fprintf(out, "  Health           http://%s/healthz, /readyz  (role worker: no events API)\n", httpAddr)
 	}
@@ -401,6 +422,19 @@ func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr, keyS
 		fmt.Fprintf(out, "  Outbox           %s  (%s: no vendor credentials set)\n", filepath.Join(cfg.DataDir, "outbox.jsonl"), strings.Join(outboxed, ", "))
 	}
 	fmt.Fprintln(out, "Press Ctrl-C to stop.")
+}
+
+// printOperatorTokens tells who can read a customer's state, and that
+// nobody can when no operator token is set.
+func printOperatorTokens(out io.Writer, cfg config) {
+	switch {
+	case cfg.getenv(api.EnvOperatorTokens) != "":
+		fmt.Fprintf(out, "  Operator tokens  from %s  (GET /v1/customers/{id})\n", api.EnvOperatorTokens)
+	case cfg.Dev:
+		fmt.Fprintf(out, "  Operator token   the API token reads state too  (dev only; set %s for real tokens)\n", api.EnvOperatorTokens)
+	default:
+		fmt.Fprintf(out, "  Operator tokens  none: GET /v1/customers/{id} is off (set %s)\n", api.EnvOperatorTokens)
+	}
 }
 
 // newLogger logs text for a person in dev mode and JSON for a log
