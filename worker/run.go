@@ -37,9 +37,15 @@ const activityDrainTimeout = 30 * time.Second
 // startJourneyWorker starts polling the journeys' task queue and the
 // channels' activity queues, with polling kept true while they do.
 // lookupKey, when set, makes journeys index their phone (SearchPhone) for
-// the Twilio inbound webhook. The stack stops the worker.
-func startJourneyWorker(c client.Client, pb playbook.Playbook, rates workflows.Rates, ch *channels, lookupKey []byte, logger *slog.Logger, polling *atomic.Bool, stack *stopper.Stack) error {
+// the Twilio inbound webhook; outside dev mode, signals with unencrypted
+// payloads are refused. The stack stops the worker.
+func startJourneyWorker(c client.Client, pb playbook.Playbook, cfg config, ch *channels, lookupKey []byte, logger *slog.Logger, polling *atomic.Bool, stack *stopper.Stack) error {
 	wopts := workflows.WorkerOptions()
+	if !cfg.Dev {
+		// An event signalled without the codec would be applied, and stored,
+		// in clear; --dev accepts it from a local client or the CLI.
+		wopts.Interceptors = append(wopts.Interceptors, codec.RefuseUnencryptedSignals())
+	}
 	// On shutdown the worker stops polling at once and gives the
 	// activities running (a send in flight) this long to finish, so a
 	// deploy does not cut a send off and leave it to a retry.
@@ -52,7 +58,7 @@ func startJourneyWorker(c client.Client, pb playbook.Playbook, rates workflows.R
 	if lookupKey != nil {
 		journeys.SetLookupKey(lookupKey)
 	}
-	ws := workflows.NewWorkers(c, journeys, ch.acts, rates, wopts)
+	ws := workflows.NewWorkers(c, journeys, ch.acts, cfg.Rates, wopts)
 	if err := ws.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -165,7 +171,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	// until it stops or fails for good.
 	var polling atomic.Bool
 	if cfg.runsWorker() {
-		if err := startJourneyWorker(c, pb, cfg.Rates, ch, set.phoneKey, logger, &polling, &stack); err != nil {
+		if err := startJourneyWorker(c, pb, cfg, ch, set.phoneKey, logger, &polling, &stack); err != nil {
 			return err
 		}
 	}
