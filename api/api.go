@@ -3,8 +3,8 @@
 // strictly and validated; bad input gets a 4xx whose JSON body names the
 // field, and never reaches a workflow.
 //
-//	POST /v1/events                   202 accepted, 200 duplicate (journey completed), 400 invalid, 401 no/bad token, 404 no journey, 503 Temporal down
-//	GET  /v1/customers/{id}           200 state,    400 bad id,  401 no/bad token, 404 no journey, 503 Temporal down
+//	POST /v1/events                   202 accepted, 200 duplicate (journey completed), 400 invalid, 401 no/bad token, 403 an operator token, 404 no journey, 503 Temporal down
+//	GET  /v1/customers/{id}           200 state,    400 bad id,  401 no/bad token, 403 not an operator token, 404 no journey, 503 Temporal down
 //	POST /webhooks/slack/interactions 200 applied,  401 bad signature, 400 unusable, 404 not configured, 413 too large
 //	POST /webhooks/stripe             200 accepted or ignored, 400 invalid, 401 bad signature, 404 not configured, 409 no journey yet, 413 too large, 503 Temporal down
 //	POST /webhooks/twilio/inbound     200 TwiML (applied or ignored), 400 unreadable, 401 bad signature, 404 not configured, 413 too large, 503 Temporal down
@@ -12,8 +12,9 @@
 //	GET  /healthz                     200, open: the process is up
 //	GET  /readyz                      200 ready, 503 not (Options.Ready says why), open
 //
-// The /v1 routes need "Authorization: Bearer <token>" with one of
-// Options.Tokens (see auth.go); the webhooks are authenticated by their
+// The /v1 routes need "Authorization: Bearer <token>": POST /v1/events one
+// of Options.Tokens, GET /v1/customers/{id} (a customer's contact details)
+// one of Options.OperatorTokens (see auth.go); the webhooks are authenticated by their
 // senders' signatures instead. A 503 means Temporal is down, rate limited
 // or overloaded, or did not answer in time: nothing was accepted, and its
 // Retry-After header says when to try again.
@@ -77,12 +78,18 @@ var (
 // Options configure the handler. Tokens is required; for the rest, zero
 // values are defaults.
 type Options struct {
-	// Tokens are the bearer tokens POST /v1/events and GET
-	// /v1/customers/{id} accept; several allow rotation. At least one is
+	// Tokens are the bearer tokens POST /v1/events accepts (the
+	// backends'); several allow rotation. At least one is
 	// required (an empty list is an error, never an open API), each at
 	// least MinTokenLength printable ASCII characters without spaces.
 	// TokensFromEnv reads them from JOURNEYS_API_TOKENS.
 	Tokens []string
+	// OperatorTokens are the bearer tokens GET /v1/customers/{id} accepts:
+	// a customer's state holds their email and phone, which sending events
+	// must not reveal. None turns reading off (403); each must be as
+	// acceptable as Tokens. OperatorTokensFromEnv reads them from
+	// JOURNEYS_OPERATOR_TOKENS.
+	OperatorTokens []string
 	// Timeout bounds each call to Temporal; default 10s. Past it the client
 	// gets 503 and can retry: the event was not accepted.
 	Timeout time.Duration
@@ -134,11 +141,13 @@ type handler struct {
 	twilio       twilioInbound
 	sendgridKey  *ecdsa.PublicKey
 	tokens       [][sha256.Size]byte
-	timeout      time.Duration
-	log          *slog.Logger
-	now          func() time.Time
-	logins       *Coalescer
-	metrics      client.MetricsHandler
+	// operatorTokens read state; none turns reading off.
+	operatorTokens [][sha256.Size]byte
+	timeout        time.Duration
+	log            *slog.Logger
+	now            func() time.Time
+	logins         *Coalescer
+	metrics        client.MetricsHandler
 }
 
 // New returns the edge's HTTP handler. It fails when opts.Tokens is empty
@@ -147,11 +156,18 @@ func New(j Journeys, opts Options) (http.Handler, error) {
 	if j == nil {
 		return nil, errors.New("api: no Journeys")
 	}
-	tokens, err := tokenDigests(opts.Tokens)
+	if len(opts.Tokens) == 0 {
+		return nil, fmt.Errorf("api: no bearer tokens: the events API needs at least one (set %s)", EnvTokens)
+	}
+	tokens, err := tokenDigests("Tokens", opts.Tokens)
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{journeys: j, slack: opts.Slack, tokens: tokens, timeout: opts.Timeout, log: opts.Logger, now: opts.Now, metrics: metricsOrNop(opts.Metrics)}
+	operatorTokens, err := tokenDigests("OperatorTokens", opts.OperatorTokens)
+	if err != nil {
+		return nil, err
+	}
+	h := &handler{journeys: j, slack: opts.Slack, tokens: tokens, operatorTokens: operatorTokens, timeout: opts.Timeout, log: opts.Logger, now: opts.Now, metrics: metricsOrNop(opts.Metrics)}
 	if opts.StripeWebhookSecret != "" {
 		h.stripeSecret = []byte(opts.StripeWebhookSecret)
 	}
@@ -179,8 +195,8 @@ func New(j Journeys, opts Options) (http.Handler, error) {
 		h.logins = NewCoalescer(opts.CoalesceLogins, h.now)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/events", h.authorized(h.postEvent))
-	mux.HandleFunc("GET /v1/customers/{id}", h.authorized(h.getCustomer))
+	mux.HandleFunc("POST /v1/events", h.authorized(roleEvents, h.postEvent))
+	mux.HandleFunc("GET /v1/customers/{id}", h.authorized(roleOperator, h.getCustomer))
 	mux.HandleFunc("POST /webhooks/slack/interactions", h.slackInteraction)
 	mux.HandleFunc("POST /webhooks/stripe", h.stripeWebhook)
 	mux.HandleFunc("POST "+TwilioInboundPath, h.twilioInboundWebhook)

@@ -94,12 +94,15 @@ type errorResponse struct {
 // testToken is the bearer token newHandler configures and do sends.
 const testToken = "test-token-4f9c2a7e1b"
 
-// newHandler returns the edge with opts, configured with testToken when
-// opts has no tokens.
+// newHandler returns the edge with opts, configured with testToken for
+// events and reads, as --dev's token is, when opts has no tokens.
 func newHandler(t *testing.T, j api.Journeys, opts api.Options) http.Handler {
 	t.Helper()
 	if opts.Tokens == nil {
 		opts.Tokens = []string{testToken}
+	}
+	if opts.OperatorTokens == nil {
+		opts.OperatorTokens = []string{testToken}
 	}
 	h, err := api.New(j, opts)
 	require.NoError(t, err)

@@ -13,6 +13,17 @@ import (
 // the events API, comma-separated.
 const EnvTokens = "JOURNEYS_API_TOKENS"
 
+// EnvOperatorTokens names the variable OperatorTokensFromEnv reads: the
+// operators' bearer tokens that read a customer's state, comma-separated.
+const EnvOperatorTokens = "JOURNEYS_OPERATOR_TOKENS"
+
+// OperatorTokensFromEnv reads the operators' tokens from
+// JOURNEYS_OPERATOR_TOKENS with TokensFromEnv's rules. None is no error: the
+// read route is then off.
+func OperatorTokensFromEnv(getenv func(string) string) ([]string, error) {
+	return ParseTokens(EnvOperatorTokens, getenv(EnvOperatorTokens))
+}
+
 // MinTokenLength is the shortest bearer token accepted.
 const MinTokenLength = 16
 
@@ -64,58 +75,97 @@ func checkToken(t string) error {
 	return nil
 }
 
+// role is what a bearer token may do on the /v1 routes.
+type role int
+
+const (
+	// roleEvents sends events: POST /v1/events.
+	roleEvents role = iota
+	// roleOperator reads customers' state: GET /v1/customers/{id}.
+	roleOperator
+)
+
 // tokenDigests checks tokens and returns their SHA-256 digests. Comparing
 // digests makes every comparison the same length, so the time taken does
-// not reveal a token's length either.
-func tokenDigests(tokens []string) ([][sha256.Size]byte, error) {
-	if len(tokens) == 0 {
-		return nil, fmt.Errorf("api: no bearer tokens: the events API needs at least one (set %s)", EnvTokens)
-	}
+// not reveal a token's length either. field names the option in errors.
+func tokenDigests(field string, tokens []string) ([][sha256.Size]byte, error) {
 	out := make([][sha256.Size]byte, len(tokens))
 	for i, t := range tokens {
 		if err := checkToken(t); err != nil {
-			return nil, fmt.Errorf("api: Options.Tokens[%d] %v", i, err)
+			return nil, fmt.Errorf("api: Options.%s[%d] %v", field, i, err)
 		}
 		out[i] = sha256.Sum256([]byte(t))
 	}
 	return out, nil
 }
 
-// authorized serves next only to a request carrying one of the tokens as
-// "Authorization: Bearer <token>"; any other gets 401 and is not read.
-func (h *handler) authorized(next http.HandlerFunc) http.HandlerFunc {
+// authorized serves next only to a request carrying one of the tokens of
+// role need as "Authorization: Bearer <token>". A token of the other role
+// gets 403 naming the setting it needs; any other request 401. Neither is
+// read.
+func (h *handler) authorized(need role, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if msg := h.checkBearer(r.Header.Get("Authorization")); msg != "" {
+		given, msg := bearerDigest(r.Header.Get("Authorization"))
+		status := http.StatusUnauthorized
+		if msg == "" {
+			status, msg = h.allowed(need, given)
+		}
+		switch status {
+		case http.StatusOK:
+			next(w, r)
+		case http.StatusForbidden:
+			h.log.Warn("request forbidden", "path", r.URL.Path, "remote_addr", r.RemoteAddr, "reason", msg)
+			h.countRejected(r, ReasonForbidden)
+			writeJSON(w, http.StatusForbidden, errorBody{Error: msg})
+		default:
 			h.log.Warn("request unauthorized", "path", r.URL.Path, "remote_addr", r.RemoteAddr, "reason", msg)
 			h.countRejected(r, ReasonUnauthorized)
 			w.Header().Set("WWW-Authenticate", "Bearer")
 			writeJSON(w, http.StatusUnauthorized, errorBody{Error: msg})
-			return
 		}
-		next(w, r)
 	}
 }
 
-// checkBearer returns why header does not authorize the request, or "".
-func (h *handler) checkBearer(header string) string {
+// allowed answers a request for role need with the token digest given:
+// 200 for a token of that role, 403 and why for one of the other role,
+// 401 for anyone else's.
+func (h *handler) allowed(need role, given [sha256.Size]byte) (int, string) {
+	events, operator := matches(given, h.tokens), matches(given, h.operatorTokens)
+	switch {
+	case need == roleEvents && events, need == roleOperator && operator:
+		return http.StatusOK, ""
+	case need == roleOperator && events && len(h.operatorTokens) == 0:
+		return http.StatusForbidden, "reading a customer's state takes an operator token, and no operator token is configured: set " + EnvOperatorTokens
+	case need == roleOperator && events:
+		return http.StatusForbidden, "reading a customer's state takes an operator token (" + EnvOperatorTokens + "); this token only sends events"
+	case need == roleEvents && operator:
+		return http.StatusForbidden, "sending events takes an events token (" + EnvTokens + "); this token only reads state"
+	}
+	return http.StatusUnauthorized, "invalid bearer token"
+}
+
+// matches reports in constant time whether given is one of tokens.
+func matches(given [sha256.Size]byte, tokens [][sha256.Size]byte) bool {
+	match := 0
+	for i := range tokens { // every token, no early exit
+		match |= subtle.ConstantTimeCompare(given[:], tokens[i][:])
+	}
+	return match == 1
+}
+
+// bearerDigest returns the digest of header's bearer token, or why header
+// carries none.
+func bearerDigest(header string) ([sha256.Size]byte, string) {
 	if header == "" {
-		return "missing bearer token: send Authorization: Bearer <token>"
+		return [sha256.Size]byte{}, "missing bearer token: send Authorization: Bearer <token>"
 	}
 	scheme, token, _ := strings.Cut(header, " ")
 	if !strings.EqualFold(scheme, "Bearer") {
-		return "the Authorization header must use the Bearer scheme: Authorization: Bearer <token>"
+		return [sha256.Size]byte{}, "the Authorization header must use the Bearer scheme: Authorization: Bearer <token>"
 	}
 	token = strings.TrimSpace(token)
 	if token == "" {
-		return "missing bearer token: send Authorization: Bearer <token>"
+		return [sha256.Size]byte{}, "missing bearer token: send Authorization: Bearer <token>"
 	}
-	given := sha256.Sum256([]byte(token))
-	match := 0
-	for i := range h.tokens { // every token, no early exit
-		match |= subtle.ConstantTimeCompare(given[:], h.tokens[i][:])
-	}
-	if match != 1 {
-		return "invalid bearer token"
-	}
-	return ""
+	return sha256.Sum256([]byte(token)), ""
 }

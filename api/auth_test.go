@@ -18,6 +18,9 @@ const (
 	firstToken  = "first-token-0a1b2c3d4e"
 	secondToken = "second-token-5f6a7b8c9d"
 	loginEvent  = `{"event_id":"e1","customer_id":"c-1","type":"login"}`
+
+	firstOperator  = "first-operator-7d8e9f0a1b"
+	secondOperator = "second-operator-2c3d4e5f6a"
 )
 
 // Every request without a valid bearer token gets 401 with a JSON body and
@@ -60,19 +63,63 @@ func TestAPIRoutesRefuseRequestsWithoutAValidBearerToken(t *testing.T) {
 
 func TestEveryConfiguredTokenIsAccepted(t *testing.T) {
 	j := &recorder{}
-	h := newHandler(t, j, api.Options{Tokens: []string{firstToken, secondToken}, CoalesceLogins: -1})
+	h := newHandler(t, j, api.Options{Tokens: []string{firstToken, secondToken}, OperatorTokens: []string{firstOperator, secondOperator}, CoalesceLogins: -1})
 	for _, header := range []string{"Bearer " + firstToken, "Bearer " + secondToken, "bearer " + secondToken} {
 		req := httptest.NewRequest(http.MethodPost, "/v1/events", strings.NewReader(loginEvent))
 		req.Header.Set("Authorization", header)
 		rec, _ := serve(t, h, req)
 		assert.Equal(t, http.StatusAccepted, rec.Code, "%s: %s", header, rec.Body)
-
-		req = httptest.NewRequest(http.MethodGet, "/v1/customers/c-1", nil)
+	}
+	for _, header := range []string{"Bearer " + firstOperator, "Bearer " + secondOperator, "bearer " + secondOperator} {
+		req := httptest.NewRequest(http.MethodGet, "/v1/customers/c-1", nil)
 		req.Header.Set("Authorization", header)
-		rec, _ = serve(t, h, req)
+		rec, _ := serve(t, h, req)
 		assert.Equal(t, http.StatusOK, rec.Code, "%s: %s", header, rec.Body)
 	}
 	assert.Len(t, j.sent(), 3)
+}
+
+// An events token sends events and reads nothing: a customer's state holds
+// their email and phone. Reading takes an operator token, which in turn
+// sends no events; each wrong one is 403 naming the setting it needs.
+func TestReadingAStateTakesAnOperatorToken(t *testing.T) {
+	h := newHandler(t, untouchable{t}, api.Options{Tokens: []string{firstToken}, OperatorTokens: []string{firstOperator}})
+	req := httptest.NewRequest(http.MethodGet, "/v1/customers/c-1", nil)
+	req.Header.Set("Authorization", "Bearer "+firstToken)
+	rec, e := serve(t, h, req)
+	assert.Equal(t, http.StatusForbidden, rec.Code, "an events token reads no state")
+	assert.Contains(t, e.Error, "operator token")
+	assert.Contains(t, e.Error, api.EnvOperatorTokens)
+	assert.NotContains(t, rec.Body.String(), firstToken[:10], "the answer never echoes a token")
+
+	req = httptest.NewRequest(http.MethodPost, "/v1/events", strings.NewReader(loginEvent))
+	req.Header.Set("Authorization", "Bearer "+firstOperator)
+	rec, e = serve(t, h, req)
+	assert.Equal(t, http.StatusForbidden, rec.Code, "an operator token sends no events")
+	assert.Contains(t, e.Error, api.EnvTokens)
+
+	j := &recorder{}
+	h = newHandler(t, j, api.Options{Tokens: []string{firstToken}, OperatorTokens: []string{firstOperator}})
+	req = httptest.NewRequest(http.MethodGet, "/v1/customers/c-1", nil)
+	req.Header.Set("Authorization", "Bearer "+firstOperator)
+	rec, _ = serve(t, h, req)
+	assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+}
+
+// Without operator tokens the read route is off: an events token gets 403
+// saying none is configured, and nothing reaches a journey.
+func TestWithoutOperatorTokensNoStateIsRead(t *testing.T) {
+	h := newHandler(t, untouchable{t}, api.Options{Tokens: []string{firstToken}, OperatorTokens: []string{}})
+	req := httptest.NewRequest(http.MethodGet, "/v1/customers/c-1", nil)
+	req.Header.Set("Authorization", "Bearer "+firstToken)
+	rec, e := serve(t, h, req)
+	assert.Equal(t, http.StatusForbidden, rec.Code)
+	assert.Contains(t, e.Error, "no operator token is configured")
+	assert.Contains(t, e.Error, api.EnvOperatorTokens)
+
+	req = httptest.NewRequest(http.MethodGet, "/v1/customers/c-1", nil)
+	rec, _ = serve(t, h, req)
+	assert.Equal(t, http.StatusUnauthorized, rec.Code, "no token is still 401")
 }
 
 // The health check and the webhooks carry no bearer token: the webhooks
@@ -101,6 +148,15 @@ func TestNewRequiresAcceptableTokens(t *testing.T) {
 			h, err := api.New(untouchable{t}, api.Options{Tokens: tokens})
 			assert.Error(t, err)
 			assert.Nil(t, h)
+		})
+	}
+	for name, tokens := range map[string][]string{
+		"empty operator token": {firstOperator, ""},
+		"short operator token": {"short-token-123"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := api.New(untouchable{t}, api.Options{Tokens: []string{firstToken}, OperatorTokens: tokens})
+			assert.ErrorContains(t, err, "OperatorTokens")
 		})
 	}
 	_, err := api.New(untouchable{t}, api.Options{Tokens: []string{"exactly-16-chars"}})
@@ -146,6 +202,20 @@ func TestTokensFromEnv(t *testing.T) {
 			assert.NotContains(t, err.Error(), secondToken, "the error never shows a token")
 		})
 	}
+}
+
+func TestOperatorTokensFromEnv(t *testing.T) {
+	env := func(name string) string {
+		if name == api.EnvOperatorTokens {
+			return firstOperator + "," + secondOperator
+		}
+		return firstToken
+	}
+	tokens, err := api.OperatorTokensFromEnv(env)
+	require.NoError(t, err)
+	assert.Equal(t, []string{firstOperator, secondOperator}, tokens)
+	_, err = api.OperatorTokensFromEnv(func(string) string { return "short" })
+	assert.ErrorContains(t, err, api.EnvOperatorTokens)
 }
 
 // Readiness is what a load balancer polls: open, and 503 with the reason

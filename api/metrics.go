@@ -42,6 +42,7 @@ const (
 	ReasonBadRequest       = "bad_request"       // 400: invalid JSON, field or value
 	ReasonTooLarge         = "too_large"         // a body over the limit (400 on /v1/events, 413 on webhooks)
 	ReasonUnauthorized     = "unauthorized"      // 401: no or wrong bearer token
+	ReasonForbidden        = "forbidden"         // 403: an operator token on POST /v1/events
 	ReasonBadSignature     = "bad_signature"     // 401: a webhook's signature is missing, wrong or stale
 	ReasonUnknownCustomer  = "unknown_customer"  // 404 (ignored on the Twilio and SendGrid webhooks: 200; Stripe: journey_not_yet, retry_expired)
 	ReasonUnavailable      = "unavailable"       // 503: Temporal did not answer

@@ -63,6 +63,7 @@ func TestEveryVariableIsCheckedAtStart(t *testing.T) {
 		{"JOURNEYS_DATA_DIR", nil, map[string]string{"JOURNEYS_DATA_DIR": notADir}, notADir},
 		{"JOURNEYS_API_TOKENS missing", nil, map[string]string{api.EnvTokens: ""}, "set JOURNEYS_API_TOKENS"},
 		{"JOURNEYS_API_TOKENS short", nil, map[string]string{api.EnvTokens: "short"}, "JOURNEYS_API_TOKENS"},
+		{"JOURNEYS_OPERATOR_TOKENS short", nil, map[string]string{api.EnvOperatorTokens: "short"}, "JOURNEYS_OPERATOR_TOKENS"},
 		{"STRIPE_WEBHOOK_SECRET", nil, map[string]string{"STRIPE_WEBHOOK_SECRET": "sk_live_123"}, "STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret"},
 		{"JOURNEYS_PUBLIC_URL", nil, map[string]string{"JOURNEYS_PUBLIC_URL": "journeys.acme.com"}, `JOURNEYS_PUBLIC_URL "journeys.acme.com": want an absolute http(s) URL`},
 		{"JOURNEYS_PUBLIC_URL with a path", nil, map[string]string{"JOURNEYS_PUBLIC_URL": "https://acme.com/journeys"}, "JOURNEYS_PUBLIC_URL"},

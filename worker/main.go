@@ -52,6 +52,8 @@ Consent webhooks: POST /webhooks/twilio/inbound (STOP/START texts) needs TWILIO_
 JOURNEYS_PUBLIC_URL (the edge's https://host as Twilio calls it) and JOURNEYS_LOOKUP_KEY
 (base64 of 32+ bytes, the same in every process; with --dev one is made once in
 <data-dir>/lookup.key); POST /webhooks/sendgrid/events needs SENDGRID_WEBHOOK_PUBLIC_KEY.
+GET /v1/customers/{id} takes the operators' tokens in JOURNEYS_OPERATOR_TOKENS
+(with --dev, also the dev token); the backends' JOURNEYS_API_TOKENS only send events.
 Payloads in Temporal are encrypted with JOURNEYS_CODEC_KEYS (required without
 --dev; with --dev a key is made once in <data-dir>/codec.key). The codec server
 at <http-addr>/codec takes the bearer tokens in JOURNEYS_CODEC_TOKENS and browser

@@ -138,7 +138,8 @@ func TestRolesRunApart(t *testing.T) {
 	temporalAddr := startTemporal(t)
 	entry, err := codec.GenerateKey("k1")
 	require.NoError(t, err)
-	env := map[string]string{"JOURNEYS_API_TOKENS": api.DevToken, codec.EnvKeys: entry}
+	const operator = "operator-token-0123456789"
+	env := map[string]string{"JOURNEYS_API_TOKENS": api.DevToken, api.EnvOperatorTokens: operator, codec.EnvKeys: entry}
 	role := func(r string) config {
 		return config{Role: r, DataDir: t.TempDir(), HTTPAddr: freeAddr(t), TemporalAddr: temporalAddr, Namespace: "default",
 			Getenv: func(k string) string { return env[k] }}
@@ -152,8 +153,12 @@ func TestRolesRunApart(t *testing.T) {
 	apiBase, workerBase := "http://"+apiCfg.HTTPAddr, "http://"+workerCfg.HTTPAddr
 	code, body := post(t, apiBase, `{"event_id":"su-1","customer_id":"c-5","type":"signed_up","data":{"email":"bo@example.com","plan":"pro"}}`)
 	require.Equal(t, http.StatusAccepted, code, body)
-	require.Eventually(t, func() bool { return getState(t, apiBase, "c-5").Counters.EmailsSent == 1 }, 20*time.Second, 100*time.Millisecond,
-		"the worker process ran the journey the API process started")
+	require.Eventually(t, func() bool {
+		code, st := getStateWith(t, apiBase, "c-5", operator)
+		return code == http.StatusOK && st.Counters.EmailsSent == 1
+	}, 20*time.Second, 100*time.Millisecond, "the worker process ran the journey the API process started")
+	code, _ = getStateWith(t, apiBase, "c-5", api.DevToken)
+	assert.Equal(t, http.StatusForbidden, code, "outside --dev the events token reads no state")
 
 	code, _ = post(t, workerBase, `{"event_id":"l-1","customer_id":"c-5","type":"login"}`)
 	assert.Equal(t, http.StatusNotFound, code, "the worker role serves no events API")

@@ -37,9 +37,15 @@ const activityDrainTimeout = 30 * time.Second
 // startJourneyWorker starts polling the journeys' task queue and the
 // channels' activity queues, with polling kept true while they do.
 // lookupKey, when set, makes journeys index their phone (SearchPhone) for
-// the Twilio inbound webhook. The stack stops the worker.
-func startJourneyWorker(c client.Client, pb playbook.Playbook, rates workflows.Rates, ch *channels, lookupKey []byte, logger *slog.Logger, polling *atomic.Bool, stack *stopper.Stack) error {
+// the Twilio inbound webhook; outside dev mode, signals with unencrypted
+// payloads are refused. The stack stops the worker.
+func startJourneyWorker(c client.Client, pb playbook.Playbook, cfg config, ch *channels, lookupKey []byte, logger *slog.Logger, polling *atomic.Bool, stack *stopper.Stack) error {
 	wopts := workflows.WorkerOptions()
+	if !cfg.Dev {
+		// An event signalled without the codec would be applied, and stored,
+		// in clear; --dev accepts it from a local client or the CLI.
+		wopts.Interceptors = append(wopts.Interceptors, codec.RefuseUnencryptedSignals())
+	}
 	// On shutdown the worker stops polling at once and gives the
 	// activities running (a send in flight) this long to finish, so a
 	// deploy does not cut a send off and leave it to a retry.
@@ -52,7 +58,7 @@ func startJourneyWorker(c client.Client, pb playbook.Playbook, rates workflows.R
 	if lookupKey != nil {
 		journeys.SetLookupKey(lookupKey)
 	}
-	ws := workflows.NewWorkers(c, journeys, ch.acts, rates, wopts)
+	ws := workflows.NewWorkers(c, journeys, ch.acts, cfg.Rates, wopts)
 	if err := ws.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -83,15 +89,29 @@ func apiTokens(cfg config) ([]string, error) {
 	return tokens, nil
 }
 
-// eventsAPI is the events edge with tokens; lookupKey (nil when unset)
+// operatorTokens are the tokens that read a customer's state from the
+// environment, or in dev mode the documented dev token, so that the dev
+// token both sends and reads there. None outside dev mode turns reading off.
+func operatorTokens(cfg config) ([]string, error) {
+	tokens, err := api.OperatorTokensFromEnv(cfg.getenv)
+	if err != nil {
+		return nil, err
+	}
+	if len(tokens) == 0 && cfg.Dev {
+		tokens = []string{api.DevToken} // documented, for this machine only
+	}
+	return tokens, nil
+}
+
+// eventsAPI is the events edge with set's tokens; set.phoneKey (nil when unset)
 // finds the journeys of an inbound text's phone.
-func eventsAPI(cfg config, tokens []string, lookupKey []byte, c client.Client, ch *channels, logger *slog.Logger, ready func(context.Context) error, metrics client.MetricsHandler) (http.Handler, error) {
+func eventsAPI(cfg config, set settings, c client.Client, ch *channels, logger *slog.Logger, ready func(context.Context) error, metrics client.MetricsHandler) (http.Handler, error) {
 	handler, err := api.New(sender.New(c), api.Options{
-		Logger: logger, Slack: ch.slack, Tokens: tokens,
+		Logger: logger, Slack: ch.slack, Tokens: set.tokens, OperatorTokens: set.operatorTokens,
 		StripeWebhookSecret:      cfg.getenv(api.EnvStripeWebhookSecret),
 		TwilioAuthToken:          cfg.getenv(twilio.EnvAuthToken),
 		PublicURL:                cfg.getenv(api.EnvPublicURL),
-		LookupKey:                lookupKey,
+		LookupKey:                set.phoneKey,
 		SendGridWebhookPublicKey: cfg.getenv(api.EnvSendGridWebhookPublicKey),
 		Ready:                    ready,
 		Metrics:                  metrics,
@@ -151,7 +171,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	// until it stops or fails for good.
 	var polling atomic.Bool
 	if cfg.runsWorker() {
-		if err := startJourneyWorker(c, pb, cfg.Rates, ch, set.phoneKey, logger, &polling, &stack); err != nil {
+		if err := startJourneyWorker(c, pb, cfg, ch, set.phoneKey, logger, &polling, &stack); err != nil {
 			return err
 		}
 	}
@@ -194,7 +214,10 @@ type settings struct {
 	codec     http.Handler
 	security  temporalconn.Security
 	tokens    []string // nil unless the role runs the events API
-	phoneKey  []byte   // nil when no lookup key is set
+	// operatorTokens read customers' state; nil unless the role runs the
+	// events API, or when none is set.
+	operatorTokens []string
+	phoneKey       []byte // nil when no lookup key is set
 }
 
 // readSettings checks every setting from the environment before Temporal is
@@ -217,6 +240,9 @@ func readSettings(cfg config, httpAddr string, logger *slog.Logger) (settings, e
 	}
 	if cfg.runsAPI() {
 		if s.tokens, err = apiTokens(cfg); err != nil {
+			return s, err
+		}
+		if s.operatorTokens, err = operatorTokens(cfg); err != nil {
 			return s, err
 		}
 	}
@@ -318,7 +344,7 @@ func httpHandler(cfg config, set settings, c client.Client, ch *channels, logger
 		mux.Handle("/", api.Health(ready))
 		return mux, nil
 	}
-	handler, err := eventsAPI(cfg, set.tokens, set.phoneKey, c, ch, logger, ready, reg.Handler())
+	handler, err := eventsAPI(cfg, set, c, ch, logger, ready, reg.Handler())
 	if err != nil {
 		return nil, err
 	}
@@ -377,6 +403,7 @@ func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr, keyS
 		} else {
 			fmt.Fprintf(out, "  API tokens       from %s\n", api.EnvTokens)
 		}
+		printOperatorTokens(out, cfg)
 	} else {
 		fmt.Fprintf(out, "  Health           http://%s/healthz, /readyz  (role worker: no events API)\n", httpAddr)
 	}
@@ -401,6 +428,19 @@ func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr, keyS
 		fmt.Fprintf(out, "  Outbox           %s  (%s: no vendor credentials set)\n", filepath.Join(cfg.DataDir, "outbox.jsonl"), strings.Join(outboxed, ", "))
 	}
 	fmt.Fprintln(out, "Press Ctrl-C to stop.")
+}
+
+// printOperatorTokens tells who can read a customer's state, and that
+// nobody can when no operator token is set.
+func printOperatorTokens(out io.Writer, cfg config) {
+	switch {
+	case cfg.getenv(api.EnvOperatorTokens) != "":
+		fmt.Fprintf(out, "  Operator tokens  from %s  (GET /v1/customers/{id})\n", api.EnvOperatorTokens)
+	case cfg.Dev:
+		fmt.Fprintf(out, "  Operator token   the API token reads state too  (dev only; set %s for real tokens)\n", api.EnvOperatorTokens)
+	default:
+		fmt.Fprintf(out, "  Operator tokens  none: GET /v1/customers/{id} is off (set %s)\n", api.EnvOperatorTokens)
+	}
 }
 
 // newLogger logs text for a person in dev mode and JSON for a log

@@ -316,18 +316,30 @@ func post(t *testing.T, base, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// getState reads customer's state with the dev token.
 func getState(t *testing.T, base, customer string) workflows.State {
+	t.Helper()
+	code, st := getStateWith(t, base, customer, api.DevToken)
+	require.Equal(t, http.StatusOK, code)
+	return st
+}
+
+// getStateWith reads customer's state with token: the status, and the
+// state when it is 200.
+func getStateWith(t *testing.T, base, customer, token string) (int, workflows.State) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, base+"/v1/customers/"+customer, nil)
 	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+api.DevToken)
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
 	var st workflows.State
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, st
+	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
-	return st
+	return resp.StatusCode, st
 }
 
 func waitForOutbox(t *testing.T, file, step, channel string) outbox.Record {
