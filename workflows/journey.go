@@ -111,9 +111,9 @@ type journey struct {
 	// redeferred gets a value when a send came back to wait again, so the
 	// run loop re-arms its timer for it.
 	redeferred workflow.Channel
-	// texts cancel the texts not yet done, by a sequence number of the
-	// run (recallTexts).
-	texts   map[int]workflow.CancelFunc
+	// texts cancel the texts not yet done, in the order they were sent
+	// (recallTexts), each under a sequence number of the run.
+	texts   []pendingText
 	textSeq int
 	// boundary is set by a stage change: the run hands over to a fresh one
 	// once nothing is in flight.

@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -295,17 +294,22 @@ func priorityOf(c class) int {
 	return PriorityLifecycle
 }
 
+// pendingText is a text not yet done and how to call it back.
+type pendingText struct {
+	id     int
+	cancel workflow.CancelFunc
+}
+
 // recallable is a context for a text that recallTexts cancels, and the
 // function that forgets it once the text is done.
 func (r *journey) recallable() (workflow.Context, func()) {
 	ctx, cancel := workflow.WithCancel(r.ctx)
-	if r.texts == nil {
-		r.texts = map[int]workflow.CancelFunc{}
-	}
 	r.textSeq++
 	id := r.textSeq
-	r.texts[id] = cancel
-	return ctx, func() { delete(r.texts, id) }
+	r.texts = append(r.texts, pendingText{id: id, cancel: cancel})
+	return ctx, func() {
+		r.texts = slices.DeleteFunc(r.texts, func(t pendingText) bool { return t.id == id })
+	}
 }
 
 // recallTexts cancels every text not yet done, when SMS may no longer
@@ -314,8 +318,8 @@ func (r *journey) recallable() (workflow.Context, func()) {
 // that has not started. One already handed to Twilio cannot be called
 // back, and Twilio itself refuses a number that texted STOP.
 func (r *journey) recallTexts() {
-	for _, id := range slices.Sorted(maps.Keys(r.texts)) { // in order: each cancel is a command
-		r.texts[id]()
+	for _, t := range slices.Clone(r.texts) { // in order: each cancel is a command
+		t.cancel()
 	}
 }
 
