@@ -270,6 +270,14 @@ var (
 			MaximumInterval:    30 * time.Minute,
 		},
 	}
+	// Account actions retry like CRM records; a canceled one is waited for
+	// until its activity has stopped, so the next cannot overtake it
+	// (account.go).
+	accountOptions = func() workflow.ActivityOptions {
+		o := crmOptions
+		o.WaitForCancellation = true
+		return o
+	}()
 )
 
 // meta builds the metadata of a send. The idempotency key is the same on
@@ -289,9 +297,16 @@ func (r *journey) meta(step, template string, ch messages.Channel) messages.Meta
 // goroutine, so that a slow vendor never delays the journey's reaction to
 // the next event, and records the outcome on the timeline.
 func (r *journey) dispatch(ch messages.Channel, step, summary string, opts workflow.ActivityOptions, activity, in any) {
+	r.dispatchThen(r.ctx, ch, step, summary, opts, activity, in, nil)
+}
+
+// dispatchThen is dispatch in ctx, which the caller may cancel, and calls
+// then, if set, with the outcome while the activity still counts as in
+// flight, so that what then dispatches keeps the run from handing over.
+func (r *journey) dispatchThen(ctx workflow.Context, ch messages.Channel, step, summary string, opts workflow.ActivityOptions, activity, in any, then func(error)) {
 	opts.Summary, opts.TaskQueue = summary, ActivityTaskQueue(ch)
 	r.inflight++
-	workflow.Go(r.ctx, func(ctx workflow.Context) {
+	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() {
 			if r.inflight--; r.inflight == 0 {
 				r.settled.SendAsync(true)
@@ -300,6 +315,9 @@ func (r *journey) dispatch(ch messages.Channel, step, summary string, opts workf
 		var res activities.Result
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, in).Get(ctx, &res)
 		r.recordOutcome(ch, step, res, err)
+		if then != nil {
+			then(err)
+		}
 	})
 }
 
