@@ -7,7 +7,6 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/journeyshq/journeys/activities"
 	"github.com/journeyshq/journeys/messages"
 	"github.com/journeyshq/journeys/playbook"
 	"github.com/journeyshq/journeys/signals"
@@ -184,15 +183,15 @@ func (r *journey) recover(invoiceID string) {
 	r.st.Dunning = nil
 }
 
-// accountAction asks the billing system to suspend or restore the account
-// and records it on the CRM contact.
+// accountAction asks the billing system to suspend or restore the account,
+// in order after any action still in flight (account.go), and records it
+// on the CRM contact.
 func (r *journey) accountAction(step, action, invoiceID, reason string) {
-	act := messages.AccountAction{Meta: r.meta(step, "", messages.ChannelBilling), Action: action, InvoiceID: invoiceID, Reason: reason}
-	fn, verb, status := acts.SuspendAccount, "suspend", "suspended"
+	r.queueAccount(&accountCall{step: step, action: action, invoiceID: invoiceID, reason: reason})
+	status := "suspended"
 	if action == messages.AccountRestore {
-		fn, verb, status = acts.RestoreAccount, "restore", "active"
+		status = "active"
 	}
-	r.dispatch(messages.ChannelBilling, step, "", fmt.Sprintf("%s the account in the billing system (%s)", verb, reason), crmOptions, fn, activities.AccountActionInput{Action: act})
 	r.updateCRM(step+".crm", fmt.Sprintf("record account %s in the CRM", status),
 		map[string]string{"account_status": status, "health_score": itoa(r.st.HealthScore)},
 		fmt.Sprintf("Account %s: %s", status, reason))

@@ -99,6 +99,8 @@ type journey struct {
 	seenAt    []time.Time
 	// inflight counts activities started and not yet finished.
 	inflight int
+	// account orders the account actions in the billing system.
+	account accountLine
 	// received counts the events this run has taken off the channel.
 	received int
 

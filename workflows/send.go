@@ -385,6 +385,14 @@ var (
 			MaximumInterval:    30 * time.Minute,
 		},
 	}
+	// Account actions retry like CRM records; a canceled one is waited for
+	// until its activity has stopped, so the next cannot overtake it
+	// (account.go).
+	accountOptions = func() workflow.ActivityOptions {
+		o := crmOptions
+		o.WaitForCancellation = true
+		return o
+	}()
 )
 
 // meta builds the metadata of a send. The idempotency key is the same on
@@ -407,6 +415,18 @@ func (r *journey) meta(step, template string, ch messages.Channel) messages.Meta
 // and billing), so a refusal is held against that one only.
 func (r *journey) dispatch(ch messages.Channel, step, to, summary string, opts workflow.ActivityOptions, activity, in any) {
 	r.execute(r.ctx, ch, summary, opts, activity, in, func(res activities.Result, err error) { r.recordOutcome(ch, step, to, res, err) })
+}
+
+// dispatchThen is dispatch in ctx, which the caller may cancel, and calls
+// then, if set, with the outcome while the activity still counts as in
+// flight, so that what then dispatches keeps the run from handing over.
+func (r *journey) dispatchThen(ctx workflow.Context, ch messages.Channel, step, summary string, opts workflow.ActivityOptions, activity, in any, then func(error)) {
+	r.execute(ctx, ch, summary, opts, activity, in, func(res activities.Result, err error) {
+		r.recordOutcome(ch, step, "", res, err)
+		if then != nil {
+			then(err)
+		}
+	})
 }
 
 // execute runs activity in ctx on ch's task queue, in a goroutine of its
