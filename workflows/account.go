@@ -28,10 +28,14 @@ type accountLine struct {
 	waiting *accountCall
 }
 
-// accountCall is one account action the journey decided.
+// accountCall is one account action the journey decided: the billing
+// system's, then its record on the CRM contact, which is ordered with it
+// so the CRM's account_status ends as the billing system does.
 type accountCall struct {
 	step, action, invoiceID, reason string
 	cancel                          workflow.CancelFunc
+	// recording: the billing action has finished; the CRM record is in flight.
+	recording bool
 }
 
 // queueAccount dispatches c now, or after the action in flight; a restore
@@ -69,17 +73,39 @@ func (r *journey) startAccount(c *accountCall) {
 		accountOptions, fn, activities.AccountActionInput{Action: act}, func(err error) { r.accountDone(c, err) })
 }
 
-// accountDone frees the line when c's activity has stopped, and dispatches
-// the action waiting for it.
+// accountDone records c on the CRM once the billing system has answered,
+// unless a newer action waits (its record is the last word); when both are
+// done it frees the line and dispatches the action waiting for it.
 func (r *journey) accountDone(c *accountCall, err error) {
 	c.cancel() // releases the context
 	if temporal.IsCanceledError(err) {
 		r.note(KindDecision, "%s stopped by its cancel; whether it acted is not known", c.step)
 	}
 	l := &r.account
+	if !c.recording && l.waiting == nil {
+		r.recordAccount(c)
+		return
+	}
 	l.running = nil
 	if w := l.waiting; w != nil {
 		l.waiting = nil
 		r.startAccount(w)
 	}
+}
+
+// recordAccount puts c's account status on the CRM contact, in a context
+// a restore can cancel as it cancels the suspend.
+func (r *journey) recordAccount(c *accountCall) {
+	ctx, cancel := workflow.WithCancel(r.ctx)
+	c.cancel, c.recording = cancel, true
+	status := "suspended"
+	if c.action == messages.AccountRestore {
+		status = "active"
+	}
+	step := c.step + ".crm"
+	update := messages.CRMUpdate{Meta: r.meta(step, "", messages.ChannelCRM), Email: r.st.Profile.Email,
+		Properties: map[string]string{"account_status": status, "health_score": itoa(r.st.HealthScore)},
+		Note:       fmt.Sprintf("Account %s: %s", status, c.reason)}
+	r.dispatchThen(ctx, messages.ChannelCRM, step, fmt.Sprintf("record account %s in the CRM", status),
+		crmOptions, acts.UpdateCRM, activities.UpdateCRMInput{Update: update}, func(err error) { r.accountDone(c, err) })
 }

@@ -184,15 +184,8 @@ func (r *journey) recover(invoiceID string) {
 }
 
 // accountAction asks the billing system to suspend or restore the account,
-// in order after any action still in flight (account.go), and records it
-// on the CRM contact.
+// in order after any action still in flight, and then records it on the
+// CRM contact (account.go).
 func (r *journey) accountAction(step, action, invoiceID, reason string) {
 	r.queueAccount(&accountCall{step: step, action: action, invoiceID: invoiceID, reason: reason})
-	status := "suspended"
-	if action == messages.AccountRestore {
-		status = "active"
-	}
-	r.updateCRM(step+".crm", fmt.Sprintf("record account %s in the CRM", status),
-		map[string]string{"account_status": status, "health_score": itoa(r.st.HealthScore)},
-		fmt.Sprintf("Account %s: %s", status, reason))
 }

@@ -37,7 +37,7 @@ const (
 	// assertSuspendRestoreOrder: a suspension retried past the payment's
 	// restore lands last, and the billing system keeps a paying customer
 	// suspended.
-	assertSuspendRestoreOrder = false
+	assertSuspendRestoreOrder = true
 	// assertConsentOrderPerSource: the later of a STOP and a START, by when
 	// the customer sent them, decides, whatever order they arrive in.
 	assertConsentOrderPerSource = true
@@ -190,6 +190,7 @@ func checkOnce(s *script, st workflows.State, rec []attempt) []violation {
 	for key, a := range last {
 		switch {
 		case delivered[key] > 0:
+		case stoppedByRestore(a, last, delivered):
 		case a.Err == errPermanent || a.At < s.Until-day:
 			failed++
 		default:
@@ -434,6 +435,25 @@ func zonesOfNumber(phone string) []*time.Location {
 		}
 	}
 	return zones
+}
+
+// stoppedByRestore reports whether a is an account action (or its CRM
+// record) that the journey stopped because the payment's restore came: the
+// restore of the same dunning was delivered, so a neither went nor failed.
+func stoppedByRestore(a attempt, last map[string]attempt, delivered map[string]int) bool {
+	if a.Channel != messages.ChannelBilling && a.Channel != messages.ChannelCRM {
+		return false
+	}
+	restore := strings.Replace(a.Step, ".suspend", ".restore", 1)
+	if restore == a.Step {
+		return false
+	}
+	for key, b := range last {
+		if b.Step == restore && delivered[key] > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // windowOf is the send window that holds attempt a's message, if any.
