@@ -291,8 +291,10 @@ func checkPaid(s *script, st workflows.State, rec []attempt) []violation {
 }
 
 // afterPayment says whether a dunning step is one a payment sets off.
+// afterPayment: the restore, and any CRM record, which notes what went
+// before the payment rather than sending anything.
 func afterPayment(step string) bool {
-	return strings.HasSuffix(step, ".restore") || strings.HasSuffix(step, ".restore.crm")
+	return strings.HasSuffix(step, ".restore") || strings.HasSuffix(step, ".crm")
 }
 
 func b2i(b bool) int {

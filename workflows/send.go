@@ -242,11 +242,14 @@ func (r *journey) send(m PendingSend, ch messages.Channel) {
 	opts := sendOptions
 	opts.Priority = temporal.Priority{PriorityKey: priorityOf(c)}
 	by := r.sendBy(ch, c, now)
-	if !by.IsZero() {
-		opts.ScheduleToCloseTimeout = max(by.Sub(now), time.Second)
+	if !by.IsZero() { // a second early: an attempt due at the close does not start
+		opts.ScheduleToCloseTimeout = max(by.Sub(now)-time.Second, time.Second)
 	}
 	done := func(to string, res activities.Result, err error) { r.sendOutcome(m, ch, to, now, by, res, err) }
 	if ch == messages.ChannelSMS {
+		// A recalled text already at Twilio reports how it ended, not
+		// "canceled": it may have gone.
+		opts.WaitForCancellation = true
 		ctx, recalled := r.recallable()
 		in := activities.SendSMSInput{Meta: meta, To: r.st.Profile.Phone, Data: data}
 		r.execute(ctx, ch, fmt.Sprintf("send %s SMS to the customer (%s)", m.Template, m.Step), opts, acts.SendSMS, in,
@@ -270,8 +273,7 @@ func (r *journey) refused(ch messages.Channel, to string, appErr *temporal.Appli
 		r.note(KindSkip, "sms: the vendor refused a previous number (%s): the current one is still tried", smsUnusableText(vendorReason))
 		return
 	}
-	r.st.SMSUnusable = vendorReason
-	r.recallTexts()
+	r.st.SMSUnusable = vendorReason // texts in flight are refused by Twilio alike
 	r.note(KindDecision, "no more SMS to this customer: %s", smsUnusableText(vendorReason))
 }
 
