@@ -26,41 +26,8 @@ var (
 	propertySeed  = flag.Uint64("property.seed", 0, "run TestPropertyDisorder on this one seed only")
 )
 
-// Known gaps: an invariant that fails on many seeds for one open scenario
-// is gated here, true once the fix lands. A gated violation is logged, and
-// the seeds that showed it are summed up at the end of the test.
-const (
-	// assertSendTimeRules: a send retried past a STOP, an unsubscribe, its
-	// window's close or the payment is not re-checked against the rules
-	// before it goes (the decision was right; the retry is late).
-	assertSendTimeRules = true
-	// assertSuspendRestoreOrder: a suspension retried past the payment's
-	// restore lands last, and the billing system keeps a paying customer
-	// suspended.
-	assertSuspendRestoreOrder = true
-	// assertConsentOrderPerSource: the later of a STOP and a START, by when
-	// the customer sent them, decides, whatever order they arrive in.
-	assertConsentOrderPerSource = true
-)
-
-// Gate names of violations; "" is always asserted.
-const (
-	gateSendTime     = "assertSendTimeRules"
-	gateSuspendOrder = "assertSuspendRestoreOrder"
-	gateConsentOrder = "assertConsentOrderPerSource"
-)
-
-// gateOn says whether violations of gate fail the test.
-var gateOn = map[string]bool{
-	"":               true,
-	gateSendTime:     assertSendTimeRules,
-	gateSuspendOrder: assertSuspendRestoreOrder,
-	gateConsentOrder: assertConsentOrderPerSource,
-}
-
 // violation is an invariant a case broke.
 type violation struct {
-	Gate string
 	Text string
 }
 
@@ -72,27 +39,14 @@ func TestPropertyDisorder(t *testing.T) {
 			seeds = append(seeds, uint64(s+1))
 		}
 	}
-	gapSeeds := map[string][]uint64{}
 	for _, seed := range seeds {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			for _, v := range runPropertyCase(t, seed) {
-				if !gateOn[v.Gate] {
-					gapSeeds[v.Gate] = append(gapSeeds[v.Gate], seed)
-				}
-			}
-		})
-	}
-	for _, gate := range []string{gateSendTime, gateSuspendOrder, gateConsentOrder} {
-		if ss := slices.Compact(gapSeeds[gate]); len(ss) > 0 {
-			t.Logf("known gap %s (gated off): %d of %d cases, seeds %v", gate, len(ss), len(seeds), ss[:min(len(ss), 20)])
-		}
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { runPropertyCase(t, seed) })
 	}
 }
 
-// runPropertyCase runs the case of seed and fails t for every violation
-// not gated off, after logging the schedule and what the vendors saw. It
-// returns every violation.
-func runPropertyCase(t *testing.T, seed uint64) []violation {
+// runPropertyCase runs the case of seed and fails t for every violation,
+// after logging the schedule and what the vendors saw.
+func runPropertyCase(t *testing.T, seed uint64) {
 	s := newScript(seed)
 	v := &vendors{seed: seed}
 	h := newHarness(t, propertyPlaybook(), v.install)
@@ -111,13 +65,8 @@ func runPropertyCase(t *testing.T, seed uint64) []violation {
 		t.Logf("vendors saw:\n%s", attemptsText(rec))
 	}
 	for _, x := range vs {
-		if gateOn[x.Gate] {
-			t.Errorf("seed %d: %s", seed, x.Text)
-		} else {
-			t.Logf("seed %d, known gap %s: %s", seed, x.Gate, x.Text)
-		}
+		t.Errorf("seed %d: %s", seed, x.Text)
 	}
-	return vs
 }
 
 func attemptsText(rec []attempt) string {
@@ -126,19 +75,6 @@ func attemptsText(rec []attempt) string {
 		b.WriteString("  " + a.String() + "\n")
 	}
 	return b.String()
-}
-
-// retryGate is the gate of a violation by a delivery: none when the first
-// attempt broke the rule (the decision was wrong), the send-time gap when
-// only a retry did.
-func retryGate(a attempt) string { return retryGateOf(a, gateSendTime) }
-
-// retryGateOf is gate when only a retry broke the rule, else none.
-func retryGateOf(a attempt, gate string) string {
-	if a.Attempt > 1 {
-		return gate
-	}
-	return ""
 }
 
 // checkEvents: every event sent was applied once, every redelivery
@@ -263,10 +199,10 @@ func checkPaid(s *script, st workflows.State, rec []attempt) []violation {
 		vs = append(vs, violation{Text: fmt.Sprintf("invoice paid (arrived %s), yet dunning %t, suspended %t", pay.Arrives, st.Dunning != nil, st.Suspended)})
 	}
 	if a, ok := lastAccountAction(rec, messages.ChannelBilling); ok && a.Action == messages.AccountSuspend {
-		vs = append(vs, violation{Gate: retryGateOf(a, gateSuspendOrder), Text: fmt.Sprintf("invoice paid (arrived %s), the billing system's last action is the suspension at %s (try %d)", pay.Arrives, a.At, a.Attempt)})
+		vs = append(vs, violation{Text: fmt.Sprintf("invoice paid (arrived %s), the billing system's last action is the suspension at %s (try %d)", pay.Arrives, a.At, a.Attempt)})
 	}
 	if a, ok := lastAccountAction(rec, messages.ChannelCRM); ok && a.Action == crmSuspended {
-		vs = append(vs, violation{Gate: retryGateOf(a, gateSuspendOrder), Text: fmt.Sprintf("invoice paid (arrived %s), the CRM's last account status is suspended, recorded at %s (try %d)", pay.Arrives, a.At, a.Attempt)})
+		vs = append(vs, violation{Text: fmt.Sprintf("invoice paid (arrived %s), the CRM's last account status is suspended, recorded at %s (try %d)", pay.Arrives, a.At, a.Attempt)})
 	}
 	recovered, refused := 0, false
 	for _, a := range rec {
@@ -281,7 +217,7 @@ func checkPaid(s *script, st workflows.State, rec []attempt) []violation {
 			continue
 		}
 		if a.At > pay.Arrives && !afterPayment(a.Step) && (a.Attempt == 1 || a.Err == "" && a.Action == "") {
-			vs = append(vs, violation{Gate: retryGate(a), Text: fmt.Sprintf("dunning %s %s at %s (try %d), after the payment arrived at %s", a.Channel, a.Step, a.At, a.Attempt, pay.Arrives)})
+			vs = append(vs, violation{Text: fmt.Sprintf("dunning %s %s at %s (try %d), after the payment arrived at %s", a.Channel, a.Step, a.At, a.Attempt, pay.Arrives)})
 		}
 	}
 	if want := b2i(failedFirst(s)); recovered != want && !refused {
@@ -333,15 +269,15 @@ func checkConsent(s *script, st workflows.State, rec []attempt) []violation {
 		}
 		if a.Channel == messages.ChannelSMS {
 			if stop, ok := stoppedAt(stops, starts, a.At); ok {
-				vs = append(vs, violation{Gate: retryGate(a), Text: fmt.Sprintf("SMS %s at %s (try %d), after the STOP that arrived at %s", a.Step, a.At, a.Attempt, stop.Arrives)})
+				vs = append(vs, violation{Text: fmt.Sprintf("SMS %s at %s (try %d), after the STOP that arrived at %s", a.Step, a.At, a.Attempt, stop.Arrives)})
 			}
 		}
 		if a.Channel == messages.ChannelEmail && a.Class == playbook.ClassMarketing && len(unsub) > 0 && a.At > unsub[0].Arrives {
-			vs = append(vs, violation{Gate: retryGate(a), Text: fmt.Sprintf("marketing email %s at %s (try %d), after the unsubscribe arrived at %s", a.Step, a.At, a.Attempt, unsub[0].Arrives)})
+			vs = append(vs, violation{Text: fmt.Sprintf("marketing email %s at %s (try %d), after the unsubscribe arrived at %s", a.Step, a.At, a.Attempt, unsub[0].Arrives)})
 		}
 	}
 	if word, ok := lastWord(append(stops, starts...)); ok && st.Consent.SMSOptedOut != (word.Note == stopKeyword) {
-		vs = append(vs, violation{Gate: gateConsentOrder, Text: fmt.Sprintf("the customer's last word was %s (occurred %s), the journey ends with SMS opted out %t", word.Note, word.Occurred, st.Consent.SMSOptedOut)})
+		vs = append(vs, violation{Text: fmt.Sprintf("the customer's last word was %s (occurred %s), the journey ends with SMS opted out %t", word.Note, word.Occurred, st.Consent.SMSOptedOut)})
 	}
 	return vs
 }
@@ -394,7 +330,7 @@ func checkWindows(s *script, rec []attempt) []violation {
 		}
 		for _, z := range zones {
 			if !inWindow(at, z, w) {
-				vs = append(vs, violation{Gate: retryGate(a), Text: fmt.Sprintf("%s %s at %s (try %d), outside its window %s-%s",
+				vs = append(vs, violation{Text: fmt.Sprintf("%s %s at %s (try %d), outside its window %s-%s",
 					a.Channel, a.Step, at.In(z).Format("Mon 15:04:05 MST"), a.Attempt, w.From, w.To)})
 				break
 			}
