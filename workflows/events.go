@@ -24,14 +24,15 @@ func (r *journey) apply(ev signals.Event) {
 		r.note(KindSkip, "duplicate %s event %s ignored", ev.Type, ev.EventID)
 		return
 	}
+	if r.st.Stage == StageNew && ev.Type != signals.SignedUp {
+		// Not remembered: its redelivery after the signup is applied.
+		r.reject(string(ev.Type)+" event "+ev.EventID+" before signed_up", nil)
+		return
+	}
 	r.remember(ev.EventID, workflow.Now(r.ctx))
 	p, err := ev.Payload()
 	if err != nil {
 		r.reject(string(ev.Type)+" event "+ev.EventID, err)
-		return
-	}
-	if r.st.Stage == StageNew && ev.Type != signals.SignedUp {
-		r.reject(string(ev.Type)+" event "+ev.EventID+" before signed_up", nil)
 		return
 	}
 	r.st.Counters.EventsApplied++

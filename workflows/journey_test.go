@@ -364,6 +364,20 @@ func TestBadPayloadsAreRecordedAndTheJourneyCarriesOn(t *testing.T) {
 	assert.Contains(t, h.sends(), "1h0m0s SendEmail onboarding.welcome welcome→ana@example.com")
 }
 
+// An event refused for coming before signed_up is not remembered as
+// applied: its redelivery after the signup applies it.
+func TestAnEventBeforeSignupAppliesWhenRedelivered(t *testing.T) {
+	h := newHarness(t, playbook.Default())
+	h.event(time.Minute, "e-early", signals.MilestoneReached, signals.MilestoneReachedData{Milestone: "first_project"})
+	h.event(time.Hour, "e-signup", signals.SignedUp, signup(""))
+	h.event(2*time.Hour, "e-early", signals.MilestoneReached, signals.MilestoneReachedData{Milestone: "first_project"})
+	st := h.run(3 * time.Hour)
+
+	assert.Equal(t, []string{"first_project"}, st.Milestones)
+	assert.Equal(t, 0, st.Counters.EventsDuplicate)
+	assert.Equal(t, 1, st.Counters.EventsRejected)
+}
+
 func TestProfileUpdate(t *testing.T) {
 	h := newHarness(t, playbook.Default())
 	h.event(0, "e-signup", signals.SignedUp, signup(""))
