@@ -200,7 +200,11 @@ func TestARestoreWaitsForAHeldSuspendOnTemporal(t *testing.T) {
 			assert.Equal(t, []string{"start suspend", "end suspend", "start restore", "end restore"}, log,
 				"the restore reaches the billing system only after the held suspend has ended")
 			assert.Equal(t, accountActive, state, "the billing system's last word is the restore")
-			assert.False(t, pollState(t, s, customer, func(workflows.State) bool { return true }).Suspended)
+			final := pollState(t, s, customer, func(st workflows.State) bool {
+				return timelineHas(st, workflows.KindSend, "billing dunning.1.restore")
+			})
+			assert.False(t, final.Suspended)
+			assert.Zero(t, final.Counters.SendsFailed, "a suspend stopped by its restore neither went nor failed")
 		})
 	}
 }

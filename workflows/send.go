@@ -424,7 +424,13 @@ func (r *journey) dispatch(ch messages.Channel, step, to, summary string, opts w
 // flight, so that what then dispatches keeps the run from handing over.
 func (r *journey) dispatchThen(ctx workflow.Context, ch messages.Channel, step, summary string, opts workflow.ActivityOptions, activity, in any, then func(error)) {
 	r.execute(ctx, ch, summary, opts, activity, in, func(res activities.Result, err error) {
-		r.recordOutcome(ch, step, "", res, err)
+		if err != nil && ctx.Err() != nil {
+			// Stopped by the caller's cancel, however the attempt ended:
+			// neither sent nor failed.
+			r.note(KindSkip, "%s %s stopped before it finished", ch, step)
+		} else {
+			r.recordOutcome(ch, step, "", res, err)
+		}
 		if then != nil {
 			then(err)
 		}
