@@ -1,7 +1,8 @@
 package api
 
 // Twilio's inbound SMS webhook: a customer texting STOP or START to our
-// number becomes a consent_changed event on every journey with that phone.
+// number becomes a consent_changed event on every journey with that phone;
+// HELP or INFO gets the program's help text as a TwiML reply.
 // The sibling sendgrid_events.go does the same for email.
 
 import (
@@ -154,8 +155,9 @@ func twilioConsent(form url.Values) (status, reason string, ok bool) {
 }
 
 // twilioInboundWebhook applies a signed inbound text's opt-out or opt-in to
-// every running journey with the sender's phone. Twilio gets an empty
-// TwiML document for whatever it need not retry; a 503 when Temporal is
+// every running journey with the sender's phone. Twilio gets a TwiML
+// document (empty, or the help text or a confirmation) for whatever it need
+// not retry; a 503 when Temporal is
 // down, which Twilio retries as the URL's connection overrides say. The
 // sender's number and the message are never logged.
 func (h *handler) twilioInboundWebhook(w http.ResponseWriter, r *http.Request) {
