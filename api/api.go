@@ -111,6 +111,16 @@ type Options struct {
 	TwilioAuthToken string
 	PublicURL       string
 	LookupKey       []byte
+	// SMSHelpText is the reply to an inbound HELP or INFO (see
+	// SMSHelpText); empty replies nothing.
+	SMSHelpText string
+	// SMSProgram is the brand that starts journeys' STOP and START
+	// confirmations, such as the playbook's product.
+	SMSProgram string
+	// SMSReplyKeywords makes journeys confirm STOP and START itself: set it
+	// only where Twilio's Advanced Opt-Out is off, so that the customer
+	// never gets two confirmations. Default false: Twilio confirms.
+	SMSReplyKeywords bool
 	// SendGridWebhookPublicKey, when set, serves POST
 	// /webhooks/sendgrid/events: the Signed Event Webhook's verification
 	// key, base64 of its DER form as SendGrid shows it
@@ -174,6 +184,7 @@ func New(j Journeys, opts Options) (http.Handler, error) {
 	if h.twilio, err = newTwilioInbound(opts.TwilioAuthToken, opts.PublicURL, opts.LookupKey); err != nil {
 		return nil, err
 	}
+	h.twilio.help, h.twilio.program, h.twilio.confirm = opts.SMSHelpText, opts.SMSProgram, opts.SMSReplyKeywords
 	if opts.SendGridWebhookPublicKey != "" {
 		if h.sendgridKey, err = ParseSendGridPublicKey(opts.SendGridWebhookPublicKey); err != nil {
 			return nil, err

@@ -53,6 +53,7 @@ const (
 	ReasonNotAnAnswer      = "not_an_answer"     // ignored: a Slack click on another control
 	ReasonAlertClosed      = "alert_closed"      // ignored: an answer to an alert no longer open
 	ReasonNotAKeyword      = "not_a_keyword"     // ignored: an inbound text other than an opt-out or opt-in keyword
+	ReasonHelp             = "help"              // ignored: an inbound HELP or INFO, answered with the help text
 	ReasonInvalidEvent     = "invalid_event"     // ignored: a SendGrid event that does not decode or map to a valid event
 	ReasonJourneyNotYet    = "journey_not_yet"   // 409: a Stripe event for a customer without a journey yet; Stripe retries it
 	ReasonRetryExpired     = "retry_expired"     // ignored: a Stripe event still without a journey StripeRetryUnknownFor after it was created; dropped

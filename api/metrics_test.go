@@ -141,7 +141,8 @@ func TestRequestsAreCounted(t *testing.T) {
 		require.Equal(t, want, rec.Code, rec.Body.String())
 	}
 	twilio(inboundText("STOP"), true, http.StatusOK)                         // c-1
-	twilio(inboundText("HELP"), true, http.StatusOK)                         // not a keyword
+	twilio(inboundText("HELP"), true, http.StatusOK)                         // help
+	twilio(inboundText("hello"), true, http.StatusOK)                        // not a keyword
 	twilio(inboundText("STOP", "From", "+15550009999"), true, http.StatusOK) // no journey
 	twilio(inboundText("STOP"), false, http.StatusUnauthorized)
 
@@ -185,11 +186,12 @@ func TestRequestsAreCounted(t *testing.T) {
 		{"journeys_events_ignored_total", map[string]string{"source": "slack", "reason": "alert_closed"}, 1},
 		{"journeys_events_ignored_total", map[string]string{"source": "slack", "reason": "not_an_answer"}, 1},
 		{"journeys_events_ignored_total", map[string]string{"source": "twilio", "reason": "not_a_keyword"}, 1},
+		{"journeys_events_ignored_total", map[string]string{"source": "twilio", "reason": "help"}, 1},
 		{"journeys_events_ignored_total", map[string]string{"source": "twilio", "reason": "unknown_customer"}, 1},
 		{"journeys_events_ignored_total", map[string]string{"source": "sendgrid", "reason": "unmapped_type"}, 2},
 		{"journeys_events_ignored_total", map[string]string{"source": "sendgrid", "reason": "no_customer_id"}, 1},
 		{"journeys_events_ignored_total", map[string]string{"source": "sendgrid", "reason": "unknown_customer"}, 1},
-		{"journeys_events_ignored_total", nil, 10},
+		{"journeys_events_ignored_total", nil, 11},
 	} {
 		assert.Equal(t, c.want, s.Value(c.name, c.labels), "%s%v", c.name, c.labels)
 	}

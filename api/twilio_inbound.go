@@ -1,12 +1,14 @@
 package api
 
 // Twilio's inbound SMS webhook: a customer texting STOP or START to our
-// number becomes a consent_changed event on every journey with that phone.
+// number becomes a consent_changed event on every journey with that phone;
+// HELP or INFO gets the program's help text as a TwiML reply.
 // The sibling sendgrid_events.go does the same for email.
 
 import (
 	"context"
 	"encoding/base64"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
@@ -50,6 +52,8 @@ const TwiMLEmpty = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
 var (
 	twilioOptOut = map[string]bool{"STOP": true, "STOPALL": true, "UNSUBSCRIBE": true, "CANCEL": true, "END": true, "QUIT": true}
 	twilioOptIn  = map[string]bool{"START": true, "UNSTOP": true}
+	// The carriers' help keywords (CTIA), matched the same way.
+	twilioHelp = map[string]bool{"HELP": true, "INFO": true}
 )
 
 // ParsePublicURL checks the edge's public base URL: absolute http or https,
@@ -89,6 +93,9 @@ type twilioInbound struct {
 	url       string // the public URL Twilio signs
 	key       []byte // of workflows.PhoneHash
 	missing   []string
+	help      string // the reply to HELP and INFO; "" replies nothing
+	program   string // starts the STOP and START confirmations
+	confirm   bool   // journeys, not Twilio, confirms STOP and START
 }
 
 func newTwilioInbound(authToken, publicURL string, key []byte) (twilioInbound, error) {
@@ -148,8 +155,9 @@ func twilioConsent(form url.Values) (status, reason string, ok bool) {
 }
 
 // twilioInboundWebhook applies a signed inbound text's opt-out or opt-in to
-// every running journey with the sender's phone. Twilio gets an empty
-// TwiML document for whatever it need not retry; a 503 when Temporal is
+// every running journey with the sender's phone. Twilio gets a TwiML
+// document (empty, or the help text or a confirmation) for whatever it need
+// not retry; a 503 when Temporal is
 // down, which Twilio retries as the URL's connection overrides say. The
 // sender's number and the message are never logged.
 func (h *handler) twilioInboundWebhook(w http.ResponseWriter, r *http.Request) {
@@ -185,12 +193,13 @@ func (h *handler) twilioInboundWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	status, keyword, ok := twilioConsent(form)
 	if !ok {
-		h.twilioIgnored(w, sid, "not a consent keyword", ReasonNotAKeyword)
+		h.twilioNotConsent(w, sid, form)
 		return
 	}
+	reply := h.twilio.confirmation(status, form)
 	from := form.Get("From")
 	if from == "" {
-		h.twilioIgnored(w, sid, "no From", ReasonUnknownCustomer)
+		h.twilioIgnored(w, sid, "no From", ReasonUnknownCustomer, reply)
 		return
 	}
 	// One deadline for the lookup and every send: Twilio waits 15 s.
@@ -202,9 +211,15 @@ func (h *handler) twilioInboundWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(customers) == 0 {
-		h.twilioIgnored(w, sid, "no running journey has this phone", ReasonUnknownCustomer)
+		h.twilioIgnored(w, sid, "no running journey has this phone", ReasonUnknownCustomer, reply)
 		return
 	}
+	h.applyTwilioConsent(ctx, w, r, customers, sid, from, status, keyword, reply)
+}
+
+// applyTwilioConsent sends the consent change to each journey found and
+// answers Twilio with reply, or a 503 when Temporal is down.
+func (h *handler) applyTwilioConsent(ctx context.Context, w http.ResponseWriter, r *http.Request, customers []string, sid, from, status, keyword, reply string) {
 	now := h.now()
 	data := signals.ConsentChangedData{Channel: signals.ConsentSMS, Status: status, Source: signals.SourceTwilioInbound, Reason: keyword}
 	if signals.ValidConsentAddress(data.Channel, from) { // STOP is per number: the journey compares it with its phone
@@ -230,7 +245,7 @@ func (h *handler) twilioInboundWebhook(w http.ResponseWriter, r *http.Request) {
 			h.countIgnored(SourceTwilio, ReasonUnknownCustomer)
 		}
 	}
-	writeTwiML(w)
+	writeTwiML(w, reply)
 }
 
 // sendConsent sends a consent change from a vendor's webhook to its
@@ -264,15 +279,77 @@ func (h *handler) verifyTwilio(signature string, form url.Values) error {
 	return nil
 }
 
-// twilioIgnored acknowledges a genuine inbound text that changes nothing.
-func (h *handler) twilioIgnored(w http.ResponseWriter, sid, reason, token string) {
-	h.countIgnored(SourceTwilio, token)
-	h.log.Info("twilio inbound ignored", "message_sid", sid, "reason", reason)
-	writeTwiML(w)
+// twilioNotConsent answers a text that is no consent change: the help text
+// to HELP or INFO, unless Advanced Opt-Out (OptOutType) already did.
+func (h *handler) twilioNotConsent(w http.ResponseWriter, sid string, form url.Values) {
+	if twilioHelp[strings.ToUpper(strings.TrimSpace(form.Get("Body")))] {
+		reply := h.twilio.help
+		if form.Get("OptOutType") != "" {
+			reply = ""
+		}
+		h.twilioIgnored(w, sid, "help", ReasonHelp, reply)
+		return
+	}
+	if strings.EqualFold(form.Get("OptOutType"), "HELP") { // a custom help keyword Twilio answered
+		h.twilioIgnored(w, sid, "help", ReasonHelp, "")
+		return
+	}
+	h.twilioIgnored(w, sid, "not a consent keyword", ReasonNotAKeyword, "")
 }
 
-func writeTwiML(w http.ResponseWriter) {
+// confirmation is journeys' reply to a consent keyword: none unless
+// SMSReplyKeywords says Twilio does not confirm, and none when OptOutType
+// shows Advanced Opt-Out handled it, so the customer never gets two.
+func (t twilioInbound) confirmation(status string, form url.Values) string {
+	if !t.confirm || form.Get("OptOutType") != "" {
+		return ""
+	}
+	if status == signals.ConsentOptedOut {
+		return SMSStopConfirmation(t.program)
+	}
+	return SMSStartConfirmation(t.program)
+}
+
+// twilioIgnored acknowledges a genuine inbound text that changes nothing,
+// replying reply when it is not empty.
+func (h *handler) twilioIgnored(w http.ResponseWriter, sid, reason, token, reply string) {
+	h.countIgnored(SourceTwilio, token)
+	h.log.Info("twilio inbound ignored", "message_sid", sid, "reason", reason)
+	writeTwiML(w, reply)
+}
+
+// writeTwiML answers Twilio with one Message of text, XML-escaped, or with
+// TwiMLEmpty when text is empty.
+func writeTwiML(w http.ResponseWriter, text string) {
+	doc := TwiMLEmpty
+	if text != "" {
+		var b strings.Builder
+		_ = xml.EscapeText(&b, []byte(text)) // a strings.Builder does not fail
+		doc = `<?xml version="1.0" encoding="UTF-8"?><Response><Message>` + b.String() + `</Message></Response>`
+	}
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte(TwiMLEmpty))
+	_, _ = w.Write([]byte(doc))
+}
+
+// SMSHelpText is the carrier-style help reply for program, pointing to
+// helpURL when there is one.
+func SMSHelpText(program, helpURL string) string {
+	where := ""
+	if helpURL != "" {
+		where = " help at " + helpURL + "."
+	}
+	return program + ":" + where + " Msg&data rates may apply. Reply STOP to opt out."
+}
+
+// SMSStopConfirmation is journeys' reply to an opt-out keyword when
+// Options.SMSReplyKeywords is set.
+func SMSStopConfirmation(program string) string {
+	return program + ": You are unsubscribed and will receive no more messages. Reply START to resubscribe."
+}
+
+// SMSStartConfirmation is journeys' reply to an opt-in keyword when
+// Options.SMSReplyKeywords is set.
+func SMSStartConfirmation(program string) string {
+	return program + ": You are resubscribed. Reply HELP for help, STOP to opt out. Msg&data rates may apply."
 }

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/xml"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -297,4 +298,70 @@ func TestParseLookupKey(t *testing.T) {
 		_, err := api.ParseLookupKey(bad)
 		assert.ErrorContains(t, err, "JOURNEYS_LOOKUP_KEY", bad)
 	}
+}
+
+const testHelpText = `Acme <SMS> & "alerts": help at https://app.example.com. Msg&data rates may apply. Reply STOP to opt out.`
+
+// requireTwiMLMessage checks a TwiML answer that replies one text, message.
+func requireTwiMLMessage(t *testing.T, rec *httptest.ResponseRecorder, message string) {
+	t.Helper()
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Equal(t, "text/xml", rec.Header().Get("Content-Type"))
+	var doc struct {
+		XMLName  xml.Name `xml:"Response"`
+		Messages []string `xml:"Message"`
+	}
+	require.NoError(t, xml.Unmarshal(rec.Body.Bytes(), &doc), rec.Body.String())
+	assert.Equal(t, []string{message}, doc.Messages, "one reply per request")
+	assert.True(t, strings.HasPrefix(rec.Body.String(), `<?xml version="1.0" encoding="UTF-8"?><Response><Message>`), rec.Body.String())
+}
+
+// HELP and INFO, as carriers define them, get the program's help text and
+// change no journey.
+func TestTwilioHelpRepliesTheHelpText(t *testing.T) {
+	for _, body := range []string{"HELP", " help\n", "Info", "INFO"} {
+		t.Run(body, func(t *testing.T) {
+			rec := &recorder{phones: phoneCustomers}
+			opts := twilioOptions()
+			opts.SMSHelpText = testHelpText
+			rr := postTwilio(t, newHandler(t, rec, opts), inboundText(body))
+			requireTwiMLMessage(t, rr, testHelpText)
+			assert.Contains(t, rr.Body.String(), "Acme &lt;SMS&gt; &amp; &#34;alerts&#34;", "escaped")
+			assert.Empty(t, rec.sent(), "no event")
+		})
+	}
+	// A sentence with HELP in it is not the keyword.
+	rec := &recorder{phones: phoneCustomers}
+	opts := twilioOptions()
+	opts.SMSHelpText = testHelpText
+	requireTwiML(t, postTwilio(t, newHandler(t, rec, opts), inboundText("help me log in")))
+	// With Advanced Opt-Out on (OptOutType sent), Twilio answered HELP itself.
+	requireTwiML(t, postTwilio(t, newHandler(t, rec, opts), inboundText("HELP", "OptOutType", "HELP")))
+	assert.Empty(t, rec.sent())
+}
+
+// Journeys answers STOP and START only when told Twilio does not.
+func TestTwilioStopConfirmationOnlyWhenJourneysReplies(t *testing.T) {
+	opts := twilioOptions()
+	opts.SMSProgram = "Acme & Co"
+	rec := &recorder{phones: phoneCustomers}
+	requireTwiML(t, postTwilio(t, newHandler(t, rec, opts), inboundText("STOP")))
+	require.Len(t, rec.sent(), 1, "applied either way")
+
+	opts.SMSReplyKeywords = true
+	rec = &recorder{phones: phoneCustomers}
+	h := newHandler(t, rec, opts)
+	requireTwiMLMessage(t, postTwilio(t, h, inboundText("stop")), api.SMSStopConfirmation("Acme & Co"))
+	requireTwiMLMessage(t, postTwilio(t, h, inboundText("START")), api.SMSStartConfirmation("Acme & Co"))
+	assert.Len(t, rec.sent(), 2, "applied as before")
+	assert.Contains(t, api.SMSStopConfirmation("Acme & Co"), "Acme & Co: ")
+	// A number without a journey is still confirmed: the opt-out is the number's.
+	requireTwiMLMessage(t, postTwilio(t, h, inboundText("STOP", "From", "+15550009999")), api.SMSStopConfirmation("Acme & Co"))
+	// OptOutType means Advanced Opt-Out is on after all: Twilio confirmed.
+	requireTwiML(t, postTwilio(t, h, inboundText("STOP", "OptOutType", "STOP")))
+}
+
+func TestSMSHelpTextFromThePlaybook(t *testing.T) {
+	assert.Equal(t, "Acme: help at https://app.example.com. Msg&data rates may apply. Reply STOP to opt out.", api.SMSHelpText("Acme", "https://app.example.com"))
+	assert.Equal(t, "Acme: Msg&data rates may apply. Reply STOP to opt out.", api.SMSHelpText("Acme", ""))
 }

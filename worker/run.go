@@ -112,6 +112,8 @@ func eventsAPI(cfg config, set settings, c client.Client, ch *channels, logger *
 		TwilioAuthToken:          cfg.getenv(twilio.EnvAuthToken),
 		PublicURL:                cfg.getenv(api.EnvPublicURL),
 		LookupKey:                set.phoneKey,
+		SMSProgram:               set.smsProgram,
+		SMSHelpText:              set.smsHelp,
 		SendGridWebhookPublicKey: cfg.getenv(api.EnvSendGridWebhookPublicKey),
 		Ready:                    ready,
 		Metrics:                  metrics,
@@ -144,6 +146,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	if err != nil {
 		return err
 	}
+	set.smsProgram, set.smsHelp = pb.Product, api.SMSHelpText(pb.Product, pb.AppURL)
 	ch, err := openChannels(ctx, cfg, stdout, &stack)
 	if err != nil {
 		return err
@@ -218,6 +221,8 @@ type settings struct {
 	// events API, or when none is set.
 	operatorTokens []string
 	phoneKey       []byte // nil when no lookup key is set
+	smsProgram     string // the playbook's product, in SMS keyword replies
+	smsHelp        string // the reply to an inbound HELP, from the playbook
 }
 
 // readSettings checks every setting from the environment before Temporal is
