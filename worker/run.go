@@ -146,7 +146,11 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	if err != nil {
 		return err
 	}
-	set.smsProgram, set.smsHelp = pb.Product, api.SMSHelpText(pb.Product, pb.AppURL)
+	program := pb.Product
+	if program == "" { // texts name the program they come from
+		program = pb.Name
+	}
+	set.smsProgram, set.smsHelp = program, api.SMSHelpText(program, pb.AppURL)
 	ch, err := openChannels(ctx, cfg, stdout, &stack)
 	if err != nil {
 		return err
