@@ -12,15 +12,13 @@ package codec
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/journeyshq/journeys/internal/keyfile"
+	"github.com/journeyshq/journeys/internal/keylist"
 )
 
 // EnvKeys is the environment variable KeysFromEnv reads.
@@ -31,8 +29,6 @@ const KeySize = 32
 
 // DevKeyID is the key ID LoadOrCreateDevKeys gives a key it creates.
 const DevKeyID = "dev"
-
-var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 
 // key is one named AES-256-GCM key. The raw material is not kept: only the
 // AEAD built from it, so nothing in Keys can be printed as key bytes.
@@ -60,42 +56,25 @@ func ParseKeys(s string) (Keys, error) {
 }
 
 func parseKeys(s, source string) (Keys, error) {
-	if strings.TrimSpace(s) == "" {
-		return Keys{}, fmt.Errorf("codec: %s: no keys", source)
-	}
-	entries := strings.Split(s, ",")
-	ks := Keys{keys: make([]key, 0, len(entries))}
-	seen := make(map[string]int, len(entries))
-	for i, entry := range entries {
-		pos := i + 1
-		entry = strings.TrimSpace(entry)
-		if entry == "" {
-			return Keys{}, fmt.Errorf("codec: %s: entry %d is empty", source, pos)
-		}
-		id, material, found := strings.Cut(entry, ":")
-		if !found {
-			return Keys{}, fmt.Errorf("codec: %s: entry %d: want <keyID>:<base64 key>", source, pos)
-		}
-		id = strings.TrimSpace(id)
-		if !keyIDPattern.MatchString(id) {
-			// The ID may be mistyped key material: do not quote it.
-			return Keys{}, fmt.Errorf("codec: %s: entry %d: key ID must be 1-32 characters of A-Z a-z 0-9 _ -", source, pos)
-		}
-		if prev, dup := seen[id]; dup {
-			return Keys{}, fmt.Errorf("codec: %s: entry %d: key ID %q already used by entry %d", source, pos, id, prev)
-		}
-		seen[id] = pos
-		raw, err := decodeBase64(strings.TrimSpace(material))
-		if err != nil {
-			return Keys{}, fmt.Errorf("codec: %s: entry %d (key ID %q): key is not valid base64", source, pos, id)
-		}
+	entries, err := keylist.Parse(s, func(raw []byte) error {
 		if len(raw) != KeySize {
-			return Keys{}, fmt.Errorf("codec: %s: entry %d (key ID %q): key is %d bytes, want %d (AES-256)", source, pos, id, len(raw), KeySize)
+			return fmt.Errorf("key is %d bytes, want %d (AES-256)", len(raw), KeySize)
 		}
-		k, err := newKey(id, raw)
-		clear(raw)
+		return nil
+	})
+	if err != nil {
+		return Keys{}, fmt.Errorf("codec: %s: %w", source, err)
+	}
+	defer func() {
+		for _, e := range entries {
+			clear(e.Raw)
+		}
+	}()
+	ks := Keys{keys: make([]key, 0, len(entries))}
+	for i, e := range entries {
+		k, err := newKey(e.ID, e.Raw)
 		if err != nil {
-			return Keys{}, fmt.Errorf("codec: %s: entry %d (key ID %q): %w", source, pos, id, err)
+			return Keys{}, fmt.Errorf("codec: %s: entry %d (key ID %q): %w", source, i+1, e.ID, err)
 		}
 		ks.keys = append(ks.keys, k)
 	}
@@ -123,15 +102,10 @@ func KeysFromEnv(getenv func(string) string) (Keys, bool, error) {
 // fresh random 32-byte key. To rotate, put the new entry first and keep the
 // old ones after it until no history still needs them.
 func GenerateKey(id string) (string, error) {
-	if !keyIDPattern.MatchString(id) {
-		return "", fmt.Errorf("codec: key ID %q must be 1-32 characters of A-Z a-z 0-9 _ -", id)
+	entry, err := keylist.Generate(id, KeySize)
+	if err != nil {
+		return "", fmt.Errorf("codec: %w", err)
 	}
-	raw := make([]byte, KeySize)
-	if _, err := rand.Read(raw); err != nil {
-		return "", fmt.Errorf("codec: generate key: %w", err)
-	}
-	entry := id + ":" + base64.StdEncoding.EncodeToString(raw)
-	clear(raw)
 	return entry, nil
 }
 
@@ -187,20 +161,6 @@ func newKey(id string, raw []byte) (key, error) {
 		return key{}, err
 	}
 	return key{id: id, aead: aead}, nil
-}
-
-func decodeBase64(s string) ([]byte, error) {
-	var firstErr error
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		b, err := enc.DecodeString(s)
-		if err == nil {
-			return b, nil
-		}
-		if firstErr == nil {
-			firstErr = err
-		}
-	}
-	return nil, firstErr
 }
 
 // Len is the number of keys.

@@ -13,18 +13,17 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/journeyshq/journeys/internal/keyfile"
+	"github.com/journeyshq/journeys/internal/keylist"
 	"github.com/journeyshq/journeys/messages"
 	"github.com/journeyshq/journeys/playbook"
 	"github.com/journeyshq/journeys/signals"
@@ -73,8 +72,6 @@ var (
 	purposes = []string{PurposeUnsubscribe, PurposePreferences}
 )
 
-var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
-
 // tokenVersion is the first byte of every token, for a future format.
 const tokenVersion = 1
 
@@ -107,53 +104,29 @@ type Keys struct {
 func ParseKeys(s string) (Keys, error) { return parseKeys(s, EnvKeys) }
 
 func parseKeys(s, source string) (Keys, error) {
-	if strings.TrimSpace(s) == "" {
-		return Keys{}, fmt.Errorf("links: %s: no keys", source)
+	entries, err := keylist.Parse(s, func(raw []byte) error {
+		if len(raw) < MinKeySize {
+			return fmt.Errorf("key is %d bytes, want at least %d", len(raw), MinKeySize)
+		}
+		return nil
+	})
+	if err != nil {
+		return Keys{}, fmt.Errorf("links: %s: %w", source, err)
 	}
-	entries := strings.Split(s, ",")
+	defer func() {
+		for _, e := range entries {
+			clear(e.Raw)
+		}
+	}()
 	ks := Keys{keys: make([]key, 0, len(entries))}
-	seen := make(map[string]int, len(entries))
-	for i, entry := range entries {
-		k, err := parseEntry(strings.TrimSpace(entry), i+1, seen)
+	for i, e := range entries {
+		k, err := newKey(e.ID, e.Raw)
 		if err != nil {
-			return Keys{}, fmt.Errorf("links: %s: %w", source, err)
+			return Keys{}, fmt.Errorf("links: %s: entry %d (key ID %q): %w", source, i+1, e.ID, err)
 		}
 		ks.keys = append(ks.keys, k)
 	}
 	return ks, nil
-}
-
-// parseEntry parses the entry at 1-based position pos, recording its ID in seen.
-func parseEntry(entry string, pos int, seen map[string]int) (key, error) {
-	if entry == "" {
-		return key{}, fmt.Errorf("entry %d is empty", pos)
-	}
-	id, material, found := strings.Cut(entry, ":")
-	if !found {
-		return key{}, fmt.Errorf("entry %d: want <keyID>:<base64 key>", pos)
-	}
-	id = strings.TrimSpace(id)
-	if !keyIDPattern.MatchString(id) {
-		// The ID may be mistyped key material: do not quote it.
-		return key{}, fmt.Errorf("entry %d: key ID must be 1-32 characters of A-Z a-z 0-9 _ -", pos)
-	}
-	if prev, dup := seen[id]; dup {
-		return key{}, fmt.Errorf("entry %d: key ID %q already used by entry %d", pos, id, prev)
-	}
-	seen[id] = pos
-	raw, err := decodeBase64(strings.TrimSpace(material))
-	if err != nil {
-		return key{}, fmt.Errorf("entry %d (key ID %q): key is not valid base64", pos, id)
-	}
-	defer clear(raw)
-	if len(raw) < MinKeySize {
-		return key{}, fmt.Errorf("entry %d (key ID %q): key is %d bytes, want at least %d", pos, id, len(raw), MinKeySize)
-	}
-	k, err := newKey(id, raw)
-	if err != nil {
-		return key{}, fmt.Errorf("entry %d (key ID %q): %w", pos, id, err)
-	}
-	return k, nil
 }
 
 // newKey derives separate encryption and MAC keys so that neither use of
@@ -178,20 +151,6 @@ func derive(raw []byte, label string) []byte {
 	return m.Sum(nil)
 }
 
-func decodeBase64(s string) ([]byte, error) {
-	var firstErr error
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		b, err := enc.DecodeString(s)
-		if err == nil {
-			return b, nil
-		}
-		if firstErr == nil {
-			firstErr = err
-		}
-	}
-	return nil, firstErr
-}
-
 // KeysFromEnv reads JOURNEYS_LINK_KEYS through getenv (os.Getenv in
 // production, a map in tests). Unset or blank, it returns ok=false and no
 // error; set but unusable is an error naming the variable.
@@ -211,15 +170,10 @@ func KeysFromEnv(getenv func(string) string) (Keys, bool, error) {
 // fresh random 32-byte key. To rotate, put the new entry first and keep the
 // old ones after it for as long as links signed with them should work.
 func GenerateKey(id string) (string, error) {
-	if !keyIDPattern.MatchString(id) {
-		return "", fmt.Errorf("links: key ID %q must be 1-32 characters of A-Z a-z 0-9 _ -", id)
+	entry, err := keylist.Generate(id, MinKeySize)
+	if err != nil {
+		return "", fmt.Errorf("links: %w", err)
 	}
-	raw := make([]byte, MinKeySize)
-	if _, err := rand.Read(raw); err != nil {
-		return "", fmt.Errorf("links: generate key: %w", err)
-	}
-	entry := id + ":" + base64.StdEncoding.EncodeToString(raw)
-	clear(raw)
 	return entry, nil
 }
 
