@@ -86,17 +86,29 @@ const (
 	ConsentUnusable = "unusable"
 )
 
+// Classes of ConsentChangedData: the email a change is about. They are
+// playbook.ClassMarketing and ClassLifecycle.
+const (
+	ConsentClassMarketing = "marketing"
+	ConsentClassLifecycle = "lifecycle"
+)
+
 // Sources of ConsentChangedData. Each source's latest word counts on its
 // own (docs/events.md): to add one, add its constant to ConsentSources.
 const (
 	SourceBackend       = "backend"
 	SourceTwilioInbound = "twilio_inbound"
 	SourceSendGrid      = "sendgrid"
+	// SourcePreferences is the recipient's own word on the preference page.
+	SourcePreferences = "preferences"
+	// SourceOneClick is the recipient's one-click unsubscribe (RFC 8058)
+	// or an unsubscribe link's confirmation page.
+	SourceOneClick = "one_click"
 )
 
 // ConsentSources lists every source a consent_changed may name, in the
 // order errors and state list them.
-var ConsentSources = []string{SourceBackend, SourceTwilioInbound, SourceSendGrid}
+var ConsentSources = []string{SourceBackend, SourceTwilioInbound, SourceSendGrid, SourcePreferences, SourceOneClick}
 
 // Ticket statuses of SupportTicketData.
 const (
@@ -301,9 +313,13 @@ type ConsentChangedData struct {
 	Channel string `json:"channel"`
 	// Status is opted_out, opted_in or unusable.
 	Status string `json:"status"`
-	// Source says who reported it: backend (default), twilio_inbound or
-	// sendgrid.
+	// Source says who reported it: backend (default), twilio_inbound,
+	// sendgrid, preferences or one_click.
 	Source string `json:"source,omitempty"`
+	// Class is the class of email the change is about: marketing
+	// (default) or lifecycle (product updates and tips). Transactional
+	// email needs no consent; SMS has one consent for every class.
+	Class string `json:"class,omitempty"`
 	// Reason is what the source said, such as "STOP", "spamreport" or
 	// "bounce 5.1.1"; for the timeline.
 	Reason string `json:"reason,omitempty"`

@@ -622,6 +622,12 @@ func (d ConsentChangedData) validate(v *validator) {
 	if d.Source != "" {
 		v.oneOf("data.source", "consent source", d.Source, ConsentSources...)
 	}
+	if d.Class != "" {
+		v.oneOf("data.class", "consent class", d.Class, ConsentClassMarketing, ConsentClassLifecycle)
+		if d.Channel == ConsentSMS {
+			v.fail("data.class", "applies to email only: SMS has one consent for every class")
+		}
+	}
 	v.text("data.reason", d.Reason, 200, false)
 	switch {
 	case d.Address == "":

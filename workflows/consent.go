@@ -26,6 +26,9 @@ type ConsentState struct {
 	// email_marketing_consent false): no marketing email; transactional and
 	// lifecycle email still go. Derived from Email.
 	EmailMarketingOptedOut bool `json:"email_marketing_opted_out,omitempty"`
+	// EmailLifecycleOptedOut: the recipient opted out of lifecycle email
+	// (product updates and tips): only transactional email goes.
+	EmailLifecycleOptedOut bool `json:"email_lifecycle_opted_out,omitempty"`
 	// EmailUnusable says why no email can reach the customer (a permanent
 	// bounce), until a profile update changes the address.
 	EmailUnusable string `json:"email_unusable,omitempty"`
