@@ -44,6 +44,14 @@ const (
 	PurposePreferences = "preferences"
 )
 
+// Paths of the pages links open, under JOURNEYS_PUBLIC_URL, each followed
+// by a token: the api package serves them, email footers and headers link
+// to them.
+const (
+	UnsubscribePath = "/u/"
+	PreferencesPath = "/preferences/"
+)
+
 // ErrInvalid is the error for every token that does not verify: malformed,
 // truncated, tampered with, signed by a key not in the set, or for another
 // purpose. Callers test it with errors.Is and learn nothing more.
