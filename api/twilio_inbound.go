@@ -32,6 +32,8 @@ const (
 	// EnvLookupKey holds the key of workflows.PhoneHash, base64 of at
 	// least MinLookupKeyBytes bytes, for Options.LookupKey.
 	EnvLookupKey = "JOURNEYS_LOOKUP_KEY"
+	// EnvSMSReplyKeywords set to true turns Options.SMSReplyKeywords on.
+	EnvSMSReplyKeywords = "JOURNEYS_SMS_REPLY_KEYWORDS"
 	// envTwilioAuthToken is the Twilio driver's variable, named here only
 	// to say what to set.
 	envTwilioAuthToken = "TWILIO_AUTH_TOKEN"
@@ -340,6 +342,19 @@ func SMSHelpText(program, helpURL string) string {
 		where = " help at " + helpURL + "."
 	}
 	return program + ":" + where + " Msg&data rates may apply. Reply STOP to opt out."
+}
+
+// SMSReplyKeywordsFromEnv reads EnvSMSReplyKeywords: true or false, unset
+// being false (Twilio's Advanced Opt-Out confirms).
+func SMSReplyKeywordsFromEnv(getenv func(string) string) (bool, error) {
+	switch v := getenv(EnvSMSReplyKeywords); v {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, fmt.Errorf("%s %q: want true (journeys confirms STOP and START) or false (Twilio's Advanced Opt-Out does)", EnvSMSReplyKeywords, v)
+	}
 }
 
 // SMSStopConfirmation is journeys' reply to an opt-out keyword when

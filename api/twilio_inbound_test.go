@@ -365,3 +365,13 @@ func TestSMSHelpTextFromThePlaybook(t *testing.T) {
 	assert.Equal(t, "Acme: help at https://app.example.com. Msg&data rates may apply. Reply STOP to opt out.", api.SMSHelpText("Acme", "https://app.example.com"))
 	assert.Equal(t, "Acme: Msg&data rates may apply. Reply STOP to opt out.", api.SMSHelpText("Acme", ""))
 }
+
+func TestSMSReplyKeywordsFromEnv(t *testing.T) {
+	for v, want := range map[string]bool{"": false, "false": false, "true": true} {
+		got, err := api.SMSReplyKeywordsFromEnv(func(string) string { return v })
+		require.NoError(t, err, v)
+		assert.Equal(t, want, got, v)
+	}
+	_, err := api.SMSReplyKeywordsFromEnv(func(string) string { return "1" })
+	assert.ErrorContains(t, err, `JOURNEYS_SMS_REPLY_KEYWORDS "1": want true`)
+}

@@ -56,6 +56,7 @@ func TestEveryVariableIsCheckedAtStart(t *testing.T) {
 		{"JOURNEYS_HTTP_ADDR", nil, map[string]string{"JOURNEYS_HTTP_ADDR": "8080"}, `"8080" [JOURNEYS_HTTP_ADDR]: want host:port`},
 		{"JOURNEYS_UI_ADDR", []string{"--dev"}, map[string]string{"JOURNEYS_UI_ADDR": "ui"}, `"ui" [JOURNEYS_UI_ADDR]: want host:port`},
 		{"JOURNEYS_ROLE", nil, map[string]string{"JOURNEYS_ROLE": "both"}, `role "both": want all, worker or api`},
+		{"JOURNEYS_SMS_REPLY_KEYWORDS", nil, map[string]string{"JOURNEYS_SMS_REPLY_KEYWORDS": "yes"}, `JOURNEYS_SMS_REPLY_KEYWORDS "yes": want true`},
 		{"JOURNEYS_LOG_LEVEL", nil, map[string]string{"JOURNEYS_LOG_LEVEL": "loud"}, `log level "loud"`},
 		{"JOURNEYS_RATE_LIMITS", nil, map[string]string{"JOURNEYS_RATE_LIMITS": "sms=fast"}, `rate limits: sms="fast"`},
 		{"JOURNEYS_STAGE_COUNT_INTERVAL", nil, map[string]string{"JOURNEYS_STAGE_COUNT_INTERVAL": "soon"}, `stage count interval "soon": want a duration`},

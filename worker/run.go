@@ -114,6 +114,7 @@ func eventsAPI(cfg config, set settings, c client.Client, ch *channels, logger *
 		LookupKey:                set.phoneKey,
 		SMSProgram:               set.smsProgram,
 		SMSHelpText:              set.smsHelp,
+		SMSReplyKeywords:         set.smsConfirm,
 		SendGridWebhookPublicKey: cfg.getenv(api.EnvSendGridWebhookPublicKey),
 		Ready:                    ready,
 		Metrics:                  metrics,
@@ -227,6 +228,7 @@ type settings struct {
 	phoneKey       []byte // nil when no lookup key is set
 	smsProgram     string // the playbook's product, in SMS keyword replies
 	smsHelp        string // the reply to an inbound HELP, from the playbook
+	smsConfirm     bool   // journeys, not Twilio, confirms STOP and START
 }
 
 // readSettings checks every setting from the environment before Temporal is
@@ -256,6 +258,9 @@ func readSettings(cfg config, httpAddr string, logger *slog.Logger) (settings, e
 		}
 	}
 	if s.phoneKey, err = lookupKey(cfg); err != nil {
+		return s, err
+	}
+	if s.smsConfirm, err = api.SMSReplyKeywordsFromEnv(cfg.getenv); err != nil {
 		return s, err
 	}
 	if missing := inboundSMSMissing(cfg, s.phoneKey); missing != nil {
