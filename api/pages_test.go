@@ -158,6 +158,7 @@ func TestOneClickPostUnsubscribes(t *testing.T) {
 			res := page(t, h, http.MethodPost, links.UnsubscribePath+signLink(t, keys, links.PurposeUnsubscribe, class), oneClick)
 			require.Equal(t, http.StatusOK, res.Code, res.Body.String())
 			assert.Contains(t, res.Body.String(), "You are unsubscribed")
+			assert.Contains(t, res.Body.String(), "You will get no more "+map[string]string{"marketing": "marketing email", "lifecycle": "product-update email"}[class]+" from Acme.")
 			evs := rec.sent()
 			require.Len(t, evs, 1)
 			assert.Equal(t, signals.ConsentChangedData{Channel: "email", Status: "opted_out", Source: signals.SourceOneClick, Class: class}, pageConsent(t, evs[0]))

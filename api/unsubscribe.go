@@ -59,10 +59,13 @@ func (h *handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		h.pageFail(w, r, err, c.CustomerID)
 		return
 	}
-	kind := linkKind(c)
-	msg := "You will get no more " + kind + " from us."
+	kind, from := linkKind(c), "us"
+	if h.brand != "" {
+		from = h.brand
+	}
+	msg := "You will get no more " + kind + " from " + from + "."
 	if status == signals.ConsentOptedIn {
-		msg = "You will keep getting " + kind + " from us."
+		msg = "You will keep getting " + kind + " from " + from + "."
 	}
 	h.render(w, http.StatusOK, page, view{Title: heading, Heading: heading, Message: msg, Kind: kind, Action: r.URL.Path, PreferencesURL: h.preferencesLink(c)})
 }
