@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/journeyshq/journeys/api"
 	"github.com/journeyshq/journeys/internal/browsertest"
 	"github.com/journeyshq/journeys/links"
 	"github.com/journeyshq/journeys/signals"
@@ -28,17 +29,24 @@ func isChecked(t *testing.T, ctx context.Context, id string) bool {
 	return on
 }
 
+// openInBrowser serves the pages for j and opens path with a token
+// signed for purpose in a fresh headless Chromium.
+func openInBrowser(t *testing.T, j api.Journeys, path, purpose string) context.Context {
+	t.Helper()
+	keys := testLinkKeys(t, "k1", 1)
+	srv := httptest.NewServer(newPageHandler(t, j, keys, nil))
+	t.Cleanup(srv.Close)
+	ctx := browsertest.Start(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+path+signLink(t, keys, purpose, "marketing"))))
+	return ctx
+}
+
 // In a real browser, without JavaScript of the page's own: untick marketing
 // with the keyboard, save, and see the saved choice.
 func TestPreferencePageInABrowser(t *testing.T) {
-	keys := testLinkKeys(t, "k1", 1)
 	j := &pageJourneys{state: subscribedState()}
-	srv := httptest.NewServer(newPageHandler(t, j, keys, nil))
-	defer srv.Close()
-	ctx := browsertest.Start(t)
-
+	ctx := openInBrowser(t, j, links.PreferencesPath, links.PurposePreferences)
 	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL+links.PreferencesPath+signLink(t, keys, links.PurposePreferences, "marketing")),
 		heading("Acme email preferences"),
 		chromedp.Focus(chromedp.CSS("#marketing")),
 		chromedp.KeyEvent(" "),
@@ -70,16 +78,9 @@ func TestPreferencePageInABrowser(t *testing.T) {
 // The unsubscribe link in a browser: the page asks, the button
 // unsubscribes, and Undo takes it back.
 func TestUnsubscribeLinkInABrowser(t *testing.T) {
-	keys := testLinkKeys(t, "k1", 1)
 	rec := &recorder{}
-	srv := httptest.NewServer(newPageHandler(t, rec, keys, nil))
-	defer srv.Close()
-	ctx := browsertest.Start(t)
-
-	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL+links.UnsubscribePath+signLink(t, keys, links.PurposeUnsubscribe, "marketing")),
-		heading("Unsubscribe from marketing email?"),
-	))
+	ctx := openInBrowser(t, rec, links.UnsubscribePath, links.PurposeUnsubscribe)
+	require.NoError(t, chromedp.Do(ctx, heading("Unsubscribe from marketing email?")))
 	assert.Empty(t, rec.sent(), "opening the link changes nothing")
 	browsertest.Screenshot(t, ctx, "unsubscribe-confirm")
 	require.NoError(t, chromedp.Do(ctx,
