@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/journeyshq/journeys/api"
+	"github.com/journeyshq/journeys/internal/metrics/metricstest"
 	"github.com/journeyshq/journeys/links"
 	"github.com/journeyshq/journeys/signals"
 	"github.com/journeyshq/journeys/signals/sender"
@@ -358,4 +359,33 @@ func TestPreferencePageRefusesOtherForms(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, res.Code, form.Encode())
 	}
 	assert.Empty(t, j.sent())
+}
+
+// The pages count their events under their own sources; a GET that only
+// shows a page counts nothing.
+func TestLinkPagesAreCounted(t *testing.T) {
+	reg := metricstest.New(t)
+	keys := testLinkKeys(t, "k1", 1)
+	h := newHandler(t, &pageJourneys{state: subscribedState()}, api.Options{LinkKeys: keys, Metrics: reg.Handler()})
+	unsubscribe := links.UnsubscribePath + signLink(t, keys, links.PurposeUnsubscribe, "marketing")
+	prefs := links.PreferencesPath + signLink(t, keys, links.PurposePreferences, "marketing")
+	for _, r := range []struct {
+		method, path string
+		form         url.Values
+		want         int
+	}{
+		{http.MethodGet, unsubscribe, nil, http.StatusOK},
+		{http.MethodPost, unsubscribe, oneClick, http.StatusOK},
+		{http.MethodPost, links.UnsubscribePath + "forged", oneClick, http.StatusNotFound},
+		{http.MethodPost, prefs, url.Values{"action": {"unsubscribe_all"}}, http.StatusOK},
+		{http.MethodPost, prefs, url.Values{"action": {"bogus"}}, http.StatusBadRequest},
+	} {
+		require.Equal(t, r.want, page(t, h, r.method, r.path, r.form).Code, r.method+" "+r.path)
+	}
+	require.NoError(t, reg.Close())
+	s := metricstest.Scrape(t, reg.HTTPHandler())
+	assert.Equal(t, 1.0, s.Value("journeys_events_received_total", map[string]string{"source": api.SourceUnsubscribe, "type": "consent_changed"}))
+	assert.Equal(t, 3.0, s.Value("journeys_events_received_total", map[string]string{"source": api.SourcePreferencesPage, "type": "consent_changed"}))
+	assert.Equal(t, 1.0, s.Value("journeys_events_rejected_total", map[string]string{"source": api.SourceUnsubscribe, "reason": "bad_request"}))
+	assert.Equal(t, 1.0, s.Value("journeys_events_rejected_total", map[string]string{"source": api.SourcePreferencesPage, "reason": "bad_request"}))
 }
