@@ -9,13 +9,18 @@
 //	POST /webhooks/stripe             200 accepted or ignored, 400 invalid, 401 bad signature, 404 not configured, 409 no journey yet, 413 too large, 503 Temporal down
 //	POST /webhooks/twilio/inbound     200 TwiML (applied or ignored), 400 unreadable, 401 bad signature, 404 not configured, 413 too large, 503 Temporal down
 //	POST /webhooks/sendgrid/events    200 counts, 400 not a batch, 401 bad or stale signature, 404 not configured, 413 too large, 503 Temporal down
+//	GET  /u/{token}                   200 asks to confirm (changes nothing), 404 invalid link or not configured
+//	POST /u/{token}                   200 unsubscribed (RFC 8058 one-click) or undone, 400 bad form, 404 invalid link, no journey or not configured, 503 Temporal down
+//	GET  /preferences/{token}         200 the preference form, 404 invalid link, no journey or not configured, 503 Temporal down
+//	POST /preferences/{token}         200 saved, 400 bad form, 404 invalid link, no journey or not configured, 503 Temporal down
 //	GET  /healthz                     200, open: the process is up
 //	GET  /readyz                      200 ready, 503 not (Options.Ready says why), open
 //
 // The /v1 routes need "Authorization: Bearer <token>": POST /v1/events one
 // of Options.Tokens, GET /v1/customers/{id} (a customer's contact details)
 // one of Options.OperatorTokens (see auth.go); the webhooks are authenticated by their
-// senders' signatures instead. A 503 means Temporal is down, rate limited
+// senders' signatures instead, and the recipient's pages (pages.go) by
+// the signed token in their URL. A 503 means Temporal is down, rate limited
 // or overloaded, or did not answer in time: nothing was accepted, and its
 // Retry-After header says when to try again.
 package api
@@ -35,6 +40,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/journeyshq/journeys/links"
 	"github.com/journeyshq/journeys/signals"
 	"github.com/journeyshq/journeys/signals/sender"
 	"github.com/journeyshq/journeys/workflows"
@@ -138,6 +144,13 @@ type Options struct {
 	// traffic (Temporal reachable, worker polling); an error says why not.
 	// It gets a context bounded to a few seconds.
 	Ready func(ctx context.Context) error
+	// LinkKeys verify the tokens of unsubscribe and preference links
+	// (JOURNEYS_LINK_KEYS) and sign the preference links the unsubscribe
+	// page offers. Without keys, those routes answer 404 naming the variable.
+	LinkKeys links.Keys
+	// Brand names the sender on the unsubscribe and preference pages, such
+	// as the playbook's product; empty shows no name.
+	Brand string
 	// Metrics records the API's counters (see metrics.go): the handler the
 	// Temporal client was dialed with, so that all metrics share one
 	// scope. Default client.MetricsNopHandler.
@@ -158,6 +171,8 @@ type handler struct {
 	now            func() time.Time
 	logins         *Coalescer
 	metrics        client.MetricsHandler
+	linkKeys       links.Keys
+	brand          string
 }
 
 // New returns the edge's HTTP handler. It fails when opts.Tokens is empty
@@ -177,7 +192,7 @@ func New(j Journeys, opts Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{journeys: j, slack: opts.Slack, tokens: tokens, operatorTokens: operatorTokens, timeout: opts.Timeout, log: opts.Logger, now: opts.Now, metrics: metricsOrNop(opts.Metrics)}
+	h := &handler{journeys: j, slack: opts.Slack, tokens: tokens, operatorTokens: operatorTokens, timeout: opts.Timeout, log: opts.Logger, now: opts.Now, metrics: metricsOrNop(opts.Metrics), linkKeys: opts.LinkKeys, brand: opts.Brand}
 	if opts.StripeWebhookSecret != "" {
 		h.stripeSecret = []byte(opts.StripeWebhookSecret)
 	}
@@ -212,6 +227,10 @@ func New(j Journeys, opts Options) (http.Handler, error) {
 	mux.HandleFunc("POST /webhooks/stripe", h.stripeWebhook)
 	mux.HandleFunc("POST "+TwilioInboundPath, h.twilioInboundWebhook)
 	mux.HandleFunc("POST "+SendGridEventsPath, h.sendgridWebhook)
+	mux.HandleFunc("GET "+links.UnsubscribePath+"{token}", h.unsubscribePage)
+	mux.HandleFunc("POST "+links.UnsubscribePath+"{token}", h.unsubscribe)
+	mux.HandleFunc("GET "+links.PreferencesPath+"{token}", h.preferencesPage)
+	mux.HandleFunc("POST "+links.PreferencesPath+"{token}", h.savePreferences)
 	addHealth(mux, opts.Ready)
 	return mux, nil
 }

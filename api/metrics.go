@@ -2,9 +2,11 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/journeyshq/journeys/links"
 	"github.com/journeyshq/journeys/signals"
 )
 
@@ -17,7 +19,8 @@ import (
 //	journeys_logins_coalesced                  logins held back (also counted as received)
 //
 // source is api (POST /v1/events), stripe, slack, twilio or sendgrid (the
-// webhooks). GET /v1/customers/{id} is not counted. A SendGrid batch counts
+// webhooks), unsubscribe or preferences (the recipient's pages; GETs that
+// change nothing are counted only when rejected). GET /v1/customers/{id} is not counted. A SendGrid batch counts
 // each of its events; a Twilio STOP counts one event per customer found.
 const (
 	MetricEventsReceived  = "journeys_events_received"
@@ -77,6 +80,12 @@ func sourceOf(r *http.Request) string {
 		return SourceTwilio
 	case SendGridEventsPath:
 		return SourceSendGrid
+	}
+	switch {
+	case strings.HasPrefix(r.URL.Path, links.UnsubscribePath):
+		return SourceUnsubscribe
+	case strings.HasPrefix(r.URL.Path, links.PreferencesPath):
+		return SourcePreferencesPage
 	}
 	return ""
 }
