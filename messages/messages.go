@@ -75,6 +75,9 @@ type Email struct {
 	Text    string `json:"body"`
 	// HTML is the same message laid out for mail clients.
 	HTML string `json:"-"`
+	// Headers are extra mail headers, such as List-Unsubscribe on
+	// marketing email; nil for none.
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // SMS is a rendered text message.
