@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/journeyshq/journeys/activities"
 	"github.com/journeyshq/journeys/api"
 	"github.com/journeyshq/journeys/codec"
 	"github.com/journeyshq/journeys/integrations/outbox"
@@ -142,7 +143,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		return err
 	}
 	httpAddr := ln.Addr().String()
-	set, err := readSettings(cfg, httpAddr, logger)
+	set, err := readSettings(cfg, httpAddr, pb, logger)
 	if err != nil {
 		return err
 	}
@@ -155,6 +156,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	if err != nil {
 		return err
 	}
+	set.links.wire(ch.acts, activities.Brand{Name: program, PostalAddress: pb.PostalAddress})
 	if cfg.Dev {
 		if err := startDevServer(ctx, cfg, httpAddr, &stack); err != nil {
 			return err
@@ -227,12 +229,13 @@ type settings struct {
 	phoneKey       []byte // nil when no lookup key is set
 	smsProgram     string // the playbook's product, in SMS keyword replies
 	smsHelp        string // the reply to an inbound HELP, from the playbook
+	links          emailLinks
 }
 
 // readSettings checks every setting from the environment before Temporal is
 // dialed, so a bad one fails at once with its name, not after a connection
 // timeout (TestEveryVariableIsCheckedAtStart).
-func readSettings(cfg config, httpAddr string, logger *slog.Logger) (settings, error) {
+func readSettings(cfg config, httpAddr string, pb playbook.Playbook, logger *slog.Logger) (settings, error) {
 	var s settings
 	var err error
 	if s.keys, s.keySource, err = payloadKeys(cfg); err != nil {
@@ -256,6 +259,9 @@ func readSettings(cfg config, httpAddr string, logger *slog.Logger) (settings, e
 		}
 	}
 	if s.phoneKey, err = lookupKey(cfg); err != nil {
+		return s, err
+	}
+	if s.links, err = linkSettings(cfg, httpAddr, pb); err != nil {
 		return s, err
 	}
 	if missing := inboundSMSMissing(cfg, s.phoneKey); missing != nil {
