@@ -85,7 +85,9 @@ func linkAfter(t *testing.T, keys links.Keys, s, prefix, purpose string) links.C
 	i := strings.Index(s, prefix)
 	require.GreaterOrEqual(t, i, 0, "no %s in %q", prefix, s)
 	token := s[i+len(prefix):]
-	token = token[:strings.IndexFunc(token, func(r rune) bool { return !strings.ContainsRune("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", r) })]
+	token = token[:strings.IndexFunc(token, func(r rune) bool {
+		return !strings.ContainsRune("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", r)
+	})]
 	c, err := keys.VerifyPurpose(token, purpose)
 	require.NoError(t, err)
 	return c

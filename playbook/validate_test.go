@@ -278,7 +278,7 @@ func TestReservedStepNamesAreAllowedElsewhere(t *testing.T) {
 func TestPostalAddressIsRequiredForMarketingEmail(t *testing.T) {
 	assertFieldErrors(t, map[string]ruleCase{
 		"blank with the default marketing email": {"postal_address: \" \"\n", "postal_address", "is required: the playbook sends marketing email"},
-		"too long": {"postal_address: " + strings.Repeat("x", 301) + "\n", "postal_address", "at most 300 bytes"},
+		"too long":                               {"postal_address: " + strings.Repeat("x", 301) + "\n", "postal_address", "at most 300 bytes"},
 	})
 
 	pb := playbook.Default()
