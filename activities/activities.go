@@ -68,6 +68,12 @@ type Activities struct {
 	// Ledger, when set, makes every send idempotent across activity retries:
 	// a send already recorded is not sent again.
 	Ledger Ledger
+	// Links signs the unsubscribe and preference links of email footers
+	// (footer.go); without it email goes without them, and marketing
+	// email with a warning.
+	Links LinkSigner
+	// Brand is the sender email footers name, with its postal address.
+	Brand Brand
 }
 
 // SendEmailInput asks for the email template Meta.Template to be sent to To.
@@ -112,8 +118,15 @@ func (a *Activities) SendEmail(ctx context.Context, in SendEmailInput) (Result, 
 		count(ctx, messages.ChannelEmail, in.Meta, MetricMessagesFailed, FailureTemplate)
 		return Result{}, templateError(err)
 	}
+	meta := in.Meta
+	meta.Class = emailClass(in.Meta)
+	headers, err := a.footer(ctx, r, meta)
+	if err != nil {
+		count(ctx, messages.ChannelEmail, in.Meta, MetricMessagesFailed, FailureTemplate)
+		return Result{}, templateError(err)
+	}
 	rcpt, err := a.deliver(ctx, messages.ChannelEmail, in.Meta, func() (messages.Receipt, error) {
-		return a.Email.SendEmail(ctx, messages.Email{Meta: in.Meta, To: in.To, Subject: r["subject"], Text: r["text"], HTML: r["html"]})
+		return a.Email.SendEmail(ctx, messages.Email{Meta: meta, To: in.To, Subject: r["subject"], Text: r["text"], HTML: r["html"], Headers: headers})
 	})
 	if err != nil {
 		return Result{}, deliveryError("send email", err)

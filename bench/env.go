@@ -24,6 +24,7 @@ import (
 	"github.com/journeyshq/journeys/internal/devserver"
 	"github.com/journeyshq/journeys/internal/stopper"
 	"github.com/journeyshq/journeys/ledger"
+	"github.com/journeyshq/journeys/links"
 	"github.com/journeyshq/journeys/playbook"
 	"github.com/journeyshq/journeys/signals"
 	"github.com/journeyshq/journeys/signals/sender"
@@ -147,9 +148,20 @@ func startJourneyWorker(ctx context.Context, c client.Client, opts worker.Option
 	}
 	st.Push(led.Close)
 
+	// Emails are signed their footers' links as in production.
+	entry, err := links.GenerateKey("bench")
+	if err != nil {
+		return err
+	}
+	keys, err := links.ParseKeys(entry)
+	if err != nil {
+		return err
+	}
+	pb := playbook.Default()
+	acts := &activities.Activities{Email: box, SMS: box, Alerts: box, CRM: box, Billing: box, Ledger: led,
+		Links: links.Linker{Keys: keys, BaseURL: "http://127.0.0.1"}, Brand: activities.Brand{Name: pb.Product, PostalAddress: pb.PostalAddress}}
 	// The outbox has no vendor limits to keep to: no rate on its queues.
-	ws := workflows.NewWorkers(c, workflows.NewJourneys(playbook.Default()),
-		&activities.Activities{Email: box, SMS: box, Alerts: box, CRM: box, Billing: box, Ledger: led}, nil, opts)
+	ws := workflows.NewWorkers(c, workflows.NewJourneys(pb), acts, nil, opts)
 	if err := ws.Start(); err != nil {
 		return fmt.Errorf("start journeys worker: %w", err)
 	}

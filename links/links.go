@@ -369,3 +369,23 @@ func name(known []string, code byte) (string, bool) {
 	}
 	return known[code-1], true
 }
+
+// Linker makes the URLs of signed links: BaseURL (JOURNEYS_PUBLIC_URL,
+// scheme and host) + the purpose's path + a token signed with Keys.
+type Linker struct {
+	Keys    Keys
+	BaseURL string
+}
+
+// URL signs c and returns the page's URL for c.Purpose.
+func (l Linker) URL(c Claims) (string, error) {
+	path := UnsubscribePath
+	if c.Purpose == PurposePreferences {
+		path = PreferencesPath
+	}
+	token, err := l.Keys.Sign(c)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(l.BaseURL, "/") + path + token, nil
+}

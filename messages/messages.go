@@ -58,9 +58,10 @@ type Meta struct {
 	// IdempotencyKey is the same on every retry of one send and differs
 	// between sends; drivers use it to deliver once.
 	IdempotencyKey string `json:"idempotency_key"`
-	// Class is the message's class, for metrics: transactional, lifecycle
-	// or marketing for the customer's messages, internal for CSM alerts,
-	// empty for CRM records and account actions.
+	// Class is the message's class: transactional, lifecycle or marketing
+	// for the customer's messages, internal for CSM alerts, empty for CRM
+	// records and account actions. Metrics count by it, and an email's
+	// footer, unsubscribe headers and SendGrid group follow it.
 	Class string `json:"class,omitempty"`
 	// Experiment is "experiment=variant" when a playbook experiment's
 	// variant planned the message, for the vendor's tracking.
@@ -75,6 +76,9 @@ type Email struct {
 	Text    string `json:"body"`
 	// HTML is the same message laid out for mail clients.
 	HTML string `json:"-"`
+	// Headers are extra mail headers, such as List-Unsubscribe on
+	// marketing email; nil for none.
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // SMS is a rendered text message.

@@ -40,6 +40,10 @@ type Playbook struct {
 	// Product and AppURL are the product's name and address, used in messages.
 	Product string `json:"product"`
 	AppURL  string `json:"app_url"`
+	// PostalAddress is the sender's postal address, shown in the footer of
+	// marketing and lifecycle email; required when the playbook can send
+	// marketing email (CAN-SPAM asks for a valid physical address).
+	PostalAddress string `json:"postal_address,omitempty"`
 	// DayLength is how long a "day" lasts on the journey clock: 24h in
 	// production, seconds in a demo. Every *_day field counts in these days.
 	DayLength Duration `json:"day_length"`
@@ -274,10 +278,11 @@ const (
 // Default is the production playbook.
 func Default() Playbook {
 	return Playbook{
-		Name:      "default",
-		Product:   "Acme",
-		AppURL:    "https://app.example.com",
-		DayLength: Duration(24 * time.Hour),
+		Name:          "default",
+		Product:       "Acme",
+		AppURL:        "https://app.example.com",
+		PostalAddress: "Example Inc., 548 Market St, San Francisco, CA 94104",
+		DayLength:     Duration(24 * time.Hour),
 		Onboarding: Onboarding{
 			Milestones:     []string{"first_project", "invited_teammate", "connected_integration"},
 			WelcomeEmail:   "welcome",

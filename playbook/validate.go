@@ -1,6 +1,7 @@
 package playbook
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net/url"
@@ -31,6 +32,8 @@ var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 const (
 	// maxTipBytes bounds an adoption tip: it goes into an email as is.
 	maxTipBytes = 300
+	// maxPostalAddressBytes bounds the postal address every footer shows.
+	maxPostalAddressBytes = 300
 	// renewalFirstDay is the earliest renewal step: a year before the date.
 	renewalFirstDay = -365
 )
@@ -58,6 +61,12 @@ func (p Playbook) Validate() error {
 	}
 	if u, err := url.Parse(p.AppURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return bad("app_url", "must be an http(s) URL, got %q", p.AppURL)
+	}
+	if strings.TrimSpace(p.PostalAddress) == "" && p.SendsMarketingEmail() {
+		return bad("postal_address", "is required: the playbook sends marketing email, whose footer must show the sender's postal address")
+	}
+	if len(p.PostalAddress) > maxPostalAddressBytes {
+		return bad("postal_address", "must be at most %d bytes, got %d", maxPostalAddressBytes, len(p.PostalAddress))
 	}
 	if p.ContinueAsNewAfterEvents < 0 {
 		return bad("continue_as_new_after_events", "must be 0 (when Temporal suggests) or more, got %d", p.ContinueAsNewAfterEvents)
@@ -479,4 +488,31 @@ type templateRef struct {
 	field   string
 	channel messages.Channel
 	name    string
+}
+
+// SendsMarketingEmail reports whether any message the playbook names can go
+// as marketing email: the marketing messages (nudges, usage drop, upsell,
+// NPS, win-back) and any step whose class is marketing, by email or by an
+// SMS the channel fallback may turn into one.
+func (p Playbook) SendsMarketingEmail() bool {
+	for _, t := range []string{p.Adoption.InactiveEmail, p.Adoption.UsageDropEmail, p.Expansion.UpsellEmail, p.NPS.SurveyEmail, p.NPS.PromoterEmail} {
+		if t != "" {
+			return true
+		}
+	}
+	for _, seq := range []struct {
+		steps []Step
+		class string
+	}{
+		{p.Onboarding.Steps, ClassLifecycle}, {p.Renewal.Steps, ClassLifecycle},
+		{p.Dunning.Steps, ClassTransactional}, {p.WinBack.Steps, ClassMarketing},
+	} {
+		for _, s := range seq.steps {
+			class := cmp.Or(s.Class, seq.class)
+			if class == ClassMarketing && (s.Email != "" || s.SMS != "") {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -272,3 +272,27 @@ func TestReservedStepNamesAreAllowedElsewhere(t *testing.T) {
 		})
 	}
 }
+
+// Marketing email must show a postal address, so a playbook that can send
+// one is refused without it; a playbook without marketing email is not.
+func TestPostalAddressIsRequiredForMarketingEmail(t *testing.T) {
+	assertFieldErrors(t, map[string]ruleCase{
+		"blank with the default marketing email": {"postal_address: \" \"\n", "postal_address", "is required: the playbook sends marketing email"},
+		"too long":                               {"postal_address: " + strings.Repeat("x", 301) + "\n", "postal_address", "at most 300 bytes"},
+	})
+
+	pb := playbook.Default()
+	pb.PostalAddress = ""
+	pb.Adoption.InactiveEmail, pb.Adoption.UsageDropEmail, pb.Expansion.UpsellEmail = "", "", ""
+	pb.NPS.SurveyEmail, pb.NPS.PromoterEmail = "", ""
+	pb.WinBack.Steps = nil
+	assert.False(t, pb.SendsMarketingEmail())
+
+	pb.Renewal.Steps = append(pb.Renewal.Steps, playbook.Step{Name: "promo", Day: -2, Email: "renewal_whats_new", Class: playbook.ClassMarketing})
+	assert.True(t, pb.SendsMarketingEmail(), "a renewal step of class marketing")
+	pb.Renewal.Steps[len(pb.Renewal.Steps)-1].Class = playbook.ClassLifecycle
+	assert.False(t, pb.SendsMarketingEmail())
+
+	pb.WinBack.Steps = []playbook.Step{{Name: "note", Day: 3, Email: "winback_last_note", Class: playbook.ClassLifecycle}}
+	assert.False(t, pb.SendsMarketingEmail(), "a win-back step made lifecycle")
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/journeyshq/journeys/api"
 	"github.com/journeyshq/journeys/codec"
+	"github.com/journeyshq/journeys/links"
 )
 
 // TestEveryVariableIsCheckedAtStart gives the worker one bad setting at a
@@ -67,6 +68,12 @@ func TestEveryVariableIsCheckedAtStart(t *testing.T) {
 		{"JOURNEYS_OPERATOR_TOKENS short", nil, map[string]string{api.EnvOperatorTokens: "short"}, "JOURNEYS_OPERATOR_TOKENS"},
 		{"STRIPE_WEBHOOK_SECRET", nil, map[string]string{"STRIPE_WEBHOOK_SECRET": "sk_live_123"}, "STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret"},
 		{"JOURNEYS_PUBLIC_URL", nil, map[string]string{"JOURNEYS_PUBLIC_URL": "journeys.acme.com"}, `JOURNEYS_PUBLIC_URL "journeys.acme.com": want an absolute http(s) URL`},
+		{"JOURNEYS_LINK_KEYS missing", nil, map[string]string{links.EnvKeys: ""}, "set JOURNEYS_LINK_KEYS and JOURNEYS_PUBLIC_URL"},
+		{"JOURNEYS_LINK_KEYS bad", nil, map[string]string{links.EnvKeys: "l1:c2hvcnQ="}, "JOURNEYS_LINK_KEYS"},
+		{"JOURNEYS_LINK_KEYS bad with --dev", []string{"--dev"}, map[string]string{links.EnvKeys: "l1:c2hvcnQ="}, "JOURNEYS_LINK_KEYS"},
+		{"JOURNEYS_PUBLIC_URL missing for links", nil, map[string]string{api.EnvPublicURL: ""}, "set JOURNEYS_LINK_KEYS and JOURNEYS_PUBLIC_URL"},
+		{"JOURNEYS_PUBLIC_URL not https for links", nil, map[string]string{api.EnvPublicURL: "http://journeys.acme.com"}, "want https"},
+		{"SENDGRID_UNSUBSCRIBE_GROUPS", nil, with(sendgrid, "SENDGRID_UNSUBSCRIBE_GROUPS", "marketing:abc"), "SENDGRID_UNSUBSCRIBE_GROUPS"},
 		{"JOURNEYS_PUBLIC_URL with a path", nil, map[string]string{"JOURNEYS_PUBLIC_URL": "https://acme.com/journeys"}, "JOURNEYS_PUBLIC_URL"},
 		{"SENDGRID_WEBHOOK_PUBLIC_KEY", nil, map[string]string{"SENDGRID_WEBHOOK_PUBLIC_KEY": "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"}, "SENDGRID_WEBHOOK_PUBLIC_KEY: not a public key"},
 		{"SENDGRID_WEBHOOK_PUBLIC_KEY not base64", nil, map[string]string{"SENDGRID_WEBHOOK_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----"}, "SENDGRID_WEBHOOK_PUBLIC_KEY: not base64"},
@@ -109,6 +116,7 @@ func TestEveryVariableIsCheckedAtStart(t *testing.T) {
 				api.EnvTokens: "backend-token-0123456789", codec.EnvKeys: key,
 				"JOURNEYS_OUTBOX_CHANNELS": "all",
 			}
+			withLinks(t, env)
 			for k, v := range tc.env {
 				env[k] = v
 			}

@@ -39,6 +39,7 @@ func TestConsentWebhooksAreWired(t *testing.T) {
 		api.EnvLookupKey:                base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32))),
 		api.EnvSendGridWebhookPublicKey: sgKey.Public,
 	}
+	withLinks(t, env)
 	cfg := config{
 		DataDir: t.TempDir(), HTTPAddr: freeAddr(t), TemporalAddr: temporalAddr, Namespace: "default",
 		Getenv: func(k string) string { return env[k] },

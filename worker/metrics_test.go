@@ -77,7 +77,7 @@ func TestMetricsOnTheWorkerRole(t *testing.T) {
 	temporalAddr := startTemporal(t)
 	entry, err := codec.GenerateKey("k1")
 	require.NoError(t, err)
-	env := map[string]string{codec.EnvKeys: entry}
+	env := withLinks(t, map[string]string{codec.EnvKeys: entry})
 	cfg := config{Role: RoleWorker, DataDir: t.TempDir(), HTTPAddr: freeAddr(t), TemporalAddr: temporalAddr, Namespace: "default",
 		StageCount: time.Second, Getenv: func(k string) string { return env[k] }}
 	startWorker(t, cfg)

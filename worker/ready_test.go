@@ -37,7 +37,7 @@ func TestReadinessFollowsTemporal(t *testing.T) {
 
 	entry, err := codec.GenerateKey("k1")
 	require.NoError(t, err)
-	env := map[string]string{"JOURNEYS_API_TOKENS": "backend-token-0123456789", codec.EnvKeys: entry}
+	env := withLinks(t, map[string]string{"JOURNEYS_API_TOKENS": "backend-token-0123456789", codec.EnvKeys: entry})
 	cfg := config{
 		DataDir: t.TempDir(), HTTPAddr: freeAddr(t), TemporalAddr: temporalAddr, Namespace: "default",
 		Getenv: func(k string) string { return env[k] },
@@ -139,7 +139,7 @@ func TestRolesRunApart(t *testing.T) {
 	entry, err := codec.GenerateKey("k1")
 	require.NoError(t, err)
 	const operator = "operator-token-0123456789"
-	env := map[string]string{"JOURNEYS_API_TOKENS": api.DevToken, api.EnvOperatorTokens: operator, codec.EnvKeys: entry}
+	env := withLinks(t, map[string]string{"JOURNEYS_API_TOKENS": api.DevToken, api.EnvOperatorTokens: operator, codec.EnvKeys: entry})
 	role := func(r string) config {
 		return config{Role: r, DataDir: t.TempDir(), HTTPAddr: freeAddr(t), TemporalAddr: temporalAddr, Namespace: "default",
 			Getenv: func(k string) string { return env[k] }}

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/journeyshq/journeys/activities"
 	"github.com/journeyshq/journeys/api"
 	"github.com/journeyshq/journeys/codec"
 	"github.com/journeyshq/journeys/integrations/outbox"
@@ -115,6 +116,8 @@ func eventsAPI(cfg config, set settings, c client.Client, ch *channels, logger *
 		SMSProgram:               set.smsProgram,
 		SMSHelpText:              set.smsHelp,
 		SMSReplyKeywords:         set.smsConfirm,
+		LinkKeys:                 set.links.keys,
+		Brand:                    set.smsProgram,
 		SendGridWebhookPublicKey: cfg.getenv(api.EnvSendGridWebhookPublicKey),
 		Ready:                    ready,
 		Metrics:                  metrics,
@@ -143,7 +146,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		return err
 	}
 	httpAddr := ln.Addr().String()
-	set, err := readSettings(cfg, httpAddr, logger)
+	set, err := readSettings(cfg, httpAddr, pb, logger)
 	if err != nil {
 		return err
 	}
@@ -156,6 +159,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	if err != nil {
 		return err
 	}
+	set.links.wire(ch.acts, activities.Brand{Name: program, PostalAddress: pb.PostalAddress})
 	if cfg.Dev {
 		if err := startDevServer(ctx, cfg, httpAddr, &stack); err != nil {
 			return err
@@ -229,12 +233,13 @@ type settings struct {
 	smsProgram     string // the playbook's product, in SMS keyword replies
 	smsHelp        string // the reply to an inbound HELP, from the playbook
 	smsConfirm     bool   // journeys, not Twilio, confirms STOP and START
+	links          emailLinks
 }
 
 // readSettings checks every setting from the environment before Temporal is
 // dialed, so a bad one fails at once with its name, not after a connection
 // timeout (TestEveryVariableIsCheckedAtStart).
-func readSettings(cfg config, httpAddr string, logger *slog.Logger) (settings, error) {
+func readSettings(cfg config, httpAddr string, pb playbook.Playbook, logger *slog.Logger) (settings, error) {
 	var s settings
 	var err error
 	if s.keys, s.keySource, err = payloadKeys(cfg); err != nil {
@@ -261,6 +266,9 @@ func readSettings(cfg config, httpAddr string, logger *slog.Logger) (settings, e
 		return s, err
 	}
 	if s.smsConfirm, err = api.SMSReplyKeywordsFromEnv(cfg.getenv); err != nil {
+		return s, err
+	}
+	if s.links, err = linkSettings(cfg, httpAddr, pb); err != nil {
 		return s, err
 	}
 	if missing := inboundSMSMissing(cfg, s.phoneKey); missing != nil {

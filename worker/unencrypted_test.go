@@ -43,7 +43,7 @@ func TestUnencryptedEventIsRefusedOutsideDev(t *testing.T) {
 	entry, err := codec.GenerateKey("k1")
 	require.NoError(t, err)
 	const operator = "operator-token-0123456789"
-	env := map[string]string{api.EnvTokens: api.DevToken, api.EnvOperatorTokens: operator, codec.EnvKeys: entry, "JOURNEYS_OUTBOX_CHANNELS": "all"}
+	env := withLinks(t, map[string]string{api.EnvTokens: api.DevToken, api.EnvOperatorTokens: operator, codec.EnvKeys: entry, "JOURNEYS_OUTBOX_CHANNELS": "all"})
 	cfg := config{DataDir: t.TempDir(), HTTPAddr: freeAddr(t), TemporalAddr: temporalAddr, Namespace: "default",
 		Getenv: func(k string) string { return env[k] }}
 	_, logs, _ := startWorkerLogged(t, cfg)

@@ -30,6 +30,7 @@ import (
 	"github.com/journeyshq/journeys/codec"
 	"github.com/journeyshq/journeys/integrations/outbox"
 	"github.com/journeyshq/journeys/internal/devserver"
+	"github.com/journeyshq/journeys/links"
 	"github.com/journeyshq/journeys/workflows"
 )
 
@@ -135,6 +136,31 @@ func TestDevModeEndToEnd(t *testing.T) {
 	}
 	assert.Equal(t, 1, count(records, "onboarding.welcome"))
 	assert.Equal(t, 1, count(records, "onboarding.activated"))
+	assertDevLinks(t, cfg, records)
+}
+
+// assertDevLinks checks the dev worker's email footers: the lifecycle
+// welcome links to its preference page on the HTTP address, with a token
+// the dev key file verifies, and has no List-Unsubscribe.
+func assertDevLinks(t *testing.T, cfg config, records []outbox.Record) {
+	t.Helper()
+	keys, err := links.LoadOrCreateDevKeys(links.DevKeyFile(cfg.DataDir))
+	require.NoError(t, err)
+	prefix := "http://" + cfg.HTTPAddr + links.PreferencesPath
+	for _, r := range records {
+		if r.Step != "onboarding.welcome" {
+			continue
+		}
+		assert.Equal(t, "lifecycle", r.Class)
+		assert.NotContains(t, r.Headers, "List-Unsubscribe")
+		_, after, ok := strings.Cut(r.Body, prefix)
+		require.True(t, ok, "no preference link in %q", r.Body)
+		token, _, _ := strings.Cut(after, "\n")
+		c, err := keys.VerifyPurpose(token, links.PurposePreferences)
+		require.NoError(t, err)
+		assert.Equal(t, "c-1", c.CustomerID)
+		assert.Contains(t, r.Body, "548 Market St", "the playbook's postal address")
+	}
 }
 
 // historySummaries lists "EVENT_TYPE: summary" for every timer and activity

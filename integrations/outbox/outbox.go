@@ -40,6 +40,10 @@ type Record struct {
 	IdempotencyKey string            `json:"idempotency_key"`
 	// Experiment is "experiment=variant" on a message a variant planned.
 	Experiment string `json:"experiment,omitempty"`
+	// Class is the message's class (marketing, lifecycle, transactional).
+	Class string `json:"class,omitempty"`
+	// Headers are an email's extra headers, such as List-Unsubscribe.
+	Headers map[string]string `json:"headers,omitempty"`
 
 	// Action and InvoiceID are a billing record's account action (suspend,
 	// restore) and the invoice it is about; Body is its reason and To the
@@ -91,7 +95,7 @@ func (o *Outbox) Close() error { return o.file.Close() }
 
 // SendEmail writes an email.
 func (o *Outbox) SendEmail(_ context.Context, e messages.Email) (messages.Receipt, error) {
-	return o.write(Record{Channel: messages.ChannelEmail, To: e.To, Subject: e.Subject, Body: e.Text}, e.Meta)
+	return o.write(Record{Channel: messages.ChannelEmail, To: e.To, Subject: e.Subject, Body: e.Text, Headers: e.Headers}, e.Meta)
 }
 
 // SendSMS writes a text message.
@@ -141,7 +145,7 @@ func (o *Outbox) write(r Record, m messages.Meta) (messages.Receipt, error) {
 	r.ID = fmt.Sprintf("outbox-%d", len(o.sent)+1)
 	r.At = o.now().UTC()
 	r.CustomerID, r.Step, r.Template, r.IdempotencyKey = m.CustomerID, m.Step, m.Template, m.IdempotencyKey
-	r.Experiment = m.Experiment
+	r.Experiment, r.Class = m.Experiment, m.Class
 	line, err := json.Marshal(r)
 	if err != nil {
 		return messages.Receipt{}, fmt.Errorf("outbox: encode: %w", err)

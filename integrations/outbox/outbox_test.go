@@ -266,3 +266,26 @@ func assertMode(t *testing.T, path string, want os.FileMode) {
 	require.NoError(t, err)
 	assert.Equal(t, want, fi.Mode().Perm(), "%s is %v", path, fi.Mode().Perm())
 }
+
+// An email's headers and class are in its record, so List-Unsubscribe can
+// be read from the file; a line from before they existed still reads.
+func TestEmailHeadersAndClassAreRecorded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outbox.jsonl")
+	old := `{"id":"outbox-1","at":"2026-01-02T03:04:05Z","channel":"email","to":"ana@example.com","subject":"Hi","body":"Hi","customer":"c-1","step":"s","idempotency_key":"k0"}` + "\n"
+	require.NoError(t, os.WriteFile(path, []byte(old), 0o600))
+	o, err := outbox.Open(path, nil)
+	require.NoError(t, err)
+	defer o.Close()
+	e := email("k1")
+	e.Class = "marketing"
+	e.Headers = map[string]string{messages.HeaderListUnsubscribe: "<https://journeys.acme.example/u/t>", messages.HeaderListUnsubscribePost: messages.OneClick}
+	_, err = o.SendEmail(context.Background(), e)
+	require.NoError(t, err)
+
+	records, err := outbox.ReadFile(path)
+	require.NoError(t, err)
+	require.Len(t, records, 2)
+	assert.Empty(t, records[0].Headers)
+	assert.Equal(t, e.Headers, records[1].Headers)
+	assert.Equal(t, "marketing", records[1].Class)
+}

@@ -3,10 +3,12 @@ package sendgrid
 import (
 	"errors"
 	"fmt"
-	"github.com/journeyshq/journeys/integrations/internal/vendorhttp"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/journeyshq/journeys/integrations/internal/vendorhttp"
 )
 
 // Environment variables read by ConfigFromEnv.
@@ -15,6 +17,16 @@ const (
 	EnvFrom    = "SENDGRID_FROM"
 	EnvReplyTo = "SENDGRID_REPLY_TO"
 	EnvBaseURL = "SENDGRID_BASE_URL"
+	// EnvUnsubscribeGroups maps message classes to the account's
+	// unsubscribe groups: "marketing:123,lifecycle:456".
+	EnvUnsubscribeGroups = "SENDGRID_UNSUBSCRIBE_GROUPS"
+)
+
+// Classes an unsubscribe group can be set for (the playbook's message
+// classes; transactional email has none: nobody may opt out of it).
+const (
+	ClassMarketing = "marketing"
+	ClassLifecycle = "lifecycle"
 )
 
 // Defaults ConfigFromEnv and New fill in for empty fields.
@@ -55,6 +67,56 @@ type Config struct {
 	// stalled connection would otherwise hold an activity until Temporal's
 	// start-to-close timeout.
 	Timeout time.Duration
+	// UnsubscribeGroups are the SendGrid unsubscribe groups (asm.group_id)
+	// of marketing and lifecycle email; zero sends without one.
+	// SENDGRID_UNSUBSCRIBE_GROUPS.
+	UnsubscribeGroups Groups
+}
+
+// Groups are unsubscribe group IDs by message class; 0 is none.
+type Groups struct {
+	Marketing int
+	Lifecycle int
+}
+
+// Of is the group of class, 0 for none.
+func (g Groups) Of(class string) int {
+	switch class {
+	case ClassMarketing:
+		return g.Marketing
+	case ClassLifecycle:
+		return g.Lifecycle
+	}
+	return 0
+}
+
+// ParseGroups parses SENDGRID_UNSUBSCRIBE_GROUPS: comma-separated
+// "class:groupID" entries for the classes marketing and lifecycle.
+func ParseGroups(s string) (Groups, error) {
+	var g Groups
+	for _, entry := range strings.Split(s, ",") {
+		if strings.TrimSpace(entry) == "" {
+			continue
+		}
+		class, idText, _ := strings.Cut(entry, ":")
+		class = strings.TrimSpace(class)
+		id, err := strconv.Atoi(strings.TrimSpace(idText))
+		if err != nil || id <= 0 {
+			return Groups{}, fmt.Errorf("sendgrid: %s entry %q: want class:groupID with a positive group ID", EnvUnsubscribeGroups, strings.TrimSpace(entry))
+		}
+		switch class {
+		case ClassMarketing:
+			g.Marketing = id
+		case ClassLifecycle:
+			g.Lifecycle = id
+		default:
+			return Groups{}, fmt.Errorf("sendgrid: %s entry %q: class must be %s or %s", EnvUnsubscribeGroups, strings.TrimSpace(entry), ClassMarketing, ClassLifecycle)
+		}
+	}
+	if g.Marketing != 0 && g.Marketing == g.Lifecycle {
+		return Groups{}, fmt.Errorf("sendgrid: %s: marketing and lifecycle need different groups", EnvUnsubscribeGroups)
+	}
+	return g, nil
 }
 
 // String shows the configuration with the API key redacted, so a config that
@@ -64,8 +126,8 @@ func (c Config) String() string {
 	if c.APIKey != "" {
 		key = "[redacted]"
 	}
-	return fmt.Sprintf("{APIKey:%s From:%s FromName:%s ReplyTo:%s BaseURL:%s Timeout:%s}",
-		key, c.From, c.FromName, c.ReplyTo, c.BaseURL, c.Timeout)
+	return fmt.Sprintf("{APIKey:%s From:%s FromName:%s ReplyTo:%s BaseURL:%s Timeout:%s UnsubscribeGroups:%+v}",
+		key, c.From, c.FromName, c.ReplyTo, c.BaseURL, c.Timeout, c.UnsubscribeGroups)
 }
 
 // ConfigFromEnv reads the driver's configuration through getenv (os.Getenv
@@ -88,12 +150,17 @@ func ConfigFromEnv(getenv func(string) string) (Config, bool, error) {
 	if err != nil {
 		return Config{}, false, fmt.Errorf("sendgrid: %s %w", EnvFrom, err)
 	}
+	groups, err := ParseGroups(get(EnvUnsubscribeGroups))
+	if err != nil {
+		return Config{}, false, err
+	}
 	cfg := Config{
-		APIKey:   key,
-		From:     addr.Address,
-		FromName: addr.Name,
-		ReplyTo:  get(EnvReplyTo),
-		BaseURL:  get(EnvBaseURL),
+		APIKey:            key,
+		From:              addr.Address,
+		FromName:          addr.Name,
+		ReplyTo:           get(EnvReplyTo),
+		BaseURL:           get(EnvBaseURL),
+		UnsubscribeGroups: groups,
 	}
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {

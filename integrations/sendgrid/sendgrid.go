@@ -223,6 +223,13 @@ func (c *Client) message(e messages.Email, to *mail.Email) *mail.SGMailV3 {
 		}
 	}
 	m.AddCategories(Categories(e.Meta)...)
+	for k, v := range e.Headers {
+		m.SetHeader(k, v)
+	}
+	if id := c.cfg.UnsubscribeGroups.Of(e.Class); id != 0 {
+		// SendGrid's own unsubscribe links then name the class's group.
+		m.SetASM(mail.NewASM().SetGroupID(id))
+	}
 	return m
 }
 

@@ -500,6 +500,20 @@ func TestConfigFromEnv(t *testing.T) {
 		}
 	})
 
+	t.Run("unsubscribe groups", func(t *testing.T) {
+		cfg, ok, err := sendgrid.ConfigFromEnv(env(map[string]string{
+			"SENDGRID_API_KEY": testKey, "SENDGRID_FROM": testFrom,
+			"SENDGRID_UNSUBSCRIBE_GROUPS": " marketing:123, lifecycle:456 ",
+		}))
+		if err != nil || !ok {
+			t.Fatalf("ConfigFromEnv = %v, %v", ok, err)
+		}
+		g := cfg.UnsubscribeGroups
+		if g.Of("marketing") != 123 || g.Of("lifecycle") != 456 || g.Of("transactional") != 0 || g.Of("") != 0 {
+			t.Errorf("groups = %+v", g)
+		}
+	})
+
 	t.Run("EU base URL and reply-to", func(t *testing.T) {
 		cfg, ok, err := sendgrid.ConfigFromEnv(env(map[string]string{
 			"SENDGRID_API_KEY":  testKey,
@@ -532,6 +546,9 @@ func TestConfigFromEnv(t *testing.T) {
 		{"base URL with query", map[string]string{"SENDGRID_API_KEY": testKey, "SENDGRID_FROM": testFrom, "SENDGRID_BASE_URL": "https://api.sendgrid.com?x=1"}, "SENDGRID_BASE_URL"},
 		{"base URL unparsable", map[string]string{"SENDGRID_API_KEY": testKey, "SENDGRID_FROM": testFrom, "SENDGRID_BASE_URL": "http://[::1"}, "SENDGRID_BASE_URL"},
 		{"key with a space", map[string]string{"SENDGRID_API_KEY": "SG.abc def", "SENDGRID_FROM": testFrom}, "SENDGRID_API_KEY"},
+		{"group not a number", map[string]string{"SENDGRID_API_KEY": testKey, "SENDGRID_FROM": testFrom, "SENDGRID_UNSUBSCRIBE_GROUPS": "marketing:x"}, "SENDGRID_UNSUBSCRIBE_GROUPS"},
+		{"group for transactional", map[string]string{"SENDGRID_API_KEY": testKey, "SENDGRID_FROM": testFrom, "SENDGRID_UNSUBSCRIBE_GROUPS": "transactional:5"}, "SENDGRID_UNSUBSCRIBE_GROUPS"},
+		{"one group for two classes", map[string]string{"SENDGRID_API_KEY": testKey, "SENDGRID_FROM": testFrom, "SENDGRID_UNSUBSCRIBE_GROUPS": "marketing:5,lifecycle:5"}, "SENDGRID_UNSUBSCRIBE_GROUPS"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
