@@ -113,11 +113,11 @@ func eventsAPI(cfg config, set settings, c client.Client, ch *channels, logger *
 		TwilioAuthToken:          cfg.getenv(twilio.EnvAuthToken),
 		PublicURL:                cfg.getenv(api.EnvPublicURL),
 		LookupKey:                set.phoneKey,
-		SMSProgram:               set.smsProgram,
+		SMSProgram:               set.brand,
 		SMSHelpText:              set.smsHelp,
 		SMSReplyKeywords:         set.smsConfirm,
 		LinkKeys:                 set.links.keys,
-		Brand:                    set.smsProgram,
+		Brand:                    set.brand,
 		SendGridWebhookPublicKey: cfg.getenv(api.EnvSendGridWebhookPublicKey),
 		Ready:                    ready,
 		Metrics:                  metrics,
@@ -154,7 +154,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	if program == "" { // texts name the program they come from
 		program = pb.Name
 	}
-	set.smsProgram, set.smsHelp = program, api.SMSHelpText(program, pb.AppURL)
+	set.brand, set.smsHelp = program, api.SMSHelpText(program, pb.AppURL)
 	ch, err := openChannels(ctx, cfg, stdout, &stack)
 	if err != nil {
 		return err
@@ -230,7 +230,7 @@ type settings struct {
 	// events API, or when none is set.
 	operatorTokens []string
 	phoneKey       []byte // nil when no lookup key is set
-	smsProgram     string // the playbook's product, in SMS keyword replies
+	brand          string // the playbook's product or name: SMS keyword replies, pages
 	smsHelp        string // the reply to an inbound HELP, from the playbook
 	smsConfirm     bool   // journeys, not Twilio, confirms STOP and START
 	links          emailLinks
