@@ -7,8 +7,9 @@
 // Forget is idempotent: a second call finds nothing left and reports zeros.
 // It works in the order that lets a failed call be retried: the CRM contact
 // is found by the email in the journey's state, so it is archived before
-// Temporal's copies of that state are deleted; the ledger and the outbox,
-// keyed by customer, come last.
+// Temporal's copies of that state are deleted (deleting the running run
+// ends the journey); the ledger and the outbox, keyed by customer, come
+// last, after the journey has stopped sending.
 package erasure
 
 import (
@@ -33,9 +34,8 @@ const (
 // Parts of an erasure, as PartError names them.
 const (
 	PartState    = "state"    // reading the journey's state for the CRM email
-	PartJourney  = "journey"  // terminating the running run
 	PartCRM      = "crm"      // archiving the CRM contact
-	PartTemporal = "temporal" // deleting the runs
+	PartTemporal = "temporal" // deleting the runs, ending the running one
 	PartLedger   = "ledger"
 	PartOutbox   = "outbox"
 )
@@ -44,7 +44,7 @@ const (
 type Report struct {
 	CustomerID string `json:"customer_id"`
 	WorkflowID string `json:"workflow_id"`
-	// Terminated is true when a running journey was ended.
+	// Terminated is true when a running run was ended (and deleted).
 	Terminated bool `json:"terminated"`
 	// Runs is how many runs of the workflow ID were deleted from Temporal,
 	// the ones continued as new included.
@@ -108,8 +108,9 @@ type Eraser struct {
 }
 
 // DefaultDeleteWait is Eraser.DeleteWait's default: Temporal deletes a
-// run in well under a second; an HTTP client waits for the answer.
-const DefaultDeleteWait = 20 * time.Second
+// running run at once, but a run closed a moment ago (continued as new)
+// only after its queue's next ack update, 30 s apart by default.
+const DefaultDeleteWait = 75 * time.Second
 
 // Forget erases customerID and reports what it deleted. An invalid ID is a
 // *signals.FieldError; a part that fails is a *PartError, wrapping
@@ -125,15 +126,12 @@ func (e *Eraser) Forget(ctx context.Context, customerID string) (Report, error) 
 	if err != nil {
 		return rep, &PartError{PartState, err}
 	}
-	if rep.Terminated, err = e.terminate(ctx, id); err != nil {
-		return rep, &PartError{PartJourney, err}
-	}
 	if e.CRM != nil {
 		if rep.CRMContact, err = e.archive(ctx, customerID, email); err != nil {
 			return rep, &PartError{PartCRM, err}
 		}
 	}
-	if rep.Runs, err = e.deleteRuns(ctx, id); err != nil {
+	if rep.Runs, rep.Terminated, err = e.deleteRuns(ctx, id); err != nil {
 		return rep, &PartError{PartTemporal, err}
 	}
 	if err := e.deleteLocal(ctx, customerID, &rep); err != nil {

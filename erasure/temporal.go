@@ -1,7 +1,7 @@
 package erasure
 
-// This file ends a journey and deletes its runs from Temporal; erasure.go
-// runs the parts in order.
+// This file deletes a journey's runs from Temporal, ending the running
+// one; erasure.go runs the parts in order.
 
 import (
 	"context"
@@ -10,90 +10,85 @@ import (
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 )
 
 // Temporal is what an erasure asks of Temporal; client.Client has it.
 type Temporal interface {
-	TerminateWorkflow(ctx context.Context, workflowID, runID, reason string, details ...any) error
 	ListWorkflow(ctx context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error)
 	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
 	WorkflowService() workflowservice.WorkflowServiceClient
 }
 
-// TerminateReason is the reason a terminated journey's history records,
-// until the history itself is deleted.
-const TerminateReason = "erasure: the customer is forgotten"
-
 // pollInterval is how often deleteRuns looks whether Temporal has finished.
 const pollInterval = 200 * time.Millisecond
 
-// terminate ends id's running run, so it sends nothing more; false when
-// none was running.
-func (e *Eraser) terminate(ctx context.Context, id string) (bool, error) {
-	err := e.Temporal.TerminateWorkflow(ctx, id, "", TerminateReason)
-	var notFound *serviceerror.NotFound
-	switch {
-	case errors.As(err, &notFound): // none, or it has closed
-		return false, nil
-	case err != nil:
-		return false, wrapf(err, "terminate %s", id)
-	}
-	return true, nil
+// run is one run of a journey that Temporal still has.
+type run struct {
+	id      string
+	running bool
 }
 
 // deleteRuns deletes every run of id and waits, up to DeleteWait, until
 // Temporal has none left: neither in visibility (where it deletes a run's
-// record after its history, asynchronously) nor by Describe. It returns
-// how many runs it deleted.
-func (e *Eraser) deleteRuns(ctx context.Context, id string) (int, error) {
+// record after its history, asynchronously) nor by Describe. Deleting the
+// running run terminates it first, in the same call, and deletes it as it
+// closes; a closed run is deleted once Temporal's transfer queue has
+// acknowledged its close, which takes up to
+// history.transferProcessorUpdateAckInterval (30 s by default) for a run
+// that closed a moment ago. It returns how many runs it deleted and
+// whether one was running.
+func (e *Eraser) deleteRuns(ctx context.Context, id string) (deleted int, terminated bool, err error) {
 	wait := e.DeleteWait
 	if wait <= 0 {
 		wait = DefaultDeleteWait
 	}
 	deadline := time.Now().Add(wait)
 	asked := map[string]bool{}
-	deleted := 0
 	for {
 		runs, err := e.runs(ctx, id)
 		if err != nil || len(runs) == 0 {
-			return deleted, err
+			return deleted, terminated, err
 		}
-		for _, run := range runs {
-			if asked[run] {
+		for _, r := range runs {
+			if asked[r.id] {
 				continue
 			}
-			ok, err := e.deleteRun(ctx, id, run)
+			ok, err := e.deleteRun(ctx, id, r.id)
 			if err != nil {
-				return deleted, err
+				return deleted, terminated, err
 			}
-			asked[run] = true
+			asked[r.id] = true
 			if ok {
 				deleted++
+				terminated = terminated || r.running
 			}
 		}
 		if time.Now().After(deadline) {
-			return deleted, fmt.Errorf("%w: %d runs of %s still in Temporal after %s; call again to finish", ErrIncomplete, len(runs), id, wait)
+			return deleted, terminated, fmt.Errorf("%w: %d runs of %s still in Temporal after %s; call again to finish", ErrIncomplete, len(runs), id, wait)
 		}
 		select {
 		case <-ctx.Done():
-			return deleted, wrapf(ctx.Err(), "wait for the deletion of %s", id)
+			return deleted, terminated, wrapf(ctx.Err(), "wait for the deletion of %s", id)
 		case <-time.After(pollInterval):
 		}
 	}
 }
 
-// runs lists the run IDs Temporal still has of id: every run visibility
+// runs lists the runs Temporal still has of id: every run visibility
 // lists, open or closed, and the latest run, which visibility may not
 // list yet.
-func (e *Eraser) runs(ctx context.Context, id string) ([]string, error) {
-	seen := map[string]bool{}
-	var runs []string
-	add := func(run string) {
-		if run != "" && !seen[run] {
-			seen[run] = true
-			runs = append(runs, run)
+func (e *Eraser) runs(ctx context.Context, id string) ([]run, error) {
+	seen := map[string]int{}
+	var runs []run
+	add := func(r run) {
+		if i, ok := seen[r.id]; ok {
+			runs[i].running = runs[i].running || r.running
+		} else if r.id != "" {
+			seen[r.id] = len(runs)
+			runs = append(runs, r)
 		}
 	}
 	// The customer ID was validated: it holds no quote.
@@ -104,7 +99,7 @@ func (e *Eraser) runs(ctx context.Context, id string) ([]string, error) {
 			return nil, wrapf(err, "list the runs of %s", id)
 		}
 		for _, ex := range resp.GetExecutions() {
-			add(ex.GetExecution().GetRunId())
+			add(run{id: ex.GetExecution().GetRunId()})
 		}
 		if req.NextPageToken = resp.GetNextPageToken(); len(req.NextPageToken) == 0 {
 			break
@@ -117,7 +112,8 @@ func (e *Eraser) runs(ctx context.Context, id string) ([]string, error) {
 	case err != nil:
 		return nil, wrapf(err, "describe %s", id)
 	default:
-		add(d.GetWorkflowExecutionInfo().GetExecution().GetRunId())
+		info := d.GetWorkflowExecutionInfo()
+		add(run{id: info.GetExecution().GetRunId(), running: info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING})
 	}
 	return runs, nil
 }
