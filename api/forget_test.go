@@ -87,7 +87,7 @@ func TestDeleteCustomerFailuresAskForARetry(t *testing.T) {
 		err  error
 		code int
 	}{
-		"Temporal down":     {&erasure.PartError{Part: erasure.PartJourney, Err: fmt.Errorf("terminate: %w", sender.ErrUnavailable)}, http.StatusServiceUnavailable},
+		"Temporal down":     {&erasure.PartError{Part: erasure.PartState, Err: fmt.Errorf("terminate: %w", sender.ErrUnavailable)}, http.StatusServiceUnavailable},
 		"deletion too slow": {&erasure.PartError{Part: erasure.PartTemporal, Err: fmt.Errorf("%w: 1 run left", erasure.ErrIncomplete)}, http.StatusServiceUnavailable},
 		"out of time":       {&erasure.PartError{Part: erasure.PartCRM, Err: context.DeadlineExceeded}, http.StatusServiceUnavailable},
 		"CRM refused":       {&erasure.PartError{Part: erasure.PartCRM, Err: errors.New("hubspot: http 401 for ana@example.com")}, http.StatusInternalServerError},
