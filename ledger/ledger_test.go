@@ -68,15 +68,7 @@ func TestSQLiteLedger(t *testing.T) {
 }
 
 func TestPostgresLedger(t *testing.T) {
-	url := os.Getenv(DatabaseURLEnv)
-	if url == "" {
-		t.Skipf("%s is not set: skipped the PostgreSQL ledger test (.ci/run sets it)", DatabaseURLEnv)
-	}
-	table := fmt.Sprintf("ledger_test_%d", time.Now().UnixNano())
-	l, err := ledger.OpenPostgres(context.Background(), url, table)
-	require.NoError(t, err)
-	defer l.Close()
-	t.Cleanup(func() { _ = dropTable(url, table) })
+	l, url, table := openPostgres(t)
 	exercise(t, l)
 
 	// A second process sees the first one's sends.
@@ -133,14 +125,21 @@ func TestSQLiteDeleteKeyPrefix(t *testing.T) {
 }
 
 func TestPostgresDeleteKeyPrefix(t *testing.T) {
-	url := os.Getenv(DatabaseURLEnv)
+	l, _, _ := openPostgres(t)
+	deleteCustomer(t, l)
+}
+
+// openPostgres opens a ledger in a fresh table of the test database, which
+// the test drops at its end; it skips the test when none is set.
+func openPostgres(t *testing.T) (l *ledger.Ledger, url, table string) {
+	t.Helper()
+	url = os.Getenv(DatabaseURLEnv)
 	if url == "" {
 		t.Skipf("%s is not set: skipped the PostgreSQL ledger test (.ci/run sets it)", DatabaseURLEnv)
 	}
-	table := fmt.Sprintf("ledger_test_%d", time.Now().UnixNano())
+	table = fmt.Sprintf("ledger_test_%d", time.Now().UnixNano())
 	l, err := ledger.OpenPostgres(context.Background(), url, table)
 	require.NoError(t, err)
-	defer l.Close()
-	t.Cleanup(func() { _ = dropTable(url, table) })
-	deleteCustomer(t, l)
+	t.Cleanup(func() { l.Close(); _ = dropTable(url, table) })
+	return l, url, table
 }
