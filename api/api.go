@@ -5,6 +5,7 @@
 //
 //	POST /v1/events                   202 accepted, 200 duplicate (journey completed), 400 invalid, 401 no/bad token, 403 an operator token, 404 no journey, 503 Temporal down
 //	GET  /v1/customers/{id}           200 state,    400 bad id,  401 no/bad token, 403 not an operator token, 404 no journey, 503 Temporal down
+//	DELETE /v1/customers/{id}         200 erased (zero counts: nothing was left), 400 bad id, 401, 403 as GET, 501 not configured, 503 retry (see forget.go)
 //	POST /webhooks/slack/interactions 200 applied,  401 bad signature, 400 unusable, 404 not configured, 413 too large
 //	POST /webhooks/stripe             200 accepted or ignored, 400 invalid, 401 bad signature, 404 not configured, 409 no journey yet, 413 too large, 503 Temporal down
 //	POST /webhooks/twilio/inbound     200 TwiML (applied or ignored), 400 unreadable, 401 bad signature, 404 not configured, 413 too large, 503 Temporal down
@@ -17,10 +18,11 @@
 //	GET  /readyz                      200 ready, 503 not (Options.Ready says why), open
 //
 // The /v1 routes need "Authorization: Bearer <token>": POST /v1/events one
-// of Options.Tokens, GET /v1/customers/{id} (a customer's contact details)
-// one of Options.OperatorTokens (see auth.go); the webhooks are authenticated by their
-// senders' signatures instead, and the recipient's pages (pages.go) by
-// the signed token in their URL. A 503 means Temporal is down, rate limited
+// of Options.Tokens, GET and DELETE /v1/customers/{id} (a customer's contact
+// details, their erasure) one of Options.OperatorTokens (see auth.go); the
+// webhooks are authenticated by their senders' signatures instead, and the
+// recipient's pages (pages.go) by the signed token in their URL. A 503
+// means Temporal is down, rate limited
 // or overloaded, or did not answer in time: nothing was accepted, and its
 // Retry-After header says when to try again.
 package api
@@ -155,6 +157,9 @@ type Options struct {
 	// Temporal client was dialed with, so that all metrics share one
 	// scope. Default client.MetricsNopHandler.
 	Metrics client.MetricsHandler
+	// Forget, when set, serves DELETE /v1/customers/{id}: a customer's
+	// erasure (*erasure.Eraser). Unset, the route answers 501.
+	Forget Forgetter
 }
 
 type handler struct {
@@ -173,6 +178,7 @@ type handler struct {
 	metrics        client.MetricsHandler
 	linkKeys       links.Keys
 	brand          string
+	forget         Forgetter
 }
 
 // New returns the edge's HTTP handler. It fails when opts.Tokens is empty
@@ -192,7 +198,7 @@ func New(j Journeys, opts Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{journeys: j, slack: opts.Slack, tokens: tokens, operatorTokens: operatorTokens, timeout: opts.Timeout, log: opts.Logger, now: opts.Now, metrics: metricsOrNop(opts.Metrics), linkKeys: opts.LinkKeys, brand: opts.Brand}
+	h := &handler{journeys: j, slack: opts.Slack, tokens: tokens, operatorTokens: operatorTokens, timeout: opts.Timeout, log: opts.Logger, now: opts.Now, metrics: metricsOrNop(opts.Metrics), linkKeys: opts.LinkKeys, brand: opts.Brand, forget: opts.Forget}
 	if opts.StripeWebhookSecret != "" {
 		h.stripeSecret = []byte(opts.StripeWebhookSecret)
 	}
@@ -223,6 +229,7 @@ func New(j Journeys, opts Options) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/events", h.authorized(roleEvents, h.postEvent))
 	mux.HandleFunc("GET /v1/customers/{id}", h.authorized(roleOperator, h.getCustomer))
+	mux.HandleFunc("DELETE /v1/customers/{id}", h.authorized(roleOperator, h.deleteCustomer))
 	mux.HandleFunc("POST /webhooks/slack/interactions", h.slackInteraction)
 	mux.HandleFunc("POST /webhooks/stripe", h.stripeWebhook)
 	mux.HandleFunc("POST "+TwilioInboundPath, h.twilioInboundWebhook)

@@ -81,7 +81,8 @@ type role int
 const (
 	// roleEvents sends events: POST /v1/events.
 	roleEvents role = iota
-	// roleOperator reads customers' state: GET /v1/customers/{id}.
+	// roleOperator reads customers' state and erases customers: GET and
+	// DELETE /v1/customers/{id}.
 	roleOperator
 )
 
@@ -135,11 +136,11 @@ func (h *handler) allowed(need role, given [sha256.Size]byte) (int, string) {
 	case need == roleEvents && events, need == roleOperator && operator:
 		return http.StatusOK, ""
 	case need == roleOperator && events && len(h.operatorTokens) == 0:
-		return http.StatusForbidden, "reading a customer's state takes an operator token, and no operator token is configured: set " + EnvOperatorTokens
+		return http.StatusForbidden, "reading or erasing a customer takes an operator token, and no operator token is configured: set " + EnvOperatorTokens
 	case need == roleOperator && events:
-		return http.StatusForbidden, "reading a customer's state takes an operator token (" + EnvOperatorTokens + "); this token only sends events"
+		return http.StatusForbidden, "reading or erasing a customer takes an operator token (" + EnvOperatorTokens + "); this token only sends events"
 	case need == roleEvents && operator:
-		return http.StatusForbidden, "sending events takes an events token (" + EnvTokens + "); this token only reads state"
+		return http.StatusForbidden, "sending events takes an events token (" + EnvTokens + "); this token only reads and erases customers"
 	}
 	return http.StatusUnauthorized, "invalid bearer token"
 }

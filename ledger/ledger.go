@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+	"unicode/utf8"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	_ "modernc.org/sqlite"             // registers "sqlite"
@@ -117,4 +118,26 @@ func (l *Ledger) arg(n int) string {
 		return fmt.Sprintf("$%d", n)
 	}
 	return "?"
+}
+
+// DeleteKeyPrefix deletes every send whose idempotency key starts with
+// prefix, such as a customer's "customer:<id>/", and returns how many rows
+// it deleted. An empty prefix is refused: it would empty the ledger.
+func (l *Ledger) DeleteKeyPrefix(ctx context.Context, prefix string) (int64, error) {
+	if prefix == "" {
+		return 0, errors.New("ledger: delete sends: empty key prefix")
+	}
+	// substr compares literally, where LIKE would take the prefix's _ and %
+	// as wildcards; both SQLite and PostgreSQL have it.
+	res, err := l.db.ExecContext(ctx,
+		`DELETE FROM `+l.table+` WHERE substr(idempotency_key, 1, `+l.arg(1)+`) = `+l.arg(2),
+		utf8.RuneCountInString(prefix), prefix)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: delete sends: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("ledger: delete sends: count rows: %w", err)
+	}
+	return n, nil
 }

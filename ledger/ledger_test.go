@@ -68,15 +68,7 @@ func TestSQLiteLedger(t *testing.T) {
 }
 
 func TestPostgresLedger(t *testing.T) {
-	url := os.Getenv(DatabaseURLEnv)
-	if url == "" {
-		t.Skipf("%s is not set: skipped the PostgreSQL ledger test (.ci/run sets it)", DatabaseURLEnv)
-	}
-	table := fmt.Sprintf("ledger_test_%d", time.Now().UnixNano())
-	l, err := ledger.OpenPostgres(context.Background(), url, table)
-	require.NoError(t, err)
-	defer l.Close()
-	t.Cleanup(func() { _ = dropTable(url, table) })
+	l, url, table := openPostgres(t)
 	exercise(t, l)
 
 	// A second process sees the first one's sends.
@@ -101,4 +93,53 @@ func dropTable(url, table string) error {
 	defer db.Close()
 	_, err = db.Exec("DROP TABLE IF EXISTS " + table)
 	return err
+}
+
+// deleteCustomer checks that a customer's sends go and everyone else's stay,
+// including a customer whose ID the first one's is a prefix of.
+func deleteCustomer(t *testing.T, l *ledger.Ledger) {
+	ctx := context.Background()
+	for _, k := range []string{"customer:c_1/j1/onboarding.welcome/email", "customer:c_1/j2/adoption.tip/sms", "customer:c_10/j1/onboarding.welcome/email", "customer:cx1/j1/onboarding.welcome/email"} {
+		require.NoError(t, l.Record(ctx, k, messages.ChannelEmail, messages.Receipt{ID: k}))
+	}
+	n, err := l.DeleteKeyPrefix(ctx, "customer:c_1/")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), n)
+	for k, want := range map[string]bool{"customer:c_1/j1/onboarding.welcome/email": false, "customer:c_1/j2/adoption.tip/sms": false, "customer:c_10/j1/onboarding.welcome/email": true, "customer:cx1/j1/onboarding.welcome/email": true} {
+		_, found, err := l.Lookup(ctx, k)
+		require.NoError(t, err)
+		assert.Equal(t, want, found, k)
+	}
+	n, err = l.DeleteKeyPrefix(ctx, "customer:c_1/")
+	require.NoError(t, err)
+	assert.Zero(t, n, "a second delete finds nothing")
+	_, err = l.DeleteKeyPrefix(ctx, "")
+	assert.Error(t, err, "an empty prefix would empty the ledger")
+}
+
+func TestSQLiteDeleteKeyPrefix(t *testing.T) {
+	l, err := ledger.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "ledger.db"), "")
+	require.NoError(t, err)
+	defer l.Close()
+	deleteCustomer(t, l)
+}
+
+func TestPostgresDeleteKeyPrefix(t *testing.T) {
+	l, _, _ := openPostgres(t)
+	deleteCustomer(t, l)
+}
+
+// openPostgres opens a ledger in a fresh table of the test database, which
+// the test drops at its end; it skips the test when none is set.
+func openPostgres(t *testing.T) (l *ledger.Ledger, url, table string) {
+	t.Helper()
+	url = os.Getenv(DatabaseURLEnv)
+	if url == "" {
+		t.Skipf("%s is not set: skipped the PostgreSQL ledger test (.ci/run sets it)", DatabaseURLEnv)
+	}
+	table = fmt.Sprintf("ledger_test_%d", time.Now().UnixNano())
+	l, err := ledger.OpenPostgres(context.Background(), url, table)
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close(); _ = dropTable(url, table) })
+	return l, url, table
 }

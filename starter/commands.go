@@ -107,6 +107,8 @@ func (a *app) run(args []string) int {
 		err = a.status(rest)
 	case "alert":
 		err = a.alert(rest)
+	case "forget":
+		err = a.forget(rest)
 	case "codec-key":
 		err = a.codecKey(rest)
 	case "history":
@@ -116,7 +118,7 @@ func (a *app) run(args []string) int {
 	case "cohort-batch": // a batch of a cohort, in a child process (batch.go)
 		err = a.cohortBatch(a.stdin)
 	default:
-		err = usagef("", "unknown command %q (commands: signup, event, status, alert, history, simulate, codec-key, help)", cmd)
+		err = usagef("", "unknown command %q (commands: signup, event, status, alert, forget, history, simulate, codec-key, help)", cmd)
 	}
 	return a.exit(err)
 }
@@ -166,6 +168,9 @@ func (a *app) help(args []string) error {
 	case "alert":
 		_, err := parseAlert([]string{"-h"}, a.getenv)
 		return err
+	case "forget":
+		_, err := parseForget([]string{"-h"}, a.getenv)
+		return err
 	case "codec-key":
 		return a.codecKey([]string{"-h"})
 	case "history":
@@ -173,7 +178,7 @@ func (a *app) help(args []string) error {
 	case "simulate":
 		return a.simulate([]string{"-h"})
 	}
-	return usagef("", "unknown command %q (commands: signup, event, status, alert, history, simulate, codec-key, help)", args[0])
+	return usagef("", "unknown command %q (commands: signup, event, status, alert, forget, history, simulate, codec-key, help)", args[0])
 }
 
 func (a *app) defaults() eventDefaults {
@@ -697,7 +702,9 @@ func commandUsage(fs *flag.FlagSet, h commandHelp) string {
 		}
 		writeFlag(&b, f)
 	})
-	b.WriteString("\nConnection:\n")
+	if len(conn) > 0 { // forget talks to the events API, not Temporal
+		b.WriteString("\nConnection:\n")
+	}
 	for _, f := range conn {
 		writeFlag(&b, f)
 	}
@@ -732,6 +739,7 @@ Usage:
                  [--event-id ID] [--at TIME]
   starter status [--json] CUSTOMER-ID      (or --customer ID)
   starter alert  --customer ID --key KEY --action acknowledge|snooze [--by WHO] [--json]
+  starter forget [--api URL] [--json] CUSTOMER-ID
   starter history export --customer ID --out FILE [--all-runs]
   starter history export --query QUERY --out-dir DIR
   starter simulate --events SCRIPT [--profile FILE] [--playbook FILE]
@@ -744,6 +752,8 @@ Commands:
   event      send an event of any type below
   status     print a customer's journey: stage, profile, counters, timeline
   alert      answer a CSM alert (acknowledge or snooze), as its Slack buttons do
+  forget     erase a customer everywhere journeys keeps them, through the
+             events API (--api, default http://127.0.0.1:8080)
   history    export journeys' histories as JSON, for the replay test
   simulate   run a scripted customer's journey offline, in simulated time,
              and print what they would receive (no Temporal needed)

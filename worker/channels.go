@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/journeyshq/journeys/activities"
 	"github.com/journeyshq/journeys/api"
+	"github.com/journeyshq/journeys/erasure"
 	"github.com/journeyshq/journeys/integrations/billingapi"
 	"github.com/journeyshq/journeys/integrations/hubspot"
 	"github.com/journeyshq/journeys/integrations/outbox"
@@ -16,6 +20,7 @@ import (
 	"github.com/journeyshq/journeys/integrations/slack"
 	"github.com/journeyshq/journeys/integrations/twilio"
 	"github.com/journeyshq/journeys/ledger"
+	"github.com/journeyshq/journeys/signals/sender"
 	"github.com/journeyshq/journeys/workflows"
 )
 
@@ -28,13 +33,17 @@ type channels struct {
 	// drivers names each channel's driver, for the line printed at start.
 	drivers [][2]string
 	ledger  *ledger.Ledger
+	// outbox is this process's outbox; hubspot the CRM when configured,
+	// else nil: erasure reaches both.
+	outbox  *outbox.Outbox
+	hubspot *hubspot.Client
 }
 
 // newChannels reads every channel's configuration from getenv. A channel
 // whose configuration is present but invalid is an error: better to refuse
 // to start than to send from the outbox while the operator thinks otherwise.
 func newChannels(ctx context.Context, getenv func(string) string, dataDir string, box *outbox.Outbox) (*channels, error) {
-	ch := &channels{acts: &activities.Activities{Email: box, SMS: box, Alerts: box, CRM: box, Billing: box}}
+	ch := &channels{acts: &activities.Activities{Email: box, SMS: box, Alerts: box, CRM: box, Billing: box}, outbox: box}
 	use := func(channel, driver string) { ch.drivers = append(ch.drivers, [2]string{channel, driver}) }
 
 	email, err := vendor(getenv, sendgrid.ConfigFromEnv, sendgrid.New)
@@ -76,7 +85,7 @@ func newChannels(ctx context.Context, getenv func(string) string, dataDir string
 		return nil, err
 	}
 	if crm != nil {
-		ch.acts.CRM = crm
+		ch.acts.CRM, ch.hubspot = crm, crm
 		use("crm", "hubspot")
 	} else {
 		use("crm", "outbox")
@@ -109,6 +118,16 @@ func newChannels(ctx context.Context, getenv func(string) string, dataDir string
 	}
 	ch.acts.Ledger = ch.ledger
 	return ch, nil
+}
+
+// eraser forgets customers (DELETE /v1/customers/{id}) everywhere this
+// process keeps them: Temporal, the send ledger, its outbox and the CRM.
+func (ch *channels) eraser(c client.Client, namespace string, logger *slog.Logger) *erasure.Eraser {
+	e := &erasure.Eraser{Temporal: c, Journeys: sender.New(c), Namespace: namespace, Ledger: ch.ledger, Outbox: ch.outbox, Logger: logger}
+	if ch.hubspot != nil { // a nil *hubspot.Client in the interface would not be nil
+		e.CRM = ch.hubspot
+	}
+	return e
 }
 
 // vendor builds a vendor's client from the environment, or returns nil when

@@ -121,6 +121,7 @@ func eventsAPI(cfg config, set settings, c client.Client, ch *channels, logger *
 		SendGridWebhookPublicKey: cfg.getenv(api.EnvSendGridWebhookPublicKey),
 		Ready:                    ready,
 		Metrics:                  metrics,
+		Forget:                   ch.eraser(c, cfg.Namespace, logger),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("events API: %w", err)
@@ -419,7 +420,7 @@ func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr, keyS
 		fmt.Fprintf(out, "  Vendor queues    %s  (activities per second, fleet-wide)\n", formatRates(cfg.Rates))
 	}
 	if cfg.runsAPI() {
-		fmt.Fprintf(out, "  Events API       http://%s  (POST /v1/events, GET /v1/customers/{id})\n", httpAddr)
+		fmt.Fprintf(out, "  Events API       http://%s  (POST /v1/events, GET and DELETE /v1/customers/{id})\n", httpAddr)
 		if cfg.Dev && cfg.getenv(api.EnvTokens) == "" {
 			fmt.Fprintf(out, "  API token        Authorization: Bearer %s  (dev only; set %s for real tokens)\n", api.DevToken, api.EnvTokens)
 		} else {
@@ -457,11 +458,11 @@ func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr, keyS
 func printOperatorTokens(out io.Writer, cfg config) {
 	switch {
 	case cfg.getenv(api.EnvOperatorTokens) != "":
-		fmt.Fprintf(out, "  Operator tokens  from %s  (GET /v1/customers/{id})\n", api.EnvOperatorTokens)
+		fmt.Fprintf(out, "  Operator tokens  from %s  (GET and DELETE /v1/customers/{id})\n", api.EnvOperatorTokens)
 	case cfg.Dev:
-		fmt.Fprintf(out, "  Operator token   the API token reads state too  (dev only; set %s for real tokens)\n", api.EnvOperatorTokens)
+		fmt.Fprintf(out, "  Operator token   the API token reads and erases customers too  (dev only; set %s for real tokens)\n", api.EnvOperatorTokens)
 	default:
-		fmt.Fprintf(out, "  Operator tokens  none: GET /v1/customers/{id} is off (set %s)\n", api.EnvOperatorTokens)
+		fmt.Fprintf(out, "  Operator tokens  none: GET and DELETE /v1/customers/{id} are off (set %s)\n", api.EnvOperatorTokens)
 	}
 }
 

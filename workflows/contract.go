@@ -52,6 +52,11 @@ var RegisterOptions = workflow.RegisterOptions{Name: WorkflowType}
 // WorkflowID is the ID of customerID's journey.
 func WorkflowID(customerID string) string { return workflowIDPrefix + customerID }
 
+// IdempotencyKeyPrefix starts the idempotency key of every message
+// customerID's journeys send; customer IDs hold no '/', so it matches that
+// customer's keys alone (erasure deletes their send-ledger rows by it).
+func IdempotencyKeyPrefix(customerID string) string { return WorkflowID(customerID) + "/" }
+
 // CustomerIDFromWorkflowID is the inverse of WorkflowID.
 func CustomerIDFromWorkflowID(id string) (string, bool) {
 	return strings.CutPrefix(id, workflowIDPrefix)

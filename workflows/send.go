@@ -405,7 +405,7 @@ func (r *journey) meta(step, template string, ch messages.Channel) messages.Meta
 		CustomerID:     r.st.CustomerID,
 		Step:           step,
 		Template:       template,
-		IdempotencyKey: fmt.Sprintf("%s/%s/%s/%s", WorkflowID(r.st.CustomerID), r.st.JourneyID, step, ch),
+		IdempotencyKey: fmt.Sprintf("%s%s/%s/%s", IdempotencyKeyPrefix(r.st.CustomerID), r.st.JourneyID, step, ch),
 	}
 }
 

@@ -124,6 +124,11 @@ func check(r *http.Request, body []byte) string {
 		if r.URL.RawQuery != "idProperty=email" {
 			return "query " + r.URL.RawQuery + ", want idProperty=email"
 		}
+	case strings.HasPrefix(r.URL.Path, hubspot.ContactsPath+"/") && r.Method == http.MethodDelete:
+		if r.URL.RawQuery != "" || len(body) > 0 {
+			return "archive takes the contact ID alone"
+		}
+		return ""
 	case r.URL.Path == hubspot.NotesPath && r.Method == http.MethodPost:
 		if r.URL.RawQuery != "" {
 			return "unexpected query " + r.URL.RawQuery

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -55,10 +56,14 @@ type Record struct {
 // Outbox writes messages to a file and a console. It is safe for concurrent use.
 type Outbox struct {
 	mu      sync.Mutex
+	path    string
 	file    *os.File
 	console io.Writer
 	sent    map[string]string // idempotency key -> record ID
-	now     func() time.Time
+	// last is the highest record number used, so that IDs stay unique
+	// after DeleteCustomer removes records.
+	last int
+	now  func() time.Time
 }
 
 // Open opens (creating it if needed) the outbox file at path, readable and
@@ -75,6 +80,25 @@ func Open(path string, console io.Writer) (*Outbox, error) {
 	// The file holds whole messages, addresses and bodies: owner-only,
 	// also when it was left with wider permissions (OpenFile's mode only
 	// applies to a file it creates).
+	f, err := openAppend(path)
+	if err != nil {
+		return nil, err
+	}
+	o := &Outbox{path: path, file: f, console: console, sent: map[string]string{}, now: time.Now}
+	for _, r := range records {
+		o.sent[r.IdempotencyKey] = r.ID
+		if n, err := strconv.Atoi(strings.TrimPrefix(r.ID, idPrefix)); err == nil {
+			o.last = max(o.last, n)
+		}
+	}
+	return o, nil
+}
+
+// idPrefix starts every record ID: outbox-1, outbox-2…
+const idPrefix = "outbox-"
+
+// openAppend opens path for appending, owner-only.
+func openAppend(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
@@ -83,11 +107,7 @@ func Open(path string, console io.Writer) (*Outbox, error) {
 		f.Close()
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	o := &Outbox{file: f, console: console, sent: map[string]string{}, now: time.Now}
-	for _, r := range records {
-		o.sent[r.IdempotencyKey] = r.ID
-	}
-	return o, nil
+	return f, nil
 }
 
 // Close closes the file.
@@ -142,7 +162,7 @@ func (o *Outbox) write(r Record, m messages.Meta) (messages.Receipt, error) {
 	if id, ok := o.sent[m.IdempotencyKey]; ok {
 		return messages.Receipt{ID: id, Duplicate: true}, nil
 	}
-	r.ID = fmt.Sprintf("outbox-%d", len(o.sent)+1)
+	r.ID = fmt.Sprintf("%s%d", idPrefix, o.last+1)
 	r.At = o.now().UTC()
 	r.CustomerID, r.Step, r.Template, r.IdempotencyKey = m.CustomerID, m.Step, m.Template, m.IdempotencyKey
 	r.Experiment, r.Class = m.Experiment, m.Class
@@ -159,6 +179,7 @@ func (o *Outbox) write(r Record, m messages.Meta) (messages.Receipt, error) {
 		return messages.Receipt{}, fmt.Errorf("outbox: sync: %w", err)
 	}
 	o.sent[m.IdempotencyKey] = r.ID
+	o.last++
 	if o.console != nil {
 		fmt.Fprintln(o.console, r.String())
 	}

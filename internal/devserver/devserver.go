@@ -207,6 +207,10 @@ func newTemporalServer(cfg *config.Config, hosts map[primitives.ServiceName]stat
 			// task polled as the worker stops is dropped and the journey
 			// waits out the task's 10 s timeout (TestShutdownLetsTheSendInFlightFinish).
 			dynamicconfig.EnableCancelWorkerPollsOnShutdown.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+			// A run closed a moment ago (continued as new) is deleted once
+			// the transfer queue's ack level passes its close: updated
+			// every 2 s instead of 30, an erasure takes seconds.
+			dynamicconfig.TransferProcessorUpdateAckInterval.Key(): []dynamicconfig.ConstrainedValue{{Value: 2 * time.Second}},
 		}),
 	)
 	if err != nil {

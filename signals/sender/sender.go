@@ -226,6 +226,11 @@ func (s *Sender) CustomersByPhoneHash(ctx context.Context, hash string) ([]strin
 	}
 }
 
+// Classify is classify for other packages that call Temporal about a
+// customer's journey (erasure), so that their callers test the same
+// sentinels: ErrUnknownCustomer, ErrUnavailable.
+func Classify(op string, err error) error { return classify(op, err) }
+
 // classify maps Temporal's answer to err to the sentinels: not found is
 // ErrUnknownCustomer; "not now" (see unavailable) is ErrUnavailable; the
 // rest is passed on wrapped.
