@@ -134,6 +134,10 @@ type Options struct {
 	// key, base64 of its DER form as SendGrid shows it
 	// (SENDGRID_WEBHOOK_PUBLIC_KEY). New fails on a key that does not parse.
 	SendGridWebhookPublicKey string
+	// SendGridLifecycleGroup is the unsubscribe group lifecycle email goes
+	// in (SENDGRID_UNSUBSCRIBE_GROUPS): a group unsubscribe or resubscribe
+	// of it is about lifecycle email, of any other group about marketing.
+	SendGridLifecycleGroup int
 	// Now is the clock: the time of receipt of events and the reference
 	// for webhook signature timestamps; default time.Now.
 	Now func() time.Time
@@ -168,7 +172,9 @@ type handler struct {
 	stripeSecret []byte
 	twilio       twilioInbound
 	sendgridKey  *ecdsa.PublicKey
-	tokens       [][sha256.Size]byte
+	// sendgridLifecycleGroup is Options.SendGridLifecycleGroup.
+	sendgridLifecycleGroup int
+	tokens                 [][sha256.Size]byte
 	// operatorTokens read state; none turns reading off.
 	operatorTokens [][sha256.Size]byte
 	timeout        time.Duration
@@ -206,6 +212,7 @@ func New(j Journeys, opts Options) (http.Handler, error) {
 		return nil, err
 	}
 	h.twilio.help, h.twilio.program, h.twilio.confirm = opts.SMSHelpText, opts.SMSProgram, opts.SMSReplyKeywords
+	h.sendgridLifecycleGroup = opts.SendGridLifecycleGroup
 	if opts.SendGridWebhookPublicKey != "" {
 		if h.sendgridKey, err = ParseSendGridPublicKey(opts.SendGridWebhookPublicKey); err != nil {
 			return nil, err

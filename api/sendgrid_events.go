@@ -90,10 +90,25 @@ type sendgridEvent struct {
 	Type string `json:"type"`
 	// Status is the bounce's enhanced SMTP status code, such as 5.1.1.
 	Status string `json:"status"`
+	// GroupID is the unsubscribe group of a group_unsubscribe or
+	// group_resubscribe.
+	GroupID groupID `json:"asm_group_id"`
 	// Reason is why a message was dropped, one of SendGrid's fixed
 	// phrases. (On a bounce it is the receiving server's text, which can
 	// quote the address: never read.)
 	Reason string `json:"reason"`
+}
+
+// groupID is an unsubscribe group's ID, which SendGrid sends as a number;
+// a quoted one is read too, and anything else as no group.
+type groupID int
+
+func (g *groupID) UnmarshalJSON(b []byte) error {
+	n, err := strconv.Atoi(strings.Trim(string(b), `"`))
+	if err == nil {
+		*g = groupID(n)
+	}
+	return nil
 }
 
 // smtpStatus is an enhanced status code; anything else in a bounce's
@@ -102,16 +117,22 @@ var smtpStatus = regexp.MustCompile(`^[245]\.\d{1,3}\.\d{1,3}$`)
 
 // sendgridConsent maps an event to the consent change it reports; ok is
 // false for the events that report none.
-func sendgridConsent(e sendgridEvent) (d signals.ConsentChangedData, ok bool) {
+func sendgridConsent(e sendgridEvent, lifecycleGroup int) (d signals.ConsentChangedData, ok bool) {
 	d = signals.ConsentChangedData{Channel: signals.ConsentEmail, Source: signals.SourceSendGrid}
 	if signals.ValidConsentAddress(d.Channel, e.Email) { // else the current address, rather than lose it
 		d.Address = e.Email
 	}
 	switch e.Event {
-	case "unsubscribe", "group_unsubscribe", "spamreport":
+	case "unsubscribe", "spamreport":
 		d.Status, d.Reason = signals.ConsentOptedOut, e.Event
-	case "group_resubscribe":
-		d.Status, d.Reason = signals.ConsentOptedIn, e.Event
+	case "group_unsubscribe", "group_resubscribe":
+		d.Status, d.Reason = signals.ConsentOptedOut, e.Event
+		if e.Event == "group_resubscribe" {
+			d.Status = signals.ConsentOptedIn
+		}
+		if lifecycleGroup != 0 && int(e.GroupID) == lifecycleGroup {
+			d.Class = signals.ConsentClassLifecycle
+		}
 	case "bounce":
 		if e.Type != "bounce" { // "blocked": temporary, the next send may pass
 			return d, false
@@ -256,7 +277,7 @@ func (h *handler) applySendGridEvent(ctx context.Context, e sendgridEvent, now t
 // the reason it is ignored (logged): it changes no consent, or lacks what
 // makes a valid journey event.
 func (h *handler) sendgridSignal(e sendgridEvent, now time.Time) (signals.Event, signals.ConsentChangedData, string) {
-	data, ok := sendgridConsent(e)
+	data, ok := sendgridConsent(e, h.sendgridLifecycleGroup)
 	switch {
 	case !ok:
 		return signals.Event{}, data, ReasonUnmappedType

@@ -166,6 +166,30 @@ func TestSendGridMapping(t *testing.T) {
 	}
 }
 
+// With the lifecycle email's unsubscribe group known, a group unsubscribe
+// or resubscribe of that group is about lifecycle email; of any other
+// group, or of no group, about marketing.
+func TestSendGridGroupsMapToClasses(t *testing.T) {
+	key := newSendGridKey(t)
+	for _, tc := range []struct {
+		name, event, class string
+	}{
+		{"lifecycle group", sgEvent("group_unsubscribe", "asm_group_id", 456), signals.ConsentClassLifecycle},
+		{"lifecycle group quoted", sgEvent("group_resubscribe", "asm_group_id", "456"), signals.ConsentClassLifecycle},
+		{"marketing group", sgEvent("group_unsubscribe", "asm_group_id", 123), ""},
+		{"no group", sgEvent("group_unsubscribe"), ""},
+		{"not a group event", sgEvent("unsubscribe", "asm_group_id", 456), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			h := newHandler(t, rec, api.Options{SendGridWebhookPublicKey: key.Public, SendGridLifecycleGroup: 456, Now: func() time.Time { return sendgridNow }})
+			require.Equal(t, api.SendGridResult{Accepted: 1}, postSigned(t, h, key, batch(tc.event)))
+			require.Len(t, rec.sent(), 1)
+			assert.Equal(t, tc.class, consentData(t, rec.sent()[0]).Class)
+		})
+	}
+}
+
 func TestSendGridBatch(t *testing.T) {
 	key := newSendGridKey(t)
 	rec := &recorder{}

@@ -20,6 +20,7 @@ import (
 	"github.com/journeyshq/journeys/api"
 	"github.com/journeyshq/journeys/codec"
 	"github.com/journeyshq/journeys/integrations/outbox"
+	"github.com/journeyshq/journeys/integrations/sendgrid"
 	"github.com/journeyshq/journeys/integrations/twilio"
 	"github.com/journeyshq/journeys/internal/devserver"
 	"github.com/journeyshq/journeys/internal/metrics"
@@ -119,6 +120,7 @@ func eventsAPI(cfg config, set settings, c client.Client, ch *channels, logger *
 		LinkKeys:                 set.links.keys,
 		Brand:                    set.brand,
 		SendGridWebhookPublicKey: cfg.getenv(api.EnvSendGridWebhookPublicKey),
+		SendGridLifecycleGroup:   set.sendgridGroups.Lifecycle,
 		Ready:                    ready,
 		Metrics:                  metrics,
 		Forget:                   ch.eraser(c, cfg.Namespace, logger),
@@ -235,6 +237,7 @@ type settings struct {
 	smsHelp        string // the reply to an inbound HELP, from the playbook
 	smsConfirm     bool   // journeys, not Twilio, confirms STOP and START
 	links          emailLinks
+	sendgridGroups sendgrid.Groups // which SendGrid unsubscribe group is lifecycle email's
 }
 
 // readSettings checks every setting from the environment before Temporal is
@@ -270,6 +273,9 @@ func readSettings(cfg config, httpAddr string, pb playbook.Playbook, logger *slo
 		return s, err
 	}
 	if s.links, err = linkSettings(cfg, httpAddr, pb); err != nil {
+		return s, err
+	}
+	if s.sendgridGroups, err = sendgrid.ParseGroups(cfg.getenv(sendgrid.EnvUnsubscribeGroups)); err != nil {
 		return s, err
 	}
 	if missing := inboundSMSMissing(cfg, s.phoneKey); missing != nil {
