@@ -175,7 +175,7 @@ func (r *journey) onSMSConsent(d signals.ConsentChangedData) {
 	if d.Source == signals.SourceTwilioInbound && r.st.SMSUnusable == SkipUnsubscribed {
 		r.st.SMSUnusable = "" // Twilio's 21610 is lifted by a START only
 	}
-	if by := r.optedOutBy(r.st.Consent.SMS, ""); by != "" {
+	if by := r.optedOutBy(signals.ConsentSMS, ""); by != "" {
 		r.note(KindEvent, "opted in to SMS%s: still opted out by %s", from, by)
 		return
 	}
@@ -192,7 +192,7 @@ func (r *journey) onEmailConsent(d signals.ConsentChangedData, class string) {
 	if class == signals.ConsentClassLifecycle {
 		still = "transactional email still goes"
 	}
-	switch by := r.optedOutBy(r.st.Consent.Email, wordClass(class)); {
+	switch by := r.optedOutBy(signals.ConsentEmail, class); {
 	case d.Status == signals.ConsentOptedOut:
 		r.note(KindEvent, "opted out of %s email%s: %s", class, from, still)
 	case by != "":
@@ -255,30 +255,45 @@ func (r *journey) hear(channel string, w ConsentWord) bool {
 // source's latest word: out while any source's word is an opt-out.
 func (r *journey) deriveConsent() {
 	c, p := &r.st.Consent, &r.st.Profile
-	c.SMSOptedOut = r.optedOutBy(c.SMS, "") != ""
-	c.EmailMarketingOptedOut = r.optedOutBy(c.Email, "") != ""
-	c.EmailLifecycleOptedOut = r.optedOutBy(c.Email, signals.ConsentClassLifecycle) != ""
+	c.SMSOptedOut = len(c.OptedOutBy(signals.ConsentSMS, "", p.Phone)) > 0
+	c.EmailMarketingOptedOut = len(c.OptedOutBy(signals.ConsentEmail, signals.ConsentClassMarketing, p.Phone)) > 0
+	c.EmailLifecycleOptedOut = len(c.OptedOutBy(signals.ConsentEmail, signals.ConsentClassLifecycle, p.Phone)) > 0
 	p.SMSConsent = slices.ContainsFunc(c.SMS, func(w ConsentWord) bool {
-		return w.Status == signals.ConsentOptedIn && grantsSMSConsent(w.Source) && r.counts(w)
+		return w.Status == signals.ConsentOptedIn && grantsSMSConsent(w.Source) && counts(w, p.Phone)
 	})
 }
 
-// optedOutBy names the sources whose word of class (a ConsentWord.Class)
-// in words is an opt-out that counts, or "".
-func (r *journey) optedOutBy(words []ConsentWord, class string) string {
-	var by []string
-	for _, w := range words {
-		if w.Class == class && w.Status == signals.ConsentOptedOut && r.counts(w) {
-			by = append(by, strings.ReplaceAll(w.Source, "_", " "))
-		}
+// optedOutBy names the sources whose word on channel (email: of class) is
+// an opt-out that counts, or "".
+func (r *journey) optedOutBy(channel, class string) string {
+	by := r.st.Consent.OptedOutBy(channel, class, r.st.Profile.Phone)
+	for i := range by {
+		by[i] = strings.ReplaceAll(by[i], "_", " ")
 	}
 	return strings.Join(by, " and ")
 }
 
-// counts says whether w is about the customer as they are now: a
-// per-number word only while the profile has its number.
-func (r *journey) counts(w ConsentWord) bool {
-	return !perNumber(w.Source) || w.Number == r.st.Profile.Phone
+// OptedOutBy lists the sources whose latest word on channel (for email, on
+// class: signals.ConsentClassMarketing or ConsentClassLifecycle) is an
+// opt-out that counts for the customer's phone number: a per-number word
+// (a STOP) only while the profile has its number.
+func (c ConsentState) OptedOutBy(channel, class, phone string) []string {
+	words, class := c.Email, wordClass(class)
+	if channel == signals.ConsentSMS {
+		words, class = c.SMS, ""
+	}
+	var by []string
+	for _, w := range words {
+		if w.Class == class && w.Status == signals.ConsentOptedOut && counts(w, phone) {
+			by = append(by, w.Source)
+		}
+	}
+	return by
+}
+
+// counts says whether w is about the customer whose number is phone.
+func counts(w ConsentWord, phone string) bool {
+	return !perNumber(w.Source) || w.Number == phone
 }
 
 // sameAddress compares an address of channel with the profile's:
