@@ -230,15 +230,23 @@ func (a *app) status(args []string) error {
 	if err != nil {
 		return err
 	}
+	return a.show(cmd, func(st workflows.State) any { return st }, func(w io.Writer, st workflows.State) error {
+		_, err := io.WriteString(w, renderState(st))
+		return err
+	})
+}
+
+// show reads cmd's customer's state and writes asJSON of it as indented
+// JSON with --json, or asText.
+func (a *app) show(cmd statusCmd, asJSON func(workflows.State) any, asText func(io.Writer, workflows.State) error) error {
 	st, err := a.state(cmd)
 	if err != nil {
 		return err
 	}
 	if cmd.json {
-		return writeJSON(a.stdout, st)
+		return writeJSON(a.stdout, asJSON(st))
 	}
-	_, err = io.WriteString(a.stdout, renderState(st))
-	return err
+	return asText(a.stdout, st)
 }
 
 // state asks cmd's customer's journey for its state.

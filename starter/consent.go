@@ -32,14 +32,11 @@ func (a *app) consent(args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := a.state(cmd)
-	if err != nil {
-		return err
-	}
-	if cmd.json {
-		return writeJSON(a.stdout, append([]workflows.ConsentEntry{}, st.Consent.History...))
-	}
-	return writeConsentRecord(a.stdout, st.Consent.History, customerLocation(st.Profile.Timezone))
+	return a.show(cmd, func(st workflows.State) any {
+		return append([]workflows.ConsentEntry{}, st.Consent.History...) // [] rather than null
+	}, func(w io.Writer, st workflows.State) error {
+		return writeConsentRecord(w, st.Consent.History, customerLocation(st.Profile.Timezone))
+	})
 }
 
 // writeConsentRecord writes entries as a table, times in loc.

@@ -68,15 +68,10 @@ func TestConsentPrintsATableAndEmptyJSON(t *testing.T) {
 	if code := ta.run([]string{"consent", "c-1"}); code != 0 {
 		t.Fatalf("exit code = %d, stderr %q", code, ta.stderr.String())
 	}
-	lines := strings.Split(ta.stdout.String(), "\n")
-	for _, want := range []string{
+	hasLines(t, ta.stdout.String(), []string{
 		"OCCURRED (America/New_York)  CHANNEL  CLASS      STATUS     SOURCE       OUTCOME  REASON",
 		"2026-03-03 09:00:00          email    lifecycle  opted_out  preferences  applied  -",
-	} {
-		if !containsLine(lines, want) {
-			t.Errorf("missing line %q in:\n%s", want, ta.stdout.String())
-		}
-	}
+	})
 
 	ta = newTestApp(&fakeJourneys{state: sampleState()}, nil, nil)
 	if code := ta.run([]string{"consent", "--json", "c-1"}); code != 0 || ta.stdout.String() != "[]\n" {
@@ -85,16 +80,11 @@ func TestConsentPrintsATableAndEmptyJSON(t *testing.T) {
 }
 
 func TestStatusShowsConsent(t *testing.T) {
-	got := renderState(sampleConsent())
-	for _, want := range []string{
+	hasLines(t, renderState(sampleConsent()), []string{
 		"consent",
 		"  sms         consented",
 		"  marketing   allowed",
 		"  lifecycle   opted out",
 		"    2026-03-03 09:00:00  email lifecycle opted_out by preferences: applied",
-	} {
-		if !containsLine(strings.Split(got, "\n"), want) {
-			t.Errorf("missing line %q in:\n%s", want, got)
-		}
-	}
+	})
 }
