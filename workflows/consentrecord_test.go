@@ -118,3 +118,23 @@ func TestTheConsentRecordIsBoundedPerChannel(t *testing.T) {
 	assert.Equal(t, fmt.Sprint(n-1), emails[len(emails)-1])
 	assert.Equal(t, 1, sms, "the signup's consent to texts stays")
 }
+
+// The record is state: a journey that continues as new after every event
+// keeps every run's entries.
+func TestTheConsentRecordIsCarriedThroughContinueAsNew(t *testing.T) {
+	pb := quiet()
+	pb.ContinueAsNewAfterEvents = 1
+	h := newHarness(t, pb)
+	h.event(0, "e-signup", signals.SignedUp, signup(oldPhone))
+	h.event(day, "e-out", signals.ConsentChanged, classWord(signals.ConsentOptedOut, signals.SourceOneClick, ""))
+	h.event(2*day, "e-in", signals.ConsentChanged, classWord(signals.ConsentOptedIn, signals.SourcePreferences, ""))
+	st := h.run(3 * day)
+
+	assert.GreaterOrEqual(t, len(h.runs), 3)
+	var sources []string
+	for _, e := range st.Consent.History {
+		sources = append(sources, e.Source)
+	}
+	assert.Equal(t, []string{workflows.ConsentSourceSignup, signals.SourceOneClick, signals.SourcePreferences}, sources)
+	assert.False(t, st.Consent.EmailMarketingOptedOut)
+}
