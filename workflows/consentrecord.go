@@ -90,10 +90,10 @@ func (r *journey) record(e ConsentEntry, outcome string) {
 }
 
 // hearBackend applies a consent field of signed_up or profile_updated as
-// the backend's word on channel (marketing, for email), and records it as
-// from source unless it only repeats the backend's latest word: a backend
-// that sends every field on every update would push the record's real
-// changes out.
+// the backend's word on channel's marketing, and records it as from
+// source, unless it repeats the backend's latest word: a backend that
+// sends the whole profile on every change must not push the real changes
+// out of the record.
 func (r *journey) hearBackend(ev signals.Event, channel, status, source string) {
 	d := signals.ConsentChangedData{Channel: channel, Status: status, Source: source}
 	e := consentEntry(r.when(ev), d)
@@ -104,10 +104,11 @@ func (r *journey) hearBackend(ev signals.Event, channel, status, source string) 
 	repeat := slices.ContainsFunc(words, func(w ConsentWord) bool {
 		return w.Source == signals.SourceBackend && w.Class == "" && w.Status == status
 	})
-	switch {
-	case !r.hear(channel, ConsentWord{Source: signals.SourceBackend, Status: status, At: e.OccurredAt}):
-		r.record(e, ConsentIgnoredOlder)
-	case !repeat:
+	switch applied := r.hear(channel, ConsentWord{Source: signals.SourceBackend, Status: status, At: e.OccurredAt}); {
+	case repeat:
+	case applied:
 		r.record(e, ConsentApplied)
+	default:
+		r.record(e, ConsentIgnoredOlder)
 	}
 }

@@ -138,3 +138,23 @@ func TestTheConsentRecordIsCarriedThroughContinueAsNew(t *testing.T) {
 	assert.Equal(t, []string{workflows.ConsentSourceSignup, signals.SourceOneClick, signals.SourcePreferences}, sources)
 	assert.False(t, st.Consent.EmailMarketingOptedOut)
 }
+
+// A backend that sends its whole profile on every change repeats its
+// consent fields: the repeats are not recorded, so they cannot push the
+// real changes out of the record.
+func TestTheConsentRecordSkipsTheBackendsRepeats(t *testing.T) {
+	h := newHarness(t, quiet())
+	h.event(0, "e-signup", signals.SignedUp, signup(""))
+	no, yes := false, true
+	for i := range workflows.ConsentHistoryKept + 5 {
+		h.event(time.Duration(i+1)*time.Hour, fmt.Sprintf("e-p%d", i), signals.ProfileUpdated, signals.ProfileUpdatedData{EmailMarketingConsent: &yes})
+	}
+	h.event(2*day, "e-no", signals.ProfileUpdated, signals.ProfileUpdatedData{EmailMarketingConsent: &no})
+	st := h.run(3 * day)
+
+	assert.Equal(t, []workflows.ConsentEntry{
+		entry(signals.ConsentEmail, signals.ConsentClassMarketing, signals.ConsentOptedIn, signals.SourceBackend, "", workflows.ConsentApplied),
+		entry(signals.ConsentEmail, signals.ConsentClassMarketing, signals.ConsentOptedOut, signals.SourceBackend, "", workflows.ConsentApplied),
+	}, withoutTimes(st.Consent.History))
+	assert.True(t, st.Consent.EmailMarketingOptedOut)
+}
