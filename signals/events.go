@@ -94,12 +94,15 @@ const (
 )
 
 // Sources of ConsentChangedData. Each source's latest word counts on its
-// own (docs/events.md): to add one, add its constant to ConsentSources.
+// own, except the recipient's two (preferences and one_click), which are
+// one: the latest of either counts (docs/events.md). To add one, add its
+// constant to ConsentSources.
 const (
 	SourceBackend       = "backend"
 	SourceTwilioInbound = "twilio_inbound"
 	SourceSendGrid      = "sendgrid"
-	// SourcePreferences is the recipient's own word on the preference page.
+	// SourcePreferences is the recipient's own word on the preference page;
+	// its opt-in to SMS is consent to texts.
 	SourcePreferences = "preferences"
 	// SourceOneClick is the recipient's one-click unsubscribe (RFC 8058)
 	// or an unsubscribe link's confirmation page.
@@ -317,8 +320,9 @@ type ConsentChangedData struct {
 	// sendgrid, preferences or one_click.
 	Source string `json:"source,omitempty"`
 	// Class is the class of email the change is about: marketing
-	// (default) or lifecycle (product updates and tips). Transactional
-	// email needs no consent; SMS has one consent for every class.
+	// (default) or lifecycle (product updates and tips), each opted out of
+	// and back into on its own. Transactional email needs no consent; SMS
+	// has one consent for every class.
 	Class string `json:"class,omitempty"`
 	// Reason is what the source said, such as "STOP", "spamreport" or
 	// "bounce 5.1.1"; for the timeline.

@@ -105,6 +105,8 @@ func (a *app) run(args []string) int {
 		err = a.event(rest)
 	case "status":
 		err = a.status(rest)
+	case "consent":
+		err = a.consent(rest)
 	case "alert":
 		err = a.alert(rest)
 	case "forget":
@@ -118,10 +120,13 @@ func (a *app) run(args []string) int {
 	case "cohort-batch": // a batch of a cohort, in a child process (batch.go)
 		err = a.cohortBatch(a.stdin)
 	default:
-		err = usagef("", "unknown command %q (commands: signup, event, status, alert, forget, history, simulate, codec-key, help)", cmd)
+		err = usagef("", "unknown command %q (commands: %s)", cmd, commandList)
 	}
 	return a.exit(err)
 }
+
+// commandList names the commands, for the unknown-command error.
+const commandList = "signup, event, status, consent, alert, forget, history, simulate, codec-key, help"
 
 // exit reports err and returns the exit code: 0 for success and help, 2 for
 // usage errors, 1 for everything else.
@@ -165,6 +170,8 @@ func (a *app) help(args []string) error {
 	case "status":
 		_, err := parseStatus([]string{"-h"}, a.getenv)
 		return err
+	case "consent":
+		return a.consent([]string{"-h"})
 	case "alert":
 		_, err := parseAlert([]string{"-h"}, a.getenv)
 		return err
@@ -178,7 +185,7 @@ func (a *app) help(args []string) error {
 	case "simulate":
 		return a.simulate([]string{"-h"})
 	}
-	return usagef("", "unknown command %q (commands: signup, event, status, alert, forget, history, simulate, codec-key, help)", args[0])
+	return usagef("", "unknown command %q (commands: %s)", args[0], commandList)
 }
 
 func (a *app) defaults() eventDefaults {
@@ -231,22 +238,39 @@ func (a *app) status(args []string) error {
 	if err != nil {
 		return err
 	}
+	return a.show(cmd, func(st workflows.State) any { return st }, func(w io.Writer, st workflows.State) error {
+		_, err := io.WriteString(w, renderState(st))
+		return err
+	})
+}
+
+// show reads cmd's customer's state and writes asJSON of it as indented
+// JSON with --json, or asText.
+func (a *app) show(cmd statusCmd, asJSON func(workflows.State) any, asText func(io.Writer, workflows.State) error) error {
+	st, err := a.state(cmd)
+	if err != nil {
+		return err
+	}
+	if cmd.json {
+		return writeJSON(a.stdout, asJSON(st))
+	}
+	return asText(a.stdout, st)
+}
+
+// state asks cmd's customer's journey for its state.
+func (a *app) state(cmd statusCmd) (workflows.State, error) {
 	j, closeConn, err := a.connect(cmd.conn)
 	if err != nil {
-		return explain(err, cmd.conn, cmd.customerID)
+		return workflows.State{}, explain(err, cmd.conn, cmd.customerID)
 	}
 	defer closeConn()
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
 	st, err := j.State(ctx, cmd.customerID)
 	if err != nil {
-		return explain(err, cmd.conn, cmd.customerID)
+		return workflows.State{}, explain(err, cmd.conn, cmd.customerID)
 	}
-	if cmd.json {
-		return writeJSON(a.stdout, st)
-	}
-	_, err = io.WriteString(a.stdout, renderState(st))
-	return err
+	return st, nil
 }
 
 // explain rephrases the errors a user can act on as the action to take;
@@ -461,26 +485,31 @@ type statusCmd struct {
 // parseStatus reads the customer from the one positional argument or from
 // --customer, so "status c-1" and the sending commands' style both work.
 func parseStatus(args []string, getenv func(string) string) (statusCmd, error) {
-	const name = "status"
-	fs := newFlagSet(name)
+	return parseCustomerCmd(statusHelp, "print the raw state as indented JSON", args, getenv)
+}
+
+// parseCustomerCmd parses a command about one customer that reads its
+// state (status, consent); jsonUsage says what --json prints.
+func parseCustomerCmd(h commandHelp, jsonUsage string, args []string, getenv func(string) string) (statusCmd, error) {
+	fs := newFlagSet(h.name)
 	var cmd statusCmd
 	fs.StringVar(&cmd.customerID, "customer", "", "`ID` of the customer, instead of the argument")
-	fs.BoolVar(&cmd.json, "json", false, "print the raw state as indented JSON")
+	fs.BoolVar(&cmd.json, "json", false, jsonUsage)
 	conn := addConnFlags(fs, getenv)
 
-	pos, err := parseFlags(fs, args, statusHelp)
+	pos, err := parseFlags(fs, args, h)
 	if err != nil {
 		return statusCmd{}, err
 	}
 	switch {
 	case len(pos) > 1:
-		return statusCmd{}, usagef(name, "expected one customer ID, got %d arguments: %s", len(pos), strings.Join(pos, " "))
+		return statusCmd{}, usagef(h.name, "expected one customer ID, got %d arguments: %s", len(pos), strings.Join(pos, " "))
 	case len(pos) == 1 && cmd.customerID != "" && pos[0] != cmd.customerID:
-		return statusCmd{}, usagef(name, "customer given twice: %q and --customer %q", pos[0], cmd.customerID)
+		return statusCmd{}, usagef(h.name, "customer given twice: %q and --customer %q", pos[0], cmd.customerID)
 	case len(pos) == 1:
 		cmd.customerID = pos[0]
 	case cmd.customerID == "":
-		return statusCmd{}, usagef(name, "missing customer ID: starter status <customer-id>")
+		return statusCmd{}, usagef(h.name, "missing customer ID: starter %s <customer-id>", h.name)
 	}
 	cmd.conn = *conn
 	return cmd, nil
@@ -738,6 +767,7 @@ Usage:
   starter event  --customer ID --type TYPE [--data key=value ... | --json OBJECT]
                  [--event-id ID] [--at TIME]
   starter status [--json] CUSTOMER-ID      (or --customer ID)
+  starter consent [--json] CUSTOMER-ID     (or --customer ID)
   starter alert  --customer ID --key KEY --action acknowledge|snooze [--by WHO] [--json]
   starter forget [--api URL] [--json] CUSTOMER-ID
   starter history export --customer ID --out FILE [--all-runs]
@@ -750,7 +780,8 @@ Usage:
 Commands:
   signup     start a customer's journey with a signed_up event
   event      send an event of any type below
-  status     print a customer's journey: stage, profile, counters, timeline
+  status     print a customer's journey: stage, profile, consent, counters, timeline
+  consent    print a customer's consent record, every word with its source
   alert      answer a CSM alert (acknowledge or snooze), as its Slack buttons do
   forget     erase a customer everywhere journeys keeps them, through the
              events API (--api, default http://127.0.0.1:8080)
@@ -789,6 +820,7 @@ Examples:
   starter event --customer c-1 --type milestone_reached --data milestone=first_project
   starter event --customer c-1 --type nps_response --data score=4 --data comment="too slow"
   starter status c-1
+  starter consent c-1 --json
 
 Exit status: 0 on success, 1 when the event is invalid, the journey refuses
 an alert answer or Temporal fails, 2 on a usage error. Run

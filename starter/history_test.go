@@ -27,42 +27,7 @@ import (
 // reads.
 func TestHistoryExportReplays(t *testing.T) {
 	dir := t.TempDir()
-	addr, err := devserver.FreeAddr("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := devserver.Start(context.Background(), devserver.Options{
-		DataDir: dir, FrontendAddr: addr, UIAddr: "off", SearchAttributes: workflows.SearchAttributes(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
-	env := mapEnv(map[string]string{envAddress: addr, envDataDir: dir})
-
-	// The worker the dev server would have: journeys only. No activity
-	// worker, so the welcome email stays scheduled; the history up to it is
-	// enough to export and replay.
-	if _, err := codec.LoadOrCreateDevKeys(codec.DevKeyFile(dir)); err != nil {
-		t.Fatal(err)
-	}
-	c, err := dialClient(connSettings{Address: addr, Namespace: "default", DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.NewJourneys(playbook.Default()).CustomerJourney, workflows.RegisterOptions)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
-
-	cli := func(args ...string) (int, string, string) {
-		var out, errOut bytes.Buffer
-		a := &app{stdout: &out, stderr: &errOut, getenv: env, now: time.Now, newID: uuid.NewString, connect: dialTemporal, dial: dialClient}
-		return a.run(args), out.String(), errOut.String()
-	}
+	cli := startJourneys(t, dir)
 	if code, _, stderr := cli("signup", "--customer", "c-1", "--email", "ana@example.com", "--tz", "America/New_York"); code != 0 {
 		t.Fatalf("signup: exit %d: %s", code, stderr)
 	}
@@ -160,5 +125,47 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 			t.Fatalf("timed out waiting: %s", what)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// startJourneys starts the embedded Temporal server with data in dir and a
+// journeys worker on it, and returns a runner of starter commands against
+// it: exit code, stdout, stderr.
+func startJourneys(t *testing.T, dir string) func(args ...string) (int, string, string) {
+	t.Helper()
+	addr, err := devserver.FreeAddr("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := devserver.Start(context.Background(), devserver.Options{
+		DataDir: dir, FrontendAddr: addr, UIAddr: "off", SearchAttributes: workflows.SearchAttributes(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	env := mapEnv(map[string]string{envAddress: addr, envDataDir: dir})
+
+	// The worker the dev server would have: journeys only. No activity
+	// worker, so the welcome email stays scheduled; the history up to it is
+	// enough to export and replay.
+	if _, err := codec.LoadOrCreateDevKeys(codec.DevKeyFile(dir)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := dialClient(connSettings{Address: addr, Namespace: "default", DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.NewJourneys(playbook.Default()).CustomerJourney, workflows.RegisterOptions)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		a := &app{stdout: &out, stderr: &errOut, getenv: env, now: time.Now, newID: uuid.NewString, connect: dialTemporal, dial: dialClient}
+		return a.run(args), out.String(), errOut.String()
 	}
 }

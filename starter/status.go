@@ -42,6 +42,7 @@ func renderState(st workflows.State) string {
 	field("playbook", orDash(st.Playbook))
 	field("started", stamp(st.StartedAt))
 	b.WriteString(renderProfile(st.Profile, stamp))
+	b.WriteString(renderConsent(st, loc))
 	field("milestones", joinOr(st.Milestones, "none"))
 	field("activated at", stampOr(st.ActivatedAt, stamp, "not yet"))
 	field("last login", stampOr(st.LastLogin, stamp, "never"))

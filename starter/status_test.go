@@ -102,7 +102,7 @@ func TestRenderStateFallsBackToUTC(t *testing.T) {
 
 func TestRenderStateOfEmptyJourney(t *testing.T) {
 	got := renderState(workflows.State{CustomerID: "c-9", Stage: workflows.StageNew})
-	for _, want := range []string{
+	hasLines(t, got, []string{
 		"stage         new",
 		"  name        -",
 		"  seats       -",
@@ -112,9 +112,16 @@ func TestRenderStateOfEmptyJourney(t *testing.T) {
 		"health tier   -, score 0/100",
 		"counters      none",
 		"timeline      (empty)",
-	} {
-		if !containsLine(strings.Split(got, "\n"), want) {
-			t.Errorf("missing line %q in:\n%s", want, got)
+	})
+}
+
+// hasLines reports each line of want that got lacks.
+func hasLines(t *testing.T, got string, want []string) {
+	t.Helper()
+	lines := strings.Split(got, "\n")
+	for _, w := range want {
+		if !containsLine(lines, w) {
+			t.Errorf("missing line %q in:\n%s", w, got)
 		}
 	}
 }

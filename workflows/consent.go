@@ -10,9 +10,12 @@ import (
 	"github.com/journeyshq/journeys/signals"
 )
 
-// Consent: each source's latest word per channel, applied in the order the
-// words were said (occurred_at), and only to the address or number they are
-// about (docs/events.md#consent_changed).
+// Consent: each source's latest word per channel (and, for email, per
+// class), applied in the order the words were said (occurred_at), and only
+// to the address or number they are about (docs/events.md#consent_changed).
+// The recipient's own words, on the preference page and by one click, are
+// one source. Each word heard is kept in the consent record
+// (consentrecord.go).
 
 // ConsentState is the customer's opt-outs and unusable channels. Consent
 // to texts itself is Profile.SMSConsent.
@@ -21,13 +24,15 @@ type ConsentState struct {
 	// from the current number, the backend's): no SMS of any class.
 	// Derived from SMS.
 	SMSOptedOut bool `json:"sms_opted_out,omitempty"`
-	// EmailMarketingOptedOut: some source's latest word on email is an
-	// opt-out (an unsubscribe, a spam report, the app's
+	// EmailMarketingOptedOut: some source's latest word on marketing email
+	// is an opt-out (an unsubscribe, a spam report, the app's
 	// email_marketing_consent false): no marketing email; transactional and
 	// lifecycle email still go. Derived from Email.
 	EmailMarketingOptedOut bool `json:"email_marketing_opted_out,omitempty"`
-	// EmailLifecycleOptedOut: the recipient opted out of lifecycle email
-	// (product updates and tips): only transactional email goes.
+	// EmailLifecycleOptedOut: some source's latest word on lifecycle email
+	// (product updates and tips) is an opt-out: no lifecycle email;
+	// transactional email goes, marketing email as EmailMarketingOptedOut
+	// says (the two are independent). Derived from Email.
 	EmailLifecycleOptedOut bool `json:"email_lifecycle_opted_out,omitempty"`
 	// EmailUnusable says why no email can reach the customer (a permanent
 	// bounce), until a profile update changes the address.
@@ -36,14 +41,20 @@ type ConsentState struct {
 	// no channel left, and cleared when a channel opens again.
 	UnreachableAlerted bool `json:"unreachable_alerted,omitempty"`
 	// SMS and Email are each source's latest word on the channel, at most
-	// one per source, in signals.ConsentSources order.
+	// one per source (and email class), in signals.ConsentSources order.
 	SMS   []ConsentWord `json:"sms,omitempty"`
 	Email []ConsentWord `json:"email,omitempty"`
+	// History is the consent record: the words heard, in the order they
+	// arrived, at most ConsentHistoryKept per channel (consentrecord.go).
+	History []ConsentEntry `json:"history,omitempty"`
 }
 
 // ConsentWord is one source's latest opt-in or opt-out on a channel.
 type ConsentWord struct {
 	Source string `json:"source"`
+	// Class is the email class the word is about: "" for marketing (so
+	// words from before classes stay marketing's), or lifecycle.
+	Class string `json:"class,omitempty"`
 	// Status is signals.ConsentOptedIn or signals.ConsentOptedOut.
 	Status string `json:"status"`
 	// At is when the source said it (the event's occurred_at); an older
@@ -62,36 +73,79 @@ func perNumber(source string) bool { return source == signals.SourceTwilioInboun
 // START only lifts a STOP.
 func grantsSMSConsent(source string) bool { return source != signals.SourceTwilioInbound }
 
+// slotOf is the source whose word source's replaces: the preference page
+// and a one-click unsubscribe are the same person speaking, so the latest
+// of either counts.
+func slotOf(source string) string {
+	if source == signals.SourceOneClick {
+		return signals.SourcePreferences
+	}
+	return source
+}
+
+// wordClass is the ConsentWord.Class of an email class: "" for marketing.
+func wordClass(class string) string {
+	if class == signals.ConsentClassLifecycle {
+		return class
+	}
+	return ""
+}
+
 // onConsentChanged applies an opt-out, an opt-in or an unusable channel,
 // unless it is about another address than the current one, or older than
-// its source's latest word.
+// its source's latest word, and records it either way.
 func (r *journey) onConsentChanged(ev signals.Event, d signals.ConsentChangedData) {
 	d.Source = orDefault(d.Source, signals.SourceBackend)
-	if !slices.Contains([]string{signals.ConsentSMS, signals.ConsentEmail}, d.Channel) ||
-		!slices.Contains([]string{signals.ConsentOptedOut, signals.ConsentOptedIn, signals.ConsentUnusable}, d.Status) {
-		r.note(KindSkip, "consent change %s/%s not understood", d.Channel, d.Status)
+	if !r.understood(d) {
 		return
 	}
-	if !slices.Contains(signals.ConsentSources, d.Source) { // keeps the words bounded
-		r.note(KindSkip, "consent change from unknown source %s ignored", d.Source)
-		return
-	}
+	e := consentEntry(r.when(ev), d)
 	current, what := r.st.Profile.Email, "address"
 	if d.Channel == signals.ConsentSMS {
 		current, what = r.st.Profile.Phone, "number"
 	}
 	if d.Address != "" && !sameAddress(d.Channel, d.Address, current) {
 		r.note(KindSkip, "%s consent change%s about a previous %s: ignored", d.Channel, consentFrom(d), what)
+		r.record(e, ConsentIgnoredPreviousAddress)
 		return
 	}
 	switch {
 	case d.Status == signals.ConsentUnusable:
 		r.onUnusable(d)
-	case d.Channel == signals.ConsentSMS && r.hear(d.Channel, d.Source, d.Status, ev.OccurredAt):
+	case !r.hear(d.Channel, ConsentWord{Source: d.Source, Class: wordClass(e.Class), Status: d.Status, At: e.OccurredAt}):
+		r.record(e, ConsentIgnoredOlder)
+		return
+	case d.Channel == signals.ConsentSMS:
 		r.onSMSConsent(d)
-	case d.Channel == signals.ConsentEmail && r.hear(d.Channel, d.Source, d.Status, ev.OccurredAt):
-		r.onEmailConsent(d)
+	default:
+		r.onEmailConsent(d, e.Class)
 	}
+	r.record(e, ConsentApplied)
+}
+
+// understood says whether d names a channel, status, class and source this
+// version knows, noting it when not.
+func (r *journey) understood(d signals.ConsentChangedData) bool {
+	if !slices.Contains([]string{signals.ConsentSMS, signals.ConsentEmail}, d.Channel) ||
+		!slices.Contains([]string{signals.ConsentOptedOut, signals.ConsentOptedIn, signals.ConsentUnusable}, d.Status) ||
+		!slices.Contains([]string{"", signals.ConsentClassMarketing, signals.ConsentClassLifecycle}, d.Class) {
+		r.note(KindSkip, "consent change %s/%s not understood", d.Channel, d.Status)
+		return false
+	}
+	if !slices.Contains(signals.ConsentSources, d.Source) { // keeps the words bounded
+		r.note(KindSkip, "consent change from unknown source %s ignored", d.Source)
+		return false
+	}
+	return true
+}
+
+// when is when ev happened: the edge stamps every event; a bare signal is
+// as of now.
+func (r *journey) when(ev signals.Event) time.Time {
+	if ev.OccurredAt.IsZero() {
+		return workflow.Now(r.ctx)
+	}
+	return ev.OccurredAt
 }
 
 // consentFrom names d's source and reason for the timeline (never its
@@ -121,7 +175,7 @@ func (r *journey) onSMSConsent(d signals.ConsentChangedData) {
 	if d.Source == signals.SourceTwilioInbound && r.st.SMSUnusable == SkipUnsubscribed {
 		r.st.SMSUnusable = "" // Twilio's 21610 is lifted by a START only
 	}
-	if by := r.optedOutBy(r.st.Consent.SMS); by != "" {
+	if by := r.optedOutBy(signals.ConsentSMS, ""); by != "" {
 		r.note(KindEvent, "opted in to SMS%s: still opted out by %s", from, by)
 		return
 	}
@@ -129,16 +183,23 @@ func (r *journey) onSMSConsent(d signals.ConsentChangedData) {
 	r.note(KindEvent, "opted in to SMS%s: texts may go again", from)
 }
 
-func (r *journey) onEmailConsent(d signals.ConsentChangedData) {
+// onEmailConsent notes a word on class's email (marketing or lifecycle):
+// the two classes are independent toggles, as the preference page shows
+// them.
+func (r *journey) onEmailConsent(d signals.ConsentChangedData, class string) {
 	from := consentFrom(d)
-	switch by := r.optedOutBy(r.st.Consent.Email); {
+	still := "transactional and lifecycle email still go"
+	if class == signals.ConsentClassLifecycle {
+		still = "transactional email still goes"
+	}
+	switch by := r.optedOutBy(signals.ConsentEmail, class); {
 	case d.Status == signals.ConsentOptedOut:
-		r.note(KindEvent, "opted out of marketing email%s: transactional and lifecycle email still go", from)
+		r.note(KindEvent, "opted out of %s email%s: %s", class, from, still)
 	case by != "":
-		r.note(KindEvent, "opted in to marketing email%s: still opted out by %s", from, by)
+		r.note(KindEvent, "opted in to %s email%s: still opted out by %s", class, from, by)
 	default:
 		r.st.Consent.UnreachableAlerted = false
-		r.note(KindEvent, "opted in to marketing email%s", from)
+		r.note(KindEvent, "opted in to %s email%s", class, from)
 	}
 }
 
@@ -156,34 +217,36 @@ func (r *journey) onUnusable(d signals.ConsentChangedData) {
 	r.note(KindEvent, "email address unusable%s: no more email until it changes", from)
 }
 
-// hear records source's word status on channel, said at at, and derives
-// the opt-outs again; a word older than the source's latest is noted and
-// changes nothing (false).
-func (r *journey) hear(channel, source, status string, at time.Time) bool {
-	if at.IsZero() { // the edge stamps every event; a bare signal is as of now
-		at = workflow.Now(r.ctx)
+// hear records w, a source's word on channel, and derives the opt-outs
+// again; a word older than its slot's latest (slotOf) is noted and changes
+// nothing (false).
+func (r *journey) hear(channel string, w ConsentWord) bool {
+	if w.At.IsZero() { // the edge stamps every event; a bare signal is as of now
+		w.At = workflow.Now(r.ctx)
 	}
 	words := &r.st.Consent.Email
-	w := ConsentWord{Source: source, Status: status, At: at}
 	if channel == signals.ConsentSMS {
-		words = &r.st.Consent.SMS
-		if perNumber(source) {
+		words, w.Class = &r.st.Consent.SMS, ""
+		if perNumber(w.Source) {
 			w.Number = r.st.Profile.Phone
 		}
 	}
-	i := slices.IndexFunc(*words, func(x ConsentWord) bool { return x.Source == source })
+	i := slices.IndexFunc(*words, func(x ConsentWord) bool { return slotOf(x.Source) == slotOf(w.Source) && x.Class == w.Class })
 	switch {
-	case i >= 0 && at.Before((*words)[i].At):
-		r.note(KindSkip, "%s %s from %s older than its latest: ignored", channel, status, strings.ReplaceAll(source, "_", " "))
+	case i >= 0 && w.At.Before((*words)[i].At):
+		r.note(KindSkip, "%s %s from %s older than its latest: ignored", channel, w.Status, strings.ReplaceAll(w.Source, "_", " "))
 		return false
 	case i >= 0:
 		(*words)[i] = w
 	default:
 		*words = append(*words, w)
-		slices.SortStableFunc(*words, func(a, b ConsentWord) int {
-			return slices.Index(signals.ConsentSources, a.Source) - slices.Index(signals.ConsentSources, b.Source)
-		})
 	}
+	slices.SortStableFunc(*words, func(a, b ConsentWord) int {
+		if d := slices.Index(signals.ConsentSources, a.Source) - slices.Index(signals.ConsentSources, b.Source); d != 0 {
+			return d
+		}
+		return strings.Compare(a.Class, b.Class)
+	})
 	r.deriveConsent()
 	return true
 }
@@ -192,28 +255,45 @@ func (r *journey) hear(channel, source, status string, at time.Time) bool {
 // source's latest word: out while any source's word is an opt-out.
 func (r *journey) deriveConsent() {
 	c, p := &r.st.Consent, &r.st.Profile
-	c.SMSOptedOut, c.EmailMarketingOptedOut = r.optedOutBy(c.SMS) != "", r.optedOutBy(c.Email) != ""
+	c.SMSOptedOut = len(c.OptedOutBy(signals.ConsentSMS, "", p.Phone)) > 0
+	c.EmailMarketingOptedOut = len(c.OptedOutBy(signals.ConsentEmail, signals.ConsentClassMarketing, p.Phone)) > 0
+	c.EmailLifecycleOptedOut = len(c.OptedOutBy(signals.ConsentEmail, signals.ConsentClassLifecycle, p.Phone)) > 0
 	p.SMSConsent = slices.ContainsFunc(c.SMS, func(w ConsentWord) bool {
-		return w.Status == signals.ConsentOptedIn && grantsSMSConsent(w.Source) && r.counts(w)
+		return w.Status == signals.ConsentOptedIn && grantsSMSConsent(w.Source) && counts(w, p.Phone)
 	})
 }
 
-// optedOutBy names the sources whose word in words is an opt-out that
-// counts, or "".
-func (r *journey) optedOutBy(words []ConsentWord) string {
-	var by []string
-	for _, w := range words {
-		if w.Status == signals.ConsentOptedOut && r.counts(w) {
-			by = append(by, strings.ReplaceAll(w.Source, "_", " "))
-		}
+// optedOutBy names the sources whose word on channel (email: of class) is
+// an opt-out that counts, or "".
+func (r *journey) optedOutBy(channel, class string) string {
+	by := r.st.Consent.OptedOutBy(channel, class, r.st.Profile.Phone)
+	for i := range by {
+		by[i] = strings.ReplaceAll(by[i], "_", " ")
 	}
 	return strings.Join(by, " and ")
 }
 
-// counts says whether w is about the customer as they are now: a
-// per-number word only while the profile has its number.
-func (r *journey) counts(w ConsentWord) bool {
-	return !perNumber(w.Source) || w.Number == r.st.Profile.Phone
+// OptedOutBy lists the sources whose latest word on channel (for email, on
+// class: signals.ConsentClassMarketing or ConsentClassLifecycle) is an
+// opt-out that counts for the customer's phone number: a per-number word
+// (a STOP) only while the profile has its number.
+func (c ConsentState) OptedOutBy(channel, class, phone string) []string {
+	words, class := c.Email, wordClass(class)
+	if channel == signals.ConsentSMS {
+		words, class = c.SMS, ""
+	}
+	var by []string
+	for _, w := range words {
+		if w.Class == class && w.Status == signals.ConsentOptedOut && counts(w, phone) {
+			by = append(by, w.Source)
+		}
+	}
+	return by
+}
+
+// counts says whether w is about the customer whose number is phone.
+func counts(w ConsentWord, phone string) bool {
+	return !perNumber(w.Source) || w.Number == phone
 }
 
 // sameAddress compares an address of channel with the profile's:

@@ -17,6 +17,7 @@ func TestCarriedConsentKeepsItsOptOuts(t *testing.T) {
 	assert.True(t, r.st.Profile.SMSConsent)
 	assert.True(t, r.st.Consent.SMSOptedOut)
 	assert.True(t, r.st.Consent.EmailMarketingOptedOut)
+	assert.False(t, r.st.Consent.EmailLifecycleOptedOut, "a word from before classes is marketing's")
 
 	r.st.Profile.Phone = "+15557654321" // the STOP was the old number's
 	r.deriveConsent()

@@ -53,7 +53,14 @@ func TestAnOlderConsentChangeNeverOverridesANewerOne(t *testing.T) {
 		h.eventAt(3*day, 3*day, "e-b-out", signals.ConsentChanged, backendOut) // newer: out stands
 		h.eventAt(2*day+late, 2*day, "e-b-in", signals.ConsentChanged, backendIn)
 		st := h.run(6 * day)
-		ends[order] = st.Consent
+		ignored := 0
+		for _, e := range st.Consent.History {
+			ignored += b2i(e.Outcome == workflows.ConsentIgnoredOlder)
+		}
+		assert.Equal(t, map[string]int{"in order": 0, "older last": 3}[order], ignored, "%s: the record says which words were ignored", order)
+		end := st.Consent
+		end.History = nil // the record keeps the arrival order
+		ends[order] = end
 		assert.True(t, st.Consent.EmailMarketingOptedOut, "%s: the backend's newer opt-out stands", order)
 		assert.False(t, st.Consent.SMSOptedOut, "%s: the newer START stands", order)
 		if order == "older last" {
@@ -187,4 +194,91 @@ func TestARefusalOfTheOldNumberLeavesTheNewNumberUsable(t *testing.T) {
 	assert.Empty(t, st.SMSUnusable, "the refusal was of the old number")
 	assert.True(t, timelineHas(st, workflows.KindSkip, "refused a previous number"))
 	assert.Len(t, h.only("SendSMS onboarding.escalate onboarding_nudge→"+newPhone), 1, "the new number gets the day-7 text")
+}
+
+// classWord is a word on email of class from source.
+func classWord(status, source, class string) signals.ConsentChangedData {
+	return signals.ConsentChangedData{Channel: signals.ConsentEmail, Status: status, Source: source, Class: class}
+}
+
+// An opt-out of lifecycle email (product updates) stops the onboarding
+// emails; a payment failure's email, transactional, still goes, and
+// marketing email is a choice of its own.
+func TestALifecycleOptOutStopsLifecycleEmailNotTransactional(t *testing.T) {
+	pb := quiet()
+	pb.Onboarding.Steps[2].Email, pb.Onboarding.Steps[2].Class = "onboarding_nudge", playbook.ClassMarketing // day 7
+	h := newHarness(t, pb)
+	h.event(0, "e-signup", signals.SignedUp, signup(""))
+	h.event(12*time.Hour, "e-pref", signals.ConsentChanged, classWord(signals.ConsentOptedOut, signals.SourcePreferences, signals.ConsentClassLifecycle))
+	h.event(8*day, "e-pf", signals.PaymentFailed, paymentFailed("in_1")) // after the marketing email: dunning pauses marketing
+	st := h.run(9 * day)
+
+	assert.True(t, st.Consent.EmailLifecycleOptedOut)
+	assert.False(t, st.Consent.EmailMarketingOptedOut, "the two are independent")
+	assert.Len(t, h.sentAt("SendEmail", "onboarding.welcome"), 1, "before the opt-out")
+	assert.Empty(t, h.sentAt("SendEmail", "onboarding.getting_started"), "lifecycle")
+	assert.Empty(t, h.sentAt("SendEmail", "onboarding.nudge"), "lifecycle")
+	assert.Len(t, h.sentAt("SendEmail", "dunning.1.failed"), 1, "transactional")
+	for _, e := range st.Timeline {
+		t.Log(e.At, e.Kind, e.Text)
+	}
+	assert.Len(t, h.sentAt("SendEmail", "onboarding.escalate"), 1, "marketing")
+	assert.True(t, timelineHas(st, workflows.KindEvent, "opted out of lifecycle email (preferences): transactional email still goes"))
+	assert.True(t, timelineHas(st, workflows.KindSkip, "onboarding.getting_started: getting_started email not sent, the customer opted out of lifecycle email"))
+	assert.Empty(t, h.only("customer_unreachable"), "an opt-out is no reason to alert")
+}
+
+// The preference page and a one-click unsubscribe are the recipient
+// speaking: a one-click unsubscribe is lifted by a later opt-in on the
+// preference page, and the other way round.
+func TestAOneClickUnsubscribeIsLiftedOnThePreferencePage(t *testing.T) {
+	pb := quiet()
+	pb.Onboarding.Steps[1].Class = playbook.ClassMarketing                                                   // day 3
+	pb.Onboarding.Steps[2].Email, pb.Onboarding.Steps[2].Class = "onboarding_nudge", playbook.ClassMarketing // day 7
+	h := newHarness(t, pb)
+	h.event(0, "e-signup", signals.SignedUp, signup(""))
+	h.event(2*day, "e-oneclick", signals.ConsentChanged, classWord(signals.ConsentOptedOut, signals.SourceOneClick, ""))
+	h.event(5*day, "e-pref", signals.ConsentChanged, classWord(signals.ConsentOptedIn, signals.SourcePreferences, signals.ConsentClassMarketing))
+	st := h.run(8 * day)
+
+	assert.Empty(t, h.sentAt("SendEmail", "onboarding.nudge"), "after the one-click unsubscribe")
+	assert.Len(t, h.sentAt("SendEmail", "onboarding.escalate"), 1, "after the preference page's opt-in")
+	assert.False(t, st.Consent.EmailMarketingOptedOut)
+	assert.True(t, timelineHas(st, workflows.KindEvent, "opted in to marketing email (preferences)"))
+	require.Len(t, st.Consent.Email, 1, "one word for the recipient's two sources")
+	assert.Equal(t, signals.SourcePreferences, st.Consent.Email[0].Source)
+}
+
+// The recipient's opt-in on the preference page lifts only their own
+// opt-out: the app's email_marketing_consent false stands.
+func TestThePreferencePageDoesNotLiftTheBackendsOptOut(t *testing.T) {
+	h := newHarness(t, quiet())
+	h.event(0, "e-signup", signals.SignedUp, signup(""))
+	no := false
+	h.event(day, "e-profile", signals.ProfileUpdated, signals.ProfileUpdatedData{EmailMarketingConsent: &no})
+	h.event(2*day, "e-oneclick", signals.ConsentChanged, classWord(signals.ConsentOptedOut, signals.SourceOneClick, ""))
+	h.event(3*day, "e-pref", signals.ConsentChanged, classWord(signals.ConsentOptedIn, signals.SourcePreferences, ""))
+	st := h.run(4 * day)
+
+	assert.True(t, st.Consent.EmailMarketingOptedOut)
+	assert.True(t, timelineHas(st, workflows.KindEvent, "opted in to marketing email (preferences): still opted out by backend"))
+}
+
+// On the preference page the recipient can give consent to texts, and
+// take it back.
+func TestThePreferencePageGivesAndWithdrawsSMSConsent(t *testing.T) {
+	h := newHarness(t, quiet())
+	s := signup(oldPhone)
+	s.SMSConsent = false
+	h.event(0, "e-signup", signals.SignedUp, s)
+	h.event(day, "e-in", signals.ConsentChanged, consent(signals.ConsentSMS, signals.ConsentOptedIn, signals.SourcePreferences, ""))
+	var mid workflows.State
+	h.at(2*day, func() { mid = h.query() })
+	h.event(8*day, "e-out", signals.ConsentChanged, consent(signals.ConsentSMS, signals.ConsentOptedOut, signals.SourcePreferences, ""))
+	st := h.run(9 * day)
+
+	assert.True(t, mid.Profile.SMSConsent, "an opt-in on the preference page is consent to texts")
+	assert.Len(t, h.only("SendSMS onboarding.escalate"), 1, "the day-7 text goes")
+	assert.False(t, st.Profile.SMSConsent)
+	assert.True(t, st.Consent.SMSOptedOut)
 }

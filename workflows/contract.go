@@ -6,7 +6,8 @@
 //
 //	journey.go      the run loop: playbook, wake-ups, continue-as-new
 //	waketimer.go    the journey's one re-arming timer
-//	events.go       applying events, once each; consent.go the opt-outs
+//	events.go       applying events, once each; consent.go the opt-outs,
+//	                consentrecord.go the consent record
 //	send.go         the one send path, from decision to scheduled activity
 //	rules.go        the delivery rules: suppression, holdout, experiments,
 //	                consent and fallback, caps, goals

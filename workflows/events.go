@@ -125,10 +125,10 @@ func (r *journey) onSignedUp(ev signals.Event, d signals.SignedUpData) {
 		SMSConsent: d.SMSConsent, MRR: d.MRR, Currency: orDefault(d.Currency, "USD"),
 	}
 	if d.SMSConsent {
-		r.hear(signals.ConsentSMS, signals.SourceBackend, signals.ConsentOptedIn, ev.OccurredAt)
+		r.hearBackend(ev, signals.ConsentSMS, signals.ConsentOptedIn, ConsentSourceSignup)
 	}
 	if d.EmailMarketingConsent != nil {
-		r.hear(signals.ConsentEmail, signals.SourceBackend, consentStatus(*d.EmailMarketingConsent), ev.OccurredAt)
+		r.hearBackend(ev, signals.ConsentEmail, consentStatus(*d.EmailMarketingConsent), ConsentSourceSignup)
 	}
 	// Day 0 of the journey clock is now, not signed_up_at: a backfilled
 	// signup should start its onboarding, not fire every overdue step at once.
@@ -170,13 +170,13 @@ func (r *journey) profileConsent(ev signals.Event, d signals.ProfileUpdatedData)
 	var changed []string
 	c, p := &r.st.Consent, &r.st.Profile
 	if before := [2]bool{p.SMSConsent, c.SMSOptedOut}; d.SMSConsent != nil {
-		r.hear(signals.ConsentSMS, signals.SourceBackend, consentStatus(*d.SMSConsent), ev.OccurredAt)
+		r.hearBackend(ev, signals.ConsentSMS, consentStatus(*d.SMSConsent), signals.SourceBackend)
 		if before != [2]bool{p.SMSConsent, c.SMSOptedOut} {
 			changed = append(changed, "sms_consent")
 		}
 	}
 	if before := c.EmailMarketingOptedOut; d.EmailMarketingConsent != nil {
-		r.hear(signals.ConsentEmail, signals.SourceBackend, consentStatus(*d.EmailMarketingConsent), ev.OccurredAt)
+		r.hearBackend(ev, signals.ConsentEmail, consentStatus(*d.EmailMarketingConsent), signals.SourceBackend)
 		if before != c.EmailMarketingOptedOut {
 			changed = append(changed, "email_marketing_consent")
 		}

@@ -31,6 +31,8 @@ import (
 const (
 	stopKeyword  = "STOP"
 	startKeyword = "START"
+	// lifecycleOut notes an opt-out of lifecycle email on the preference page.
+	lifecycleOut = "lifecycle opt-out"
 	paidInvoice  = "in_1"
 	// crmAccountStatus is the CRM property an account action sets.
 	crmAccountStatus = "account_status"
@@ -107,6 +109,7 @@ func newScript(seed uint64) *script {
 	s.unsubscribe()
 	s.marketingTriggers()
 	s.redeliveries()
+	s.lifecycleOptOut() // last, so the other draws of every seed stay as they were
 	slices.SortStableFunc(s.Deliveries, func(a, b delivery) int { return int(a.Arrives - b.Arrives) })
 	last := s.Deliveries[len(s.Deliveries)-1].Arrives
 	s.Until = max(last+3*day, 14*day)
@@ -241,6 +244,16 @@ func (s *script) unsubscribe() {
 	}
 	d := signals.ConsentChangedData{Channel: signals.ConsentEmail, Status: signals.ConsentOptedOut, Source: signals.SourceSendGrid, Reason: "unsubscribe"}
 	s.add(signals.ConsentChanged, d, s.between(12*time.Hour, 20*day), s.webhookLate(), "unsubscribe")
+}
+
+// lifecycleOptOut: some customers turn product-update (lifecycle) email
+// off on the preference page.
+func (s *script) lifecycleOptOut() {
+	if s.r.IntN(10) >= 2 {
+		return
+	}
+	d := signals.ConsentChangedData{Channel: signals.ConsentEmail, Status: signals.ConsentOptedOut, Source: signals.SourcePreferences, Class: signals.ConsentClassLifecycle}
+	s.add(signals.ConsentChanged, d, s.between(12*time.Hour, 20*day), s.late(), lifecycleOut)
 }
 
 // marketingTriggers: a promoter's answer (a referral ask) and full seats

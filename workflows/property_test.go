@@ -140,14 +140,20 @@ func checkOnce(s *script, st workflows.State, rec []attempt) []violation {
 }
 
 // checkExpected: the emails the script makes certain, which no window,
-// cap or consent holds (transactional and lifecycle email), went exactly
-// once, unless the address bounced: the welcome, the activation once all
+// cap or consent holds (transactional and lifecycle email, unless a
+// lifecycle opt-out came first), went exactly once, unless the address
+// bounced: the welcome, the activation once all
 // three milestones arrived, the payment failure once dunning started.
 func checkExpected(s *script, rec []attempt) []violation {
 	want := map[string]int{"onboarding.welcome": 1, "onboarding.activated": 0, "dunning.1.failed": 0}
-	if len(firstArrivals(s.with("first_project"))) > 0 && len(firstArrivals(s.with("invited_teammate"))) > 0 &&
-		len(firstArrivals(s.with("connected_integration"))) > 0 {
+	if activated, ok := activationArrives(s); ok {
 		want["onboarding.activated"] = 1
+		if out := firstArrivals(s.with(lifecycleOut)); len(out) > 0 && out[0].Arrives <= activated {
+			want["onboarding.activated"] = 0 // lifecycle: the opt-out came first (or with it: either may)
+			if out[0].Arrives == activated {
+				delete(want, "onboarding.activated")
+			}
+		}
 	}
 	if failedFirst(s) {
 		want["dunning.1.failed"] = 1
@@ -169,6 +175,20 @@ func checkExpected(s *script, rec []attempt) []violation {
 		}
 	}
 	return vs
+}
+
+// activationArrives is when the last of the three milestones first
+// arrives, if all do.
+func activationArrives(s *script) (time.Duration, bool) {
+	var last time.Duration
+	for _, m := range []string{"first_project", "invited_teammate", "connected_integration"} {
+		ds := firstArrivals(s.with(m))
+		if len(ds) == 0 {
+			return 0, false
+		}
+		last = max(last, ds[0].Arrives)
+	}
+	return last, true
 }
 
 // failedFirst says whether the invoice's failure arrived before any
@@ -254,12 +274,13 @@ func lastAccountAction(rec []attempt, ch messages.Channel) (attempt, bool) {
 }
 
 // checkConsent: no SMS goes after a STOP has arrived until a START sent
-// later has; no marketing email after an unsubscribe has arrived; and the
+// later has; no marketing email after an unsubscribe has arrived, no
+// lifecycle email after a lifecycle opt-out has; and the
 // journey's final SMS consent is the customer's last word.
 func checkConsent(s *script, st workflows.State, rec []attempt) []violation {
 	var vs []violation
 	stops, starts := firstArrivals(s.with(stopKeyword)), firstArrivals(s.with(startKeyword))
-	unsub := firstArrivals(s.with("unsubscribe"))
+	unsub, lifeOut := firstArrivals(s.with("unsubscribe")), firstArrivals(s.with(lifecycleOut))
 	for _, a := range rec {
 		if a.Err != "" {
 			continue
@@ -274,6 +295,10 @@ func checkConsent(s *script, st workflows.State, rec []attempt) []violation {
 		}
 		if a.Channel == messages.ChannelEmail && a.Class == playbook.ClassMarketing && len(unsub) > 0 && a.At > unsub[0].Arrives {
 			vs = append(vs, violation{Text: fmt.Sprintf("marketing email %s at %s (try %d), after the unsubscribe arrived at %s", a.Step, a.At, a.Attempt, unsub[0].Arrives)})
+		}
+		// A retry is of a send decided before; the first try is the decision.
+		if a.Channel == messages.ChannelEmail && a.Class == playbook.ClassLifecycle && a.Attempt == 1 && len(lifeOut) > 0 && a.At > lifeOut[0].Arrives {
+			vs = append(vs, violation{Text: fmt.Sprintf("lifecycle email %s at %s, after the lifecycle opt-out arrived at %s", a.Step, a.At, lifeOut[0].Arrives)})
 		}
 	}
 	if word, ok := lastWord(append(stops, starts...)); ok && st.Consent.SMSOptedOut != (word.Note == stopKeyword) {

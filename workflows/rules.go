@@ -26,8 +26,11 @@ import (
 const (
 	SkipHoldout       = "holdout"
 	SkipEmailOptedOut = "email_opted_out"
-	SkipEmailUnusable = "email_unusable"
-	SkipFrequencyCap  = "frequency_cap"
+	// SkipEmailLifecycleOptedOut is a lifecycle email to a customer who
+	// opted out of lifecycle email (ConsentState.EmailLifecycleOptedOut).
+	SkipEmailLifecycleOptedOut = "email_lifecycle_opted_out"
+	SkipEmailUnusable          = "email_unusable"
+	SkipFrequencyCap           = "frequency_cap"
 	// SkipStale is a deferred message whose sequence ended while it waited.
 	SkipStale = "stale"
 	// SkipGoal is a step whose goal was reached before it ran.
@@ -194,6 +197,8 @@ func (r *journey) blocked(ch messages.Channel, c class) (reason, why string) {
 		return SkipEmailUnusable, "the email address is unusable (" + r.st.Consent.EmailUnusable + ")"
 	case c == marketing && r.st.Consent.EmailMarketingOptedOut:
 		return SkipEmailOptedOut, "the customer unsubscribed from marketing email"
+	case c == lifecycle && r.st.Consent.EmailLifecycleOptedOut:
+		return SkipEmailLifecycleOptedOut, "the customer opted out of lifecycle email"
 	}
 	return "", ""
 }

@@ -269,10 +269,16 @@ func (r *journey) refused(ch messages.Channel, to string, appErr *temporal.Appli
 		(vendorReason != SkipInvalidNumber && vendorReason != SkipUnsubscribed) {
 		return
 	}
+	e := ConsentEntry{OccurredAt: workflow.Now(r.ctx), Channel: signals.ConsentSMS, Status: signals.ConsentUnusable, Source: ConsentSourceTwilio, Reason: vendorReason}
+	if vendorReason == SkipUnsubscribed {
+		e.Status = signals.ConsentOptedOut
+	}
 	if !sameAddress(signals.ConsentSMS, to, r.st.Profile.Phone) {
 		r.note(KindSkip, "sms: the vendor refused a previous number (%s): the current one is still tried", smsUnusableText(vendorReason))
+		r.record(e, ConsentIgnoredPreviousAddress)
 		return
 	}
+	r.record(e, ConsentApplied)
 	r.st.SMSUnusable = vendorReason // texts in flight are refused by Twilio alike
 	r.note(KindDecision, "no more SMS to this customer: %s", smsUnusableText(vendorReason))
 }
