@@ -233,6 +233,13 @@ func New(j Journeys, opts Options) (http.Handler, error) {
 	case opts.CoalesceLogins > 0:
 		h.logins = NewCoalescer(opts.CoalesceLogins, h.now)
 	}
+	mux := h.routes()
+	addHealth(mux, opts.Ready)
+	return mux, nil
+}
+
+// routes serves every endpoint but the health checks.
+func (h *handler) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/events", h.authorized(roleEvents, h.postEvent))
 	mux.HandleFunc("GET /v1/customers/{id}", h.authorized(roleOperator, h.getCustomer))
@@ -245,8 +252,7 @@ func New(j Journeys, opts Options) (http.Handler, error) {
 	mux.HandleFunc("POST "+links.UnsubscribePath+"{token}", h.unsubscribe)
 	mux.HandleFunc("GET "+links.PreferencesPath+"{token}", h.preferencesPage)
 	mux.HandleFunc("POST "+links.PreferencesPath+"{token}", h.savePreferences)
-	addHealth(mux, opts.Ready)
-	return mux, nil
+	return mux
 }
 
 // Health serves only GET /healthz and, when ready is set, GET /readyz, as

@@ -153,16 +153,12 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	if err != nil {
 		return err
 	}
-	program := pb.Product
-	if program == "" { // texts name the program they come from
-		program = pb.Name
-	}
-	set.brand, set.smsHelp = program, api.SMSHelpText(program, pb.AppURL)
+	set.brand, set.smsHelp = brandOf(pb), api.SMSHelpText(brandOf(pb), pb.AppURL)
 	ch, err := openChannels(ctx, cfg, stdout, &stack)
 	if err != nil {
 		return err
 	}
-	set.links.wire(ch.acts, activities.Brand{Name: program, PostalAddress: pb.PostalAddress})
+	set.links.wire(ch.acts, activities.Brand{Name: set.brand, PostalAddress: pb.PostalAddress})
 	if cfg.Dev {
 		if err := startDevServer(ctx, cfg, httpAddr, &stack); err != nil {
 			return err
@@ -198,6 +194,15 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 
 	printBanner(stdout, cfg, pb, httpAddr, set.keySource, ch.drivers)
 	return waitForStop(ctx, served, stdout)
+}
+
+// brandOf is the name texts, footers and pages give the sender: the
+// playbook's product, else its name.
+func brandOf(pb playbook.Playbook) string {
+	if pb.Product != "" {
+		return pb.Product
+	}
+	return pb.Name
 }
 
 // loadPlaybook is the playbook cfg names, or the default one: it is read
