@@ -811,6 +811,8 @@ Environment:
   TEMPORAL_NAMESPACE   Temporal namespace
   JOURNEYS_CODEC_KEYS  the payload keys the worker has; unset, the dev
                        worker's <data-dir>/codec.key is used
+  JOURNEYS_OPERATOR_TOKENS  forget sends the first; unset, the dev token a
+                       --dev worker accepts
   TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA, TEMPORAL_TLS_SERVER_NAME,
   TEMPORAL_API_KEY     mTLS or a Temporal Cloud API key, as for the worker
 

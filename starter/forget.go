@@ -149,9 +149,9 @@ func readErasure(resp *http.Response, body []byte) (erasure.Report, time.Duratio
 func renderErasure(r erasure.Report) string {
 	ended := ""
 	if r.Terminated {
-		ended = " (the running journey was ended)"
+		ended = "; its running journey was ended"
 	}
-	return fmt.Sprintf("forgot customer %s (workflow %s)%s\n  runs:         %d\n  ledger rows:  %d\n  outbox lines: %d\n  CRM contact:  %s\n",
+	return fmt.Sprintf("forgot customer %s (workflow %s%s)\n  runs:         %d\n  ledger rows:  %d\n  outbox lines: %d\n  CRM contact:  %s\n",
 		r.CustomerID, r.WorkflowID, ended, r.Runs, r.LedgerRows, r.OutboxLines, strings.ReplaceAll(r.CRMContact, "_", " "))
 }
 

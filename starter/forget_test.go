@@ -58,7 +58,7 @@ func TestForgetCallsTheEdgeAndPrintsTheReport(t *testing.T) {
 	ta := newTestApp(nil, map[string]string{api.EnvOperatorTokens: operatorToken + ",another-token-0123456"}, nil)
 	code := ta.run([]string{"forget", "--api", edge.URL, "c-1"})
 	require.Equal(t, 0, code, ta.stderr.String())
-	assert.Equal(t, "forgot customer c-1 (workflow customer:c-1) (the running journey was ended)\n"+
+	assert.Equal(t, "forgot customer c-1 (workflow customer:c-1; its running journey was ended)\n"+
 		"  runs:         2\n  ledger rows:  5\n  outbox lines: 7\n  CRM contact:  not configured\n", ta.stdout.String())
 	assert.Contains(t, ta.stderr.String(), "erasure incomplete at temporal", "the retry is said")
 	assert.Equal(t, []string{"DELETE /v1/customers/c-1", "DELETE /v1/customers/c-1"}, edge.paths, "asked again after the 503")
