@@ -39,7 +39,7 @@ func TestBillingDefaultsToTheOutbox(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	printBanner(&out, config{DataDir: "/data"}, playbook.Playbook{Name: "test"}, "127.0.0.1:8080", "JOURNEYS_CODEC_KEYS", ch.drivers)
+	printBanner(&out, config{DataDir: "/data"}, playbook.Playbook{Name: "test"}, "127.0.0.1:8080", "JOURNEYS_CODEC_KEYS", emailLinks{}, ch.drivers)
 	assert.Contains(t, out.String(), "  Channel billing  outbox\n")
 	assert.Contains(t, out.String(), "(email, sms, alert, crm, billing: no vendor credentials set)")
 }
@@ -54,7 +54,7 @@ func TestBillingAPIWhenItsURLIsSet(t *testing.T) {
 	assert.Contains(t, ch.drivers, [2]string{"billing", "billingapi"})
 
 	var out bytes.Buffer
-	printBanner(&out, config{DataDir: "/data"}, playbook.Playbook{Name: "test"}, "127.0.0.1:8080", "JOURNEYS_CODEC_KEYS", ch.drivers)
+	printBanner(&out, config{DataDir: "/data"}, playbook.Playbook{Name: "test"}, "127.0.0.1:8080", "JOURNEYS_CODEC_KEYS", emailLinks{}, ch.drivers)
 	assert.Contains(t, out.String(), "  Channel billing  billingapi\n")
 	assert.NotContains(t, out.String(), "billing: no vendor credentials set")
 }

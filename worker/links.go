@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 
@@ -57,6 +58,15 @@ func (l emailLinks) wire(acts *activities.Activities, brand activities.Brand) {
 	if l.linker != nil { // a nil *Linker in the interface would not be nil
 		acts.Links = l.linker
 	}
+}
+
+// print tells where email footers link, for the banner.
+func (l emailLinks) print(out io.Writer) {
+	if l.linker == nil {
+		fmt.Fprintf(out, "  Email links      none: footers go without unsubscribe and preference links (set %s and %s)\n", links.EnvKeys, api.EnvPublicURL)
+		return
+	}
+	fmt.Fprintf(out, "  Email links      %s%s, %s  (keys from %s)\n", l.linker.BaseURL, links.UnsubscribePath, links.PreferencesPath, l.source)
 }
 
 // linkBaseURL is the public URL links open, "" when there is none. Outside

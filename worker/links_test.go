@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"testing"
 
@@ -62,6 +63,9 @@ func TestLinkSettings(t *testing.T) {
 	noMarketing.NPS.SurveyEmail, noMarketing.NPS.PromoterEmail, noMarketing.WinBack.Steps = "", "", nil
 	_, err = linkSettings(config{Getenv: envOf(nil)}, "127.0.0.1:8080", noMarketing)
 	assert.NoError(t, err, "without marketing email links are optional")
+	var banner bytes.Buffer
+	emailLinks{}.print(&banner)
+	assert.Contains(t, banner.String(), "none: footers go without unsubscribe and preference links")
 
 	dir := t.TempDir()
 	l, err = linkSettings(config{Dev: true, DataDir: dir, Getenv: envOf(nil)}, "127.0.0.1:8080", pb)
@@ -69,6 +73,9 @@ func TestLinkSettings(t *testing.T) {
 	require.NotNil(t, l.linker)
 	assert.Equal(t, "http://127.0.0.1:8080", l.linker.BaseURL, "dev links open the HTTP address")
 	assert.Equal(t, links.DevKeyFile(dir), l.source)
+	banner.Reset()
+	l.print(&banner)
+	assert.Equal(t, "  Email links      http://127.0.0.1:8080/u/, /preferences/  (keys from "+links.DevKeyFile(dir)+")\n", banner.String())
 	_, err = os.Stat(links.DevKeyFile(dir))
 	require.NoError(t, err, "--dev makes the key file")
 	again, err := linkSettings(config{Dev: true, DataDir: dir, Getenv: envOf(nil)}, "127.0.0.1:8080", pb)

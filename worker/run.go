@@ -192,7 +192,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	}
 	served := serve(ln, handler, &stack)
 
-	printBanner(stdout, cfg, pb, httpAddr, set.keySource, ch.drivers)
+	printBanner(stdout, cfg, pb, httpAddr, set.keySource, set.links, ch.drivers)
 	return waitForStop(ctx, served, stdout)
 }
 
@@ -416,7 +416,7 @@ func waitForStop(ctx context.Context, served <-chan error, stdout io.Writer) err
 
 // printBanner tells the person who started journeys where each part is
 // and what it runs with.
-func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr, keySource string, drivers [][2]string) {
+func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr, keySource string, links emailLinks, drivers [][2]string) {
 	fmt.Fprintln(out, "journeys is running")
 	if cfg.Dev {
 		fmt.Fprintf(out, "  Temporal server  %s  (namespace %s, data %s)\n", cfg.TemporalAddr, cfg.Namespace, devserver.DBFile(cfg.DataDir))
@@ -429,6 +429,7 @@ func printBanner(out io.Writer, cfg config, pb playbook.Playbook, httpAddr, keyS
 	if cfg.runsWorker() {
 		fmt.Fprintf(out, "  Worker           task queue %s, playbook %s (a journey day lasts %s)\n", workflows.TaskQueue, pb.Name, pb.DayLength.D())
 		fmt.Fprintf(out, "  Vendor queues    %s  (activities per second, fleet-wide)\n", formatRates(cfg.Rates))
+		links.print(out)
 	}
 	if cfg.runsAPI() {
 		fmt.Fprintf(out, "  Events API       http://%s  (POST /v1/events, GET and DELETE /v1/customers/{id})\n", httpAddr)
