@@ -34,7 +34,8 @@ Flags (each can also be set by the environment variable in brackets):
 
 const envHelp = `
 Channels, each configured only by the environment (see docs/configuration.md):
-  email  SendGrid with SENDGRID_API_KEY, SENDGRID_FROM [SENDGRID_REPLY_TO, SENDGRID_BASE_URL]
+  email  SendGrid with SENDGRID_API_KEY, SENDGRID_FROM [SENDGRID_REPLY_TO, SENDGRID_BASE_URL,
+         SENDGRID_UNSUBSCRIBE_GROUPS (marketing:ID,lifecycle:ID)]
   sms    Twilio with TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_MESSAGING_SERVICE_SID
          or TWILIO_FROM_NUMBER [TWILIO_STATUS_CALLBACK_URL, TWILIO_BASE_URL]
   alert  Slack with SLACK_BOT_TOKEN, SLACK_FALLBACK_CHANNEL [SLACK_SIGNING_SECRET,
@@ -52,6 +53,9 @@ Consent webhooks: POST /webhooks/twilio/inbound (STOP/START texts) needs TWILIO_
 JOURNEYS_PUBLIC_URL (the edge's https://host as Twilio calls it) and JOURNEYS_LOOKUP_KEY
 (base64 of 32+ bytes, the same in every process; with --dev one is made once in
 <data-dir>/lookup.key); POST /webhooks/sendgrid/events needs SENDGRID_WEBHOOK_PUBLIC_KEY.
+Email footers' unsubscribe and preference links are signed with JOURNEYS_LINK_KEYS and
+start with JOURNEYS_PUBLIC_URL (https); both are required without --dev when the playbook
+sends marketing email (with --dev: <data-dir>/links.key and http://<http-addr>).
 GET /v1/customers/{id} takes the operators' tokens in JOURNEYS_OPERATOR_TOKENS
 (with --dev, also the dev token); the backends' JOURNEYS_API_TOKENS only send events.
 Payloads in Temporal are encrypted with JOURNEYS_CODEC_KEYS (required without
