@@ -331,6 +331,32 @@ func TestPreferencePageSendsOnlyTheChangedToggles(t *testing.T) {
 	assert.NotEqual(t, evs[0].EventID, evs[1].EventID)
 }
 
+// An opt-out the page cannot lift (the app's, a STOP) shows why; ticking
+// the box still records the recipient's word, and the page shows it off.
+func TestPreferencePageSaysWhatElseKeepsAToggleOff(t *testing.T) {
+	keys := testLinkKeys(t, "k1", 1)
+	path := links.PreferencesPath + signLink(t, keys, links.PurposePreferences, "marketing")
+	st := subscribedState()
+	st.Consent.EmailMarketingOptedOut, st.Consent.SMSOptedOut = true, true
+	st.Consent.Email = []workflows.ConsentWord{{Source: signals.SourceBackend, Status: signals.ConsentOptedOut}}
+	st.Consent.SMS = []workflows.ConsentWord{{Source: signals.SourceTwilioInbound, Status: signals.ConsentOptedOut, Number: pagePhone}}
+	j := &pageJourneys{state: st}
+	h := newPageHandler(t, j, keys, nil)
+
+	body := page(t, h, http.MethodGet, path, nil).Body.String()
+	assert.Contains(t, body, "Off because of a setting in your account")
+	assert.Contains(t, body, "Off because of a STOP you texted us: reply START")
+
+	res := page(t, h, http.MethodPost, path, url.Values{"action": {"save"}, "marketing": {"on"}, "lifecycle": {"on"}, "sms": {"on"}})
+	require.Equal(t, http.StatusOK, res.Code)
+	for name, want := range map[string]bool{"marketing": false, "lifecycle": true, "sms": false} {
+		_, on := checked(res.Body.String(), name)
+		assert.Equal(t, want, on, "held off: %s", name)
+	}
+	require.Len(t, j.sent(), 2, "the recipient's words are recorded all the same")
+	assert.Equal(t, signals.ConsentOptedIn, pageConsent(t, j.sent()[0]).Status)
+}
+
 func TestPreferencePageUnsubscribeFromAll(t *testing.T) {
 	keys := testLinkKeys(t, "k1", 1)
 	path := links.PreferencesPath + signLink(t, keys, links.PurposePreferences, "marketing")

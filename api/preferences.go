@@ -29,16 +29,54 @@ const (
 // toggle is shown (a phone is known).
 type prefs struct {
 	Marketing, Lifecycle, SMS, HasSMS bool
+	// held names, per toggle, what other than the recipient's own word
+	// keeps it off (a STOP, a spam report, the app's setting), or "".
+	held held
 }
+
+type held struct{ Marketing, Lifecycle, SMS string }
 
 // currentPrefs reads the toggles from a journey's state.
 func currentPrefs(st workflows.State) prefs {
+	c, phone := st.Consent, st.Profile.Phone
 	return prefs{
-		Marketing: !st.Consent.EmailMarketingOptedOut,
-		Lifecycle: !st.Consent.EmailLifecycleOptedOut,
-		HasSMS:    st.Profile.Phone != "",
-		SMS:       st.Profile.Phone != "" && st.Profile.SMSConsent && !st.Consent.SMSOptedOut,
+		Marketing: !c.EmailMarketingOptedOut,
+		Lifecycle: !c.EmailLifecycleOptedOut,
+		HasSMS:    phone != "",
+		SMS:       phone != "" && st.Profile.SMSConsent && !c.SMSOptedOut,
+		held: held{
+			Marketing: heldBy(c.OptedOutBy(signals.ConsentEmail, signals.ConsentClassMarketing, phone)),
+			Lifecycle: heldBy(c.OptedOutBy(signals.ConsentEmail, signals.ConsentClassLifecycle, phone)),
+			SMS:       heldBy(c.OptedOutBy(signals.ConsentSMS, "", phone)),
+		},
 	}
+}
+
+// heldBy says in the recipient's words the first opt-out among sources
+// that is not their own on these pages, which this page cannot lift.
+func heldBy(sources []string) string {
+	for _, s := range sources {
+		switch s {
+		case signals.SourcePreferences, signals.SourceOneClick:
+		case signals.SourceTwilioInbound:
+			return "a STOP you texted us: reply START to turn texts back on"
+		case signals.SourceSendGrid:
+			return "an unsubscribe or spam report at our email provider"
+		default:
+			return "a setting in your account"
+		}
+	}
+	return ""
+}
+
+// keepHeld turns off, in want, every toggle something else holds off:
+// the recipient's word is still sent, but it changes nothing yet.
+func keepHeld(want prefs, h held) prefs {
+	want.held = h
+	want.Marketing = want.Marketing && h.Marketing == ""
+	want.Lifecycle = want.Lifecycle && h.Lifecycle == ""
+	want.SMS = want.SMS && h.SMS == ""
+	return want
 }
 
 func (h *handler) preferencesPage(w http.ResponseWriter, r *http.Request) {
@@ -78,7 +116,7 @@ func (h *handler) savePreferences(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.renderPrefs(w, r, want, "Your preferences are saved.")
+	h.renderPrefs(w, r, keepHeld(want, cur.held), "Your preferences are saved.")
 }
 
 // loadPrefs reads the customer's toggles, or answers the failure and false.
@@ -135,14 +173,22 @@ func prefChanges(cur, want prefs) []signals.ConsentChangedData {
 	return out
 }
 
+// heldHint adds to a toggle's hint why it stays off, when something holds it.
+func heldHint(hint, by string) string {
+	if by == "" {
+		return hint
+	}
+	return hint + " Off because of " + by + "; ticking it here does not change that."
+}
+
 // renderPrefs shows the form with p's toggles and status as its status message.
 func (h *handler) renderPrefs(w http.ResponseWriter, r *http.Request, p prefs, status string) {
 	toggles := []toggle{
-		{Name: prefMarketing, Label: "Marketing email", Hint: "News, offers and announcements.", On: p.Marketing},
-		{Name: prefLifecycle, Label: "Product-update email", Hint: "Tips and updates about the product you use.", On: p.Lifecycle},
+		{Name: prefMarketing, Label: "Marketing email", Hint: heldHint("News, offers and announcements.", p.held.Marketing), On: p.Marketing},
+		{Name: prefLifecycle, Label: "Product-update email", Hint: heldHint("Tips and updates about the product you use.", p.held.Lifecycle), On: p.Lifecycle},
 	}
 	if p.HasSMS {
-		toggles = append(toggles, toggle{Name: prefSMS, Label: "Text messages (SMS)", Hint: "Texts to the phone number on your account.", On: p.SMS})
+		toggles = append(toggles, toggle{Name: prefSMS, Label: "Text messages (SMS)", Hint: heldHint("Texts to the phone number on your account.", p.held.SMS), On: p.SMS})
 	}
 	heading := "Email preferences"
 	if h.brand != "" {
