@@ -56,29 +56,16 @@ func ParseKeys(s string) (Keys, error) {
 }
 
 func parseKeys(s, source string) (Keys, error) {
-	entries, err := keylist.Parse(s, func(raw []byte) error {
+	keys, err := keylist.Build(s, func(raw []byte) error {
 		if len(raw) != KeySize {
 			return fmt.Errorf("key is %d bytes, want %d (AES-256)", len(raw), KeySize)
 		}
 		return nil
-	})
+	}, newKey)
 	if err != nil {
 		return Keys{}, fmt.Errorf("codec: %s: %w", source, err)
 	}
-	defer func() {
-		for _, e := range entries {
-			clear(e.Raw)
-		}
-	}()
-	ks := Keys{keys: make([]key, 0, len(entries))}
-	for i, e := range entries {
-		k, err := newKey(e.ID, e.Raw)
-		if err != nil {
-			return Keys{}, fmt.Errorf("codec: %s: entry %d (key ID %q): %w", source, i+1, e.ID, err)
-		}
-		ks.keys = append(ks.keys, k)
-	}
-	return ks, nil
+	return Keys{keys: keys}, nil
 }
 
 // KeysFromEnv reads JOURNEYS_CODEC_KEYS through getenv (os.Getenv in

@@ -112,29 +112,16 @@ type Keys struct {
 func ParseKeys(s string) (Keys, error) { return parseKeys(s, EnvKeys) }
 
 func parseKeys(s, source string) (Keys, error) {
-	entries, err := keylist.Parse(s, func(raw []byte) error {
+	keys, err := keylist.Build(s, func(raw []byte) error {
 		if len(raw) < MinKeySize {
 			return fmt.Errorf("key is %d bytes, want at least %d", len(raw), MinKeySize)
 		}
 		return nil
-	})
+	}, newKey)
 	if err != nil {
 		return Keys{}, fmt.Errorf("links: %s: %w", source, err)
 	}
-	defer func() {
-		for _, e := range entries {
-			clear(e.Raw)
-		}
-	}()
-	ks := Keys{keys: make([]key, 0, len(entries))}
-	for i, e := range entries {
-		k, err := newKey(e.ID, e.Raw)
-		if err != nil {
-			return Keys{}, fmt.Errorf("links: %s: entry %d (key ID %q): %w", source, i+1, e.ID, err)
-		}
-		ks.keys = append(ks.keys, k)
-	}
-	return ks, nil
+	return Keys{keys: keys}, nil
 }
 
 // newKey derives separate encryption and MAC keys so that neither use of

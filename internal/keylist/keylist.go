@@ -49,6 +49,30 @@ func Parse(s string, check func(raw []byte) error) ([]Entry, error) {
 	return entries, nil
 }
 
+// Build parses s as Parse does, then makes each entry's key with newKey, in
+// order, clearing all raw material before it returns. An error of newKey
+// gives the entry's position and key ID.
+func Build[K any](s string, check func(raw []byte) error, newKey func(id string, raw []byte) (K, error)) ([]K, error) {
+	entries, err := Parse(s, check)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, e := range entries {
+			clear(e.Raw)
+		}
+	}()
+	keys := make([]K, 0, len(entries))
+	for i, e := range entries {
+		k, err := newKey(e.ID, e.Raw)
+		if err != nil {
+			return nil, fmt.Errorf("entry %d (key ID %q): %w", i+1, e.ID, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
 // parseEntry parses the entry at 1-based position pos, recording its ID in seen.
 func parseEntry(entry string, pos int, seen map[string]int, check func([]byte) error) (Entry, error) {
 	if entry == "" {
