@@ -44,8 +44,8 @@ func TestClusterScriptRunsJourneysOnPostgreSQL(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, resp.StatusCode)
 
 	dir := env["JOURNEYS_CLUSTER_DIR"]
-	require.Eventually(t, func() bool { return outboxHas(t, dir, "onboarding.welcome") }, 30*time.Second, 200*time.Millisecond,
-		"a worker sends the welcome email")
+	require.Eventually(t, func() bool { return delivered(t, dir, "sendgrid", "onboarding.welcome") }, 30*time.Second, 200*time.Millisecond,
+		"a worker sends the welcome email through SendGrid's SDK to the fake")
 
 	c, err := client.Dial(client.Options{HostPort: env["JOURNEYS_CLUSTER_FRONTEND"], Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 	require.NoError(t, err)
@@ -95,28 +95,42 @@ func runCluster(t *testing.T, env map[string]string, verb string) string {
 	return string(out)
 }
 
-// outboxHas says whether a worker's outbox holds a send of step.
-func outboxHas(t *testing.T, dir, step string) bool {
+// delivered says whether the fake vendors accepted a message of step from vendor.
+func delivered(t *testing.T, dir, vendor, step string) bool {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "worker-*", "outbox.jsonl"))
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			continue
+	for _, d := range deliveries(t, dir) {
+		if d.Vendor == vendor && d.Step == step {
+			return true
 		}
-		sc := bufio.NewScanner(fh)
-		for sc.Scan() {
-			var r struct {
-				Step string `json:"step"`
-			}
-			if json.Unmarshal(sc.Bytes(), &r) == nil && r.Step == step {
-				fh.Close()
-				return true
-			}
-		}
-		fh.Close()
 	}
 	return false
+}
+
+// deliveries reads what the cluster's fake vendors accepted.
+func deliveries(t *testing.T, dir string) []delivery {
+	t.Helper()
+	fh, err := os.Open(filepath.Join(dir, "vendors.jsonl"))
+	require.NoError(t, err)
+	defer fh.Close()
+	var all []delivery
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		var d delivery
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &d), "a whole line")
+		all = append(all, d)
+	}
+	require.NoError(t, sc.Err())
+	return all
+}
+
+// delivery is a line of deploy/fakevendors' log.
+type delivery struct {
+	At     time.Time `json:"at"`
+	Vendor string    `json:"vendor"`
+	Key    string    `json:"key"`
+	Step   string    `json:"step"`
+	To     string    `json:"to"`
+	Text   string    `json:"text"`
 }
 
 // scripts/cluster.sh and the compose stack run the same cluster: the

@@ -4,15 +4,19 @@
 # the machine's PostgreSQL (persistence and SQL visibility, 4 history
 # shards), namespace "default" with journeys' search attributes, then
 # journeys in production mode as separate processes: one --role api and two
-# --role worker, the ledger on PostgreSQL, channels to per-process outboxes.
+# --role worker, the ledger on PostgreSQL, the real vendor SDKs against fake
+# vendor servers (deploy/fakevendors; billing to per-process outboxes).
 #
-#   scripts/cluster.sh up     # prints where everything is
-#   scripts/cluster.sh down   # stops the processes (the databases stay)
+#   scripts/cluster.sh up          # prints where everything is
+#   scripts/cluster.sh down        # stops the processes (the databases stay)
+#   scripts/cluster.sh kill NAME   # SIGKILLs one: temporal, api, worker-N, vendors
+#   scripts/cluster.sh start NAME  # starts it again and waits until it answers
 #
 # JOURNEYS_CLUSTER_DIR (default .cluster) holds binaries, config, logs and
 # pids; PGHOST/PGPORT/PGUSER (default 127.0.0.1, 5432, postgres, trust auth)
 # reach PostgreSQL; JOURNEYS_CLUSTER_PREFIX (default journeys_cluster) names
-# the databases. docs/deploy.md describes it.
+# the databases; JOURNEYS_CLUSTER_WORKERS (default 2) is how many workers.
+# docs/deploy.md describes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
@@ -22,6 +26,9 @@ PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 PREFIX=${JOURNEYS_CLUSTER_PREFIX:-journeys_cluster}
 FRONTEND=${JOURNEYS_CLUSTER_FRONTEND:-127.0.0.1:17233}
 API_ADDR=${JOURNEYS_CLUSTER_API:-127.0.0.1:18080}
+WORKERS=${JOURNEYS_CLUSTER_WORKERS:-2}
+HOST=${API_ADDR%:*} PORT=${API_ADDR##*:}
+VENDORS=$HOST:$((PORT + 10))
 SERVER_VERSION=$(go list -m -f '{{.Version}}' go.temporal.io/server)
 SCHEMA=$(go list -m -f '{{.Dir}}' go.temporal.io/server)/schema/postgresql/v12
 
@@ -30,6 +37,8 @@ build() {
   go build -o "$DIR/bin/temporal-server" go.temporal.io/server/cmd/server
   go build -o "$DIR/bin/temporal-sql-tool" go.temporal.io/server/cmd/tools/sql
   go build -o "$DIR/bin/journeys" ./worker
+  go build -o "$DIR/bin/clustersetup" ./deploy/clustersetup
+  go build -o "$DIR/bin/fakevendors" ./deploy/fakevendors
 }
 
 sqltool() { "$DIR/bin/temporal-sql-tool" --plugin postgres12 --ep "$PGHOST" -p "$PGPORT" -u "$PGUSER" "$@" >>"$DIR/schema.log" 2>&1; }
@@ -95,9 +104,22 @@ JOURNEYS_API_TOKENS=cluster-events-token-0123456789
 JOURNEYS_OPERATOR_TOKENS=cluster-operator-token-0123456789
 JOURNEYS_CODEC_KEYS=$(cat "$DIR/codec.keys")
 JOURNEYS_LINK_KEYS=$(cat "$DIR/link.keys")
+JOURNEYS_LOOKUP_KEY=$(cat "$DIR/lookup.key")
 JOURNEYS_PUBLIC_URL=http://$API_ADDR
-JOURNEYS_OUTBOX_CHANNELS=email,sms,alert,crm,billing
+JOURNEYS_OUTBOX_CHANNELS=billing
 JOURNEYS_PLAYBOOK=$PWD/playbooks/demo.yaml
+SENDGRID_API_KEY=SG.cluster-fake-key
+SENDGRID_FROM=journeys@example.com
+SENDGRID_BASE_URL=http://$VENDORS
+TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000
+TWILIO_AUTH_TOKEN=clusterfaketwiliotoken0123456789
+TWILIO_FROM_NUMBER=+15005550006
+TWILIO_BASE_URL=http://$VENDORS
+SLACK_BOT_TOKEN=xoxb-cluster-fake
+SLACK_FALLBACK_CHANNEL=C0CSMTEAM
+SLACK_API_URL=http://$VENDORS/api/
+HUBSPOT_ACCESS_TOKEN=pat-cluster-fake
+HUBSPOT_BASE_URL=http://$VENDORS
 ENV
 }
 
@@ -108,6 +130,32 @@ journeys() {
   wait_http "http://$3/healthz"
 }
 
+names() { echo vendors temporal api; for i in $(seq 1 "$WORKERS"); do echo "worker-$i"; done; }
+
+# launch starts the process called $1 and waits until it answers.
+launch() {
+  case $1 in
+    vendors)
+      start vendors "$DIR/bin/fakevendors" --addr "$VENDORS" --log "$DIR/vendors.jsonl"
+      wait_http "http://$VENDORS/healthz" ;;
+    temporal)
+      start temporal "$DIR/bin/temporal-server" --config-file "$DIR/config/temporal.yaml" --allow-no-auth start
+      "$DIR/bin/clustersetup" --address "$FRONTEND" --namespace default ;;
+    api) journeys api api "$API_ADDR" ;;
+    worker-*) journeys "$1" worker "$HOST:$((PORT + ${1#worker-}))" ;;
+    *) echo "cluster: no process called $1" >&2; return 2 ;;
+  esac
+}
+
+# stop sends signal $2 to the process called $1 and waits until it is gone.
+stop() {
+  local pid
+  [ -f "$DIR/$1.pid" ] || return 0
+  pid=$(cat "$DIR/$1.pid")
+  kill "-$2" "$pid" 2>/dev/null && for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  rm -f "$DIR/$1.pid"
+}
+
 up() {
   down 2>/dev/null || true
   build
@@ -116,34 +164,31 @@ up() {
   schema "${PREFIX}_visibility" visibility
   psql -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres -qc "DROP DATABASE IF EXISTS ${PREFIX}_ledger" -c "CREATE DATABASE ${PREFIX}_ledger" >/dev/null 2>&1
   write_config
-  start temporal "$DIR/bin/temporal-server" --config-file "$DIR/config/temporal.yaml" --allow-no-auth start
   [ -s "$DIR/codec.keys" ] || go run ./starter codec-key --id c1 | tail -1 >"$DIR/codec.keys"
   [ -s "$DIR/link.keys" ] || echo "l1:$(head -c 32 /dev/urandom | base64)" >"$DIR/link.keys"
-  go run ./deploy/clustersetup --address "$FRONTEND" --namespace default
-  journeys api api "$API_ADDR"
-  journeys worker-1 worker "${API_ADDR%:*}:$(( ${API_ADDR##*:} + 1 ))"
-  journeys worker-2 worker "${API_ADDR%:*}:$(( ${API_ADDR##*:} + 2 ))"
+  [ -s "$DIR/lookup.key" ] || head -c 32 /dev/urandom | base64 >"$DIR/lookup.key"
+  : >"$DIR/vendors.jsonl"
+  for name in $(names); do launch "$name"; done
   cat <<WHERE
 cluster is up (Temporal server $SERVER_VERSION on PostgreSQL $PGHOST:$PGPORT, databases ${PREFIX}_*)
   Temporal frontend  $FRONTEND  (namespace default)
   events API         http://$API_ADDR  (Authorization: Bearer cluster-events-token-0123456789)
-  workers            worker-1, worker-2  (outboxes $DIR/worker-*/outbox.jsonl)
+  workers            $(names | grep worker | xargs)  (HTTP from $HOST:$((PORT + 1)))
+  fake vendors       http://$VENDORS  (SendGrid, Twilio, Slack, HubSpot; deliveries in $DIR/vendors.jsonl)
   logs and pids      $DIR/*.log, $DIR/*.pid
 WHERE
 }
 
 down() {
-  local pid
-  for name in api worker-1 worker-2 temporal; do
-    [ -f "$DIR/$name.pid" ] || continue
-    pid=$(cat "$DIR/$name.pid")
-    kill "$pid" 2>/dev/null && for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    rm -f "$DIR/$name.pid"
-  done
+  local name
+  # Clients first, the server and the fakes they call last.
+  for name in $(names | tac); do stop "$name" TERM; done
 }
 
 case "${1:-}" in
   up) up ;;
   down) down ;;
-  *) echo "usage: scripts/cluster.sh up|down" >&2; exit 2 ;;
+  kill) stop "${2:?kill NAME}" KILL ;;
+  start) launch "${2:?start NAME}" ;;
+  *) echo "usage: scripts/cluster.sh up|down|kill NAME|start NAME" >&2; exit 2 ;;
 esac
