@@ -11,6 +11,11 @@
 // compares their totals.
 //
 //	go run ./bench [-customers 50] [-events 20] [-rounds 4] [-warmup 5] [-json]
+//
+// With -memory first it measures instead one worker's memory per journey in
+// its sticky cache, and how fast a fresh worker resumes them (memory.go):
+//
+//	go run ./bench -memory [-journeys 1000,5000,10000] [-workers a=bin,b=bin] [-h]
 package main
 
 import (
@@ -75,6 +80,15 @@ func parseFlags(args []string) (config, error) {
 
 // run parses args, runs the benchmark and writes the report to stdout.
 func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
+	// The memory benchmark and its worker process take their own flags.
+	if len(args) > 0 {
+		switch args[0] {
+		case "-memory", "--memory":
+			return runMemory(ctx, args[1:], stdout)
+		case workerFlag:
+			return runMemWorker(ctx, args[1:], os.Stdin, stdout)
+		}
+	}
 	cfg, err := parseFlags(args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
