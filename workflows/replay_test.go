@@ -40,7 +40,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 
 // replay replays the history in file against journey registered as
 // CustomerJourney.
-func replay(journey func(workflow.Context, workflows.Input) (workflows.Result, error), file string) error {
+func replay(journey func(workflow.Context, workflows.Input) (*workflows.Result, error), file string) error {
 	replayer := worker.NewWorkflowReplayer()
 	replayer.RegisterWorkflowWithOptions(journey, workflows.RegisterOptions)
 	logger := sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))
@@ -58,18 +58,18 @@ func TestReplayGateCatchesAnUnguardedChange(t *testing.T) {
 	require.NotEmpty(t, files)
 	j := workflows.NewJourneys(playbook.Default())
 
-	unguarded := func(ctx workflow.Context, in workflows.Input) (workflows.Result, error) {
+	unguarded := func(ctx workflow.Context, in workflows.Input) (*workflows.Result, error) {
 		if err := workflow.Sleep(ctx, time.Minute); err != nil {
-			return workflows.Result{}, err
+			return nil, err
 		}
 		return j.CustomerJourney(ctx, in)
 	}
-	guarded := func(ctx workflow.Context, in workflows.Input) (workflows.Result, error) {
+	guarded := func(ctx workflow.Context, in workflows.Input) (*workflows.Result, error) {
 		// Histories recorded before the change have no marker for this
 		// change ID, so they take the old path; new runs take the new one.
 		if workflow.GetVersion(ctx, "wait-before-welcome", workflow.DefaultVersion, 1) == 1 {
 			if err := workflow.Sleep(ctx, time.Minute); err != nil {
-				return workflows.Result{}, err
+				return nil, err
 			}
 		}
 		return j.CustomerJourney(ctx, in)
