@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +29,8 @@ import (
 // API is applied by a worker, which sends the welcome email, and the
 // operator finds the customer by stage in visibility.
 func TestClusterScriptRunsJourneysOnPostgreSQL(t *testing.T) {
-	env := clusterEnv(t)
+	t.Parallel()
+	env := clusterEnv(t, "journeys_cluster_test", "127.0.0.1:27233", "127.0.0.1:28080")
 	t.Cleanup(func() { runCluster(t, env, "down") }) // also after a failed up
 	out := runCluster(t, env, "up")
 	assert.Contains(t, out, "cluster is up (Temporal server v1.32.1 on PostgreSQL")
@@ -58,9 +61,44 @@ func TestClusterScriptRunsJourneysOnPostgreSQL(t *testing.T) {
 	}, 30*time.Second, 300*time.Millisecond, "SQL visibility finds the customer by stage and plan")
 }
 
-// clusterEnv places the cluster in the test's directory, on ports and
-// databases of its own, on the database JOURNEYS_TEST_DATABASE_URL names.
-func clusterEnv(t *testing.T) map[string]string {
+// The cluster tests share one build of the binaries, made by the first.
+var clusterBin struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// TestMain removes the shared binaries after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if clusterBin.dir != "" {
+		os.RemoveAll(clusterBin.dir)
+	}
+	os.Exit(code)
+}
+
+// builtCluster builds the cluster's binaries once for all tests and says
+// where they are.
+func builtCluster(t *testing.T) string {
+	t.Helper()
+	clusterBin.once.Do(func() {
+		if clusterBin.dir, clusterBin.err = os.MkdirTemp("", "journeys-cluster-bin-"); clusterBin.err != nil {
+			return
+		}
+		cmd := exec.Command("bash", filepath.Join("..", "scripts", "cluster.sh"), "build")
+		cmd.Env = append(os.Environ(), "JOURNEYS_CLUSTER_BIN="+clusterBin.dir)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			clusterBin.err = fmt.Errorf("scripts/cluster.sh build: %w\n%s", err, out)
+		}
+	})
+	require.NoError(t, clusterBin.err)
+	return clusterBin.dir
+}
+
+// clusterEnv places the cluster in the test's directory, on the frontend
+// and API addresses given and databases named by prefix, on the
+// PostgreSQL JOURNEYS_TEST_DATABASE_URL names, with the shared binaries.
+func clusterEnv(t *testing.T, prefix, frontend, api string) map[string]string {
 	t.Helper()
 	raw := os.Getenv("JOURNEYS_TEST_DATABASE_URL")
 	if raw == "" {
@@ -73,25 +111,26 @@ func clusterEnv(t *testing.T) map[string]string {
 		port = "5432"
 	}
 	return map[string]string{
+		"JOURNEYS_CLUSTER_BIN":      builtCluster(t),
 		"JOURNEYS_CLUSTER_DIR":      t.TempDir(),
-		"JOURNEYS_CLUSTER_PREFIX":   "journeys_cluster_test",
-		"JOURNEYS_CLUSTER_FRONTEND": "127.0.0.1:27233",
-		"JOURNEYS_CLUSTER_API":      "127.0.0.1:28080",
+		"JOURNEYS_CLUSTER_PREFIX":   prefix,
+		"JOURNEYS_CLUSTER_FRONTEND": frontend,
+		"JOURNEYS_CLUSTER_API":      api,
 		"PGHOST":                    u.Hostname(), "PGPORT": port, "PGUSER": u.User.Username(),
 	}
 }
 
-// runCluster runs scripts/cluster.sh verb with env, failing the test with
-// its output when it fails.
-func runCluster(t *testing.T, env map[string]string, verb string) string {
+// runCluster runs scripts/cluster.sh with args and env, failing the test
+// with its output when it fails.
+func runCluster(t *testing.T, env map[string]string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command("bash", filepath.Join("..", "scripts", "cluster.sh"), verb)
+	cmd := exec.Command("bash", append([]string{filepath.Join("..", "scripts", "cluster.sh")}, args...)...)
 	cmd.Env = os.Environ()
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "scripts/cluster.sh %s:\n%s", verb, out)
+	require.NoError(t, err, "scripts/cluster.sh %s:\n%s", strings.Join(args, " "), out)
 	return string(out)
 }
 
@@ -161,7 +200,7 @@ func TestClusterScriptAgreesWithCompose(t *testing.T) {
 	assert.Contains(t, script, "schema/postgresql/v12")
 	assert.Contains(t, script, `"$SCHEMA/$2/versioned"`)
 
-	assert.Contains(t, script, "go build -o \"$DIR/bin/temporal-server\" go.temporal.io/server/cmd/server", "the server go.mod pins (a tool there)")
+	assert.Contains(t, script, "go build -o \"$BIN/temporal-server\" go.temporal.io/server/cmd/server", "the server go.mod pins (a tool there)")
 	assert.Contains(t, read("../go.mod"), "go.temporal.io/server/cmd/server")
 	assert.Contains(t, script, "numHistoryShards: 4")
 	assert.Empty(t, temporal["NUM_HISTORY_SHARDS"], "compose keeps the image's 4 history shards")

@@ -11,9 +11,11 @@
 #   scripts/cluster.sh down        # stops the processes (the databases stay)
 #   scripts/cluster.sh kill NAME   # SIGKILLs one: temporal, api, worker-N, vendors
 #   scripts/cluster.sh start NAME  # starts it again and waits until it answers
+#   scripts/cluster.sh build       # only builds the binaries
 #
-# JOURNEYS_CLUSTER_DIR (default .cluster) holds binaries, config, logs and
-# pids; PGHOST/PGPORT/PGUSER (default 127.0.0.1, 5432, postgres, trust auth)
+# JOURNEYS_CLUSTER_DIR (default .cluster) holds config, logs and pids, and
+# the binaries unless JOURNEYS_CLUSTER_BIN names a directory to share them;
+# PGHOST/PGPORT/PGUSER (default 127.0.0.1, 5432, postgres, trust auth)
 # reach PostgreSQL; JOURNEYS_CLUSTER_PREFIX (default journeys_cluster) names
 # the databases; JOURNEYS_CLUSTER_WORKERS (default 2) is how many workers.
 # docs/deploy.md describes it.
@@ -22,6 +24,7 @@ cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
 
 DIR=${JOURNEYS_CLUSTER_DIR:-.cluster}
+BIN=${JOURNEYS_CLUSTER_BIN:-$DIR/bin}
 PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 PREFIX=${JOURNEYS_CLUSTER_PREFIX:-journeys_cluster}
 FRONTEND=${JOURNEYS_CLUSTER_FRONTEND:-127.0.0.1:17233}
@@ -30,18 +33,21 @@ WORKERS=${JOURNEYS_CLUSTER_WORKERS:-2}
 HOST=${API_ADDR%:*} PORT=${API_ADDR##*:}
 VENDORS=$HOST:$((PORT + 10))
 SERVER_VERSION=$(go list -m -f '{{.Version}}' go.temporal.io/server)
+# The server records its services' membership ports (frontend + 106 at
+# most) in a smallint column.
+[ "${FRONTEND##*:}" -le 32600 ] || { echo "cluster: frontend port ${FRONTEND##*:} is above 32600: Temporal stores membership ports as smallint" >&2; exit 2; }
 SCHEMA=$(go list -m -f '{{.Dir}}' go.temporal.io/server)/schema/postgresql/v12
 
 build() {
-  mkdir -p "$DIR/bin"
-  go build -o "$DIR/bin/temporal-server" go.temporal.io/server/cmd/server
-  go build -o "$DIR/bin/temporal-sql-tool" go.temporal.io/server/cmd/tools/sql
-  go build -o "$DIR/bin/journeys" ./worker
-  go build -o "$DIR/bin/clustersetup" ./deploy/clustersetup
-  go build -o "$DIR/bin/fakevendors" ./deploy/fakevendors
+  mkdir -p "$BIN"
+  go build -o "$BIN/temporal-server" go.temporal.io/server/cmd/server
+  go build -o "$BIN/temporal-sql-tool" go.temporal.io/server/cmd/tools/sql
+  go build -o "$BIN/journeys" ./worker
+  go build -o "$BIN/clustersetup" ./deploy/clustersetup
+  go build -o "$BIN/fakevendors" ./deploy/fakevendors
 }
 
-sqltool() { "$DIR/bin/temporal-sql-tool" --plugin postgres12 --ep "$PGHOST" -p "$PGPORT" -u "$PGUSER" "$@" >>"$DIR/schema.log" 2>&1; }
+sqltool() { "$BIN/temporal-sql-tool" --plugin postgres12 --ep "$PGHOST" -p "$PGPORT" -u "$PGUSER" "$@" >>"$DIR/schema.log" 2>&1; }
 
 # schema creates database $1 afresh and migrates it with the versioned
 # schema in $2, as the compose stack's temporal-schema service does.
@@ -126,7 +132,7 @@ ENV
 # journeys starts one journeys process of role $2 named $1, on HTTP $3.
 journeys() {
   mkdir -p "$DIR/$1"
-  start "$1" env $(journeys_env | xargs) JOURNEYS_DATA_DIR="$DIR/$1" JOURNEYS_HTTP_ADDR="$3" "$DIR/bin/journeys" --role "$2"
+  start "$1" env $(journeys_env | xargs) JOURNEYS_DATA_DIR="$DIR/$1" JOURNEYS_HTTP_ADDR="$3" "$BIN/journeys" --role "$2"
   wait_http "http://$3/healthz"
 }
 
@@ -136,11 +142,11 @@ names() { echo vendors temporal api; for i in $(seq 1 "$WORKERS"); do echo "work
 launch() {
   case $1 in
     vendors)
-      start vendors "$DIR/bin/fakevendors" --addr "$VENDORS" --log "$DIR/vendors.jsonl"
+      start vendors "$BIN/fakevendors" --addr "$VENDORS" --log "$DIR/vendors.jsonl"
       wait_http "http://$VENDORS/healthz" ;;
     temporal)
-      start temporal "$DIR/bin/temporal-server" --config-file "$DIR/config/temporal.yaml" --allow-no-auth start
-      "$DIR/bin/clustersetup" --address "$FRONTEND" --namespace default ;;
+      start temporal "$BIN/temporal-server" --config-file "$DIR/config/temporal.yaml" --allow-no-auth start
+      "$BIN/clustersetup" --address "$FRONTEND" --namespace default ;;
     api) journeys api api "$API_ADDR" ;;
     worker-*) journeys "$1" worker "$HOST:$((PORT + ${1#worker-}))" ;;
     *) echo "cluster: no process called $1" >&2; return 2 ;;
@@ -190,5 +196,6 @@ case "${1:-}" in
   down) down ;;
   kill) stop "${2:?kill NAME}" KILL ;;
   start) launch "${2:?start NAME}" ;;
-  *) echo "usage: scripts/cluster.sh up|down|kill NAME|start NAME" >&2; exit 2 ;;
+  build) build ;;
+  *) echo "usage: scripts/cluster.sh up|down|kill NAME|start NAME|build" >&2; exit 2 ;;
 esac
