@@ -21,7 +21,6 @@ import (
 	"github.com/journeyshq/journeys/api"
 	"github.com/journeyshq/journeys/codec"
 	"github.com/journeyshq/journeys/integrations/outbox"
-	"github.com/journeyshq/journeys/internal/devserver"
 	"github.com/journeyshq/journeys/internal/stopper"
 	"github.com/journeyshq/journeys/ledger"
 	"github.com/journeyshq/journeys/links"
@@ -66,19 +65,10 @@ type env struct {
 // start brings up the Temporal server, one client and worker per path, and
 // the events edge.
 func start(ctx context.Context, dir string, cfg config, st *stopper.Stack) (*env, error) {
-	addr, err := devserver.FreeAddr("127.0.0.1")
+	addr, err := startServer(ctx, dir, st)
 	if err != nil {
-		return nil, fmt.Errorf("pick a Temporal port: %w", err)
+		return nil, err
 	}
-	srv, err := devserver.Start(ctx, devserver.Options{
-		DataDir: filepath.Join(dir, "temporal"), FrontendAddr: addr, UIAddr: "off",
-		Namespace: "default", SearchAttributes: workflows.SearchAttributes(),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("start Temporal: %w", err)
-	}
-	st.Push(srv.Stop)
-
 	e := &env{}
 	if e.plain, err = dial(ctx, addr, client.Options{}, st); err != nil {
 		return nil, err

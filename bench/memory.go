@@ -166,8 +166,8 @@ func runMemory(ctx context.Context, args []string, stdout io.Writer) (err error)
 	return rep.writeText(stdout)
 }
 
-// startServer starts the embedded server, in this process: the worker
-// measured runs in a process of its own.
+// startServer starts the embedded server in this process, on a free port,
+// with journeys' search attributes, and says where it listens.
 func startServer(ctx context.Context, dir string, st *stopper.Stack) (string, error) {
 	addr, err := devserver.FreeAddr("127.0.0.1")
 	if err != nil {
