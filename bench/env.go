@@ -177,17 +177,21 @@ func (e *env) startEdge(conns int, st *stopper.Stack) error {
 	go func() { _ = srv.Serve(ln) }() // ends with Shutdown below
 	e.edgeURL = "http://" + ln.Addr().String() + "/v1/events"
 
-	// One kept-alive connection per concurrent customer, as a backend's
-	// pool would: the default of 2 idle connections per host would make
-	// most requests pay for a new TCP connection.
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = conns
-	e.http = &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	st.Push(func() error {
-		tr.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		return srv.Shutdown(ctx)
 	})
+	e.http = edgeClient(conns, st)
 	return nil
+}
+
+// edgeClient keeps one connection alive per call in flight, as a backend's
+// pool would: the default of 2 idle connections per host would make most
+// requests pay for a new TCP connection.
+func edgeClient(conns int, st *stopper.Stack) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = conns
+	st.Push(func() error { tr.CloseIdleConnections(); return nil })
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }

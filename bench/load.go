@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -84,9 +85,33 @@ func (e *env) post(ctx context.Context, body []byte) error {
 		return fmt.Errorf("POST /v1/events: read answer: %w", err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("POST /v1/events: %s: %s", resp.Status, bytes.TrimSpace(answer))
+		return &refusal{code: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"),
+			err: fmt.Errorf("POST /v1/events: %s: %s", resp.Status, bytes.TrimSpace(answer))}
 	}
 	return nil
+}
+
+// refusal is the edge's answer other than 2xx.
+type refusal struct {
+	code       int
+	retryAfter string
+	err        error
+}
+
+func (r *refusal) Error() string { return r.err.Error() }
+
+// notNow is how long a backend waits before sending again after err, as
+// docs/events.md tells it (503 and 429, after Retry-After); false: err is
+// not one to retry.
+func notNow(err error) (time.Duration, bool) {
+	var r *refusal
+	if !errors.As(err, &r) || (r.code != http.StatusServiceUnavailable && r.code != http.StatusTooManyRequests) {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(r.retryAfter); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
+	}
+	return 200 * time.Millisecond, true
 }
 
 func query(ctx context.Context, c client.Client, workflowID, name string, into any) error {

@@ -16,6 +16,18 @@
 // its sticky cache, and how fast a fresh worker resumes them (memory.go):
 //
 //	go run ./bench -memory [-journeys 1000,5000,10000] [-workers a=bin,b=bin] [-h]
+//
+// With -cluster first it brings a Temporal cluster on PostgreSQL up with
+// scripts/cluster.sh and compares the two paths there under an open-loop
+// load, at 1, 2 and 4 worker processes of each (cluster.go):
+//
+//	go run ./bench -cluster [-workers 1,2,4] [-customers 100] [-events 10] [-inflight 32] [-h]
+//
+// With -history first it plays a simulated cohort in real time on such a
+// cluster, on 1-second journey days, and compares the history events and
+// workflow tasks per customer-year with the simulator's bound (history.go):
+//
+//	go run ./bench -history [-customers 20] [-years 1] [-h]
 package main
 
 import (
@@ -87,6 +99,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 			return runMemory(ctx, args[1:], stdout)
 		case workerFlag:
 			return runMemWorker(ctx, args[1:], os.Stdin, stdout)
+		case "-cluster", "--cluster":
+			return runCluster(ctx, args[1:], stdout)
+		case "-history", "--history":
+			return runHistory(ctx, args[1:], stdout)
+		case noopFlag:
+			return runNoopWorker(ctx, args[1:])
 		}
 	}
 	cfg, err := parseFlags(args)

@@ -10,6 +10,7 @@
 #   scripts/cluster.sh up          # prints where everything is
 #   scripts/cluster.sh down        # stops the processes (the databases stay)
 #   scripts/cluster.sh kill NAME   # SIGKILLs one: temporal, api, worker-N, vendors
+#   scripts/cluster.sh stop NAME   # stops one cleanly (SIGTERM)
 #   scripts/cluster.sh start NAME  # starts it again and waits until it answers
 #   scripts/cluster.sh build       # only builds the binaries
 #
@@ -17,7 +18,8 @@
 # the binaries unless JOURNEYS_CLUSTER_BIN names a directory to share them;
 # PGHOST/PGPORT/PGUSER (default 127.0.0.1, 5432, postgres, trust auth)
 # reach PostgreSQL; JOURNEYS_CLUSTER_PREFIX (default journeys_cluster) names
-# the databases; JOURNEYS_CLUSTER_WORKERS (default 2) is how many workers.
+# the databases; JOURNEYS_CLUSTER_WORKERS (default 2) is how many workers;
+# JOURNEYS_CLUSTER_PLAYBOOK (default playbooks/demo.yaml) is their playbook.
 # docs/deploy.md describes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +32,7 @@ PREFIX=${JOURNEYS_CLUSTER_PREFIX:-journeys_cluster}
 FRONTEND=${JOURNEYS_CLUSTER_FRONTEND:-127.0.0.1:17233}
 API_ADDR=${JOURNEYS_CLUSTER_API:-127.0.0.1:18080}
 WORKERS=${JOURNEYS_CLUSTER_WORKERS:-2}
+PLAYBOOK=${JOURNEYS_CLUSTER_PLAYBOOK:-$PWD/playbooks/demo.yaml}
 HOST=${API_ADDR%:*} PORT=${API_ADDR##*:}
 VENDORS=$HOST:$((PORT + 10))
 SERVER_VERSION=$(go list -m -f '{{.Version}}' go.temporal.io/server)
@@ -113,7 +116,7 @@ JOURNEYS_LINK_KEYS=$(cat "$DIR/link.keys")
 JOURNEYS_LOOKUP_KEY=$(cat "$DIR/lookup.key")
 JOURNEYS_PUBLIC_URL=http://$API_ADDR
 JOURNEYS_OUTBOX_CHANNELS=billing
-JOURNEYS_PLAYBOOK=$PWD/playbooks/demo.yaml
+JOURNEYS_PLAYBOOK=$PLAYBOOK
 SENDGRID_API_KEY=SG.cluster-fake-key
 SENDGRID_FROM=journeys@example.com
 SENDGRID_BASE_URL=http://$VENDORS
@@ -195,7 +198,8 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   kill) stop "${2:?kill NAME}" KILL ;;
+  stop) stop "${2:?stop NAME}" TERM ;;
   start) launch "${2:?start NAME}" ;;
   build) build ;;
-  *) echo "usage: scripts/cluster.sh up|down|kill NAME|start NAME|build" >&2; exit 2 ;;
+  *) echo "usage: scripts/cluster.sh up|down|kill NAME|stop NAME|start NAME|build" >&2; exit 2 ;;
 esac

@@ -368,6 +368,16 @@ func (o CohortOptions) plan(i int) (customerPlan, error) {
 	return p, nil
 }
 
+// Customer is customer i's profile, events and end, as the simulation
+// plays them: for playing the same customer on a real server.
+func (o CohortOptions) Customer(i int) (Profile, []Planned, time.Time, error) {
+	p, err := o.plan(i)
+	if err != nil {
+		return Profile{}, nil, time.Time{}, err
+	}
+	return p.profile, p.planned, p.end, nil
+}
+
 // runCustomer simulates customer i.
 func (o CohortOptions) runCustomer(ctx context.Context, journeys *workflows.Journeys, i int) (CustomerResult, error) {
 	p, err := o.plan(i)
