@@ -128,11 +128,15 @@ type Input struct {
 
 // Carry is what one run hands the next across continue-as-new.
 type Carry struct {
-	State State `json:"state"`
-	// SeenEventIDs are the most recent applied event IDs, oldest first,
-	// and SeenEventTimes when each was applied.
-	SeenEventIDs   []string    `json:"seen_event_ids"`
-	SeenEventTimes []time.Time `json:"seen_event_times,omitempty"`
+	State State      `json:"state"`
+	Seen  SeenEvents `json:"seen_events"`
+}
+
+// SeenEvents are the applied events a run remembers, oldest first: each
+// event ID's 64-bit FNV-1a hash and when it was applied, in Unix seconds.
+type SeenEvents struct {
+	Hashes []uint64 `json:"hashes"`
+	At     []int64  `json:"at"`
 }
 
 // Result is returned when a journey ends: after its win-back sequence ran

@@ -3,7 +3,6 @@ package workflows
 import (
 	"slices"
 	"strings"
-	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -19,7 +18,7 @@ func (r *journey) apply(ev signals.Event) {
 		r.reject("event without event_id", nil)
 		return
 	}
-	if r.seen[ev.EventID] {
+	if r.seen.has(ev.EventID) {
 		r.st.Counters.EventsDuplicate++
 		r.note(KindSkip, "duplicate %s event %s ignored", ev.Type, ev.EventID)
 		return
@@ -29,7 +28,7 @@ func (r *journey) apply(ev signals.Event) {
 		r.reject(string(ev.Type)+" event "+ev.EventID+" before signed_up", nil)
 		return
 	}
-	r.remember(ev.EventID, workflow.Now(r.ctx))
+	r.seen.add(ev.EventID, workflow.Now(r.ctx))
 	p, err := ev.Payload()
 	if err != nil {
 		r.reject(string(ev.Type)+" event "+ev.EventID, err)
@@ -81,17 +80,6 @@ func (r *journey) handle(ev signals.Event, p signals.Payload) {
 		r.onReactivated(d)
 	default:
 		r.note(KindSkip, "%s event %s has no handler in this version", ev.Type, ev.EventID)
-	}
-}
-
-// remember adds id, applied at at, to the applied event IDs: the last
-// SeenEventsSize, and every one within SeenEventsWindow up to SeenEventsMax.
-func (r *journey) remember(id string, at time.Time) {
-	r.seen[id] = true
-	r.seenOrder, r.seenAt = append(r.seenOrder, id), append(r.seenAt, at)
-	for n := len(r.seenOrder); n > SeenEventsSize && (n > SeenEventsMax || at.Sub(r.seenAt[0]) > SeenEventsWindow); n-- {
-		delete(r.seen, r.seenOrder[0])
-		r.seenOrder, r.seenAt = r.seenOrder[1:], r.seenAt[1:]
 	}
 }
 

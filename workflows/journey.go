@@ -85,7 +85,7 @@ func (j *Journeys) current() *fingerprinted {
 // while it sleeps, and a 1.2 KiB Result there kept the stack from
 // shrinking (bench -memory).
 func (j *Journeys) CustomerJourney(ctx workflow.Context, in Input) (*Result, error) {
-	r := &journey{owner: j, ctx: ctx, seen: map[string]bool{}}
+	r := &journey{owner: j, ctx: ctx}
 	if err := r.setup(in); err != nil {
 		return nil, err
 	}
@@ -112,10 +112,8 @@ type journey struct {
 	hashedPhone, phoneHash string
 	st                     State
 
-	events    workflow.ReceiveChannel
-	seen      map[string]bool
-	seenOrder []string
-	seenAt    []time.Time
+	events workflow.ReceiveChannel
+	seen   seenEvents
 	// inflight counts activities started and not yet finished.
 	inflight int
 	// account orders the account actions in the billing system.
@@ -154,14 +152,7 @@ func (r *journey) setup(in Input) error {
 	if in.Carry != nil {
 		r.st = in.Carry.State
 		r.st.Consent.adoptLegacyConsent(&r.st.Profile)
-		now := workflow.Now(r.ctx)
-		for i, id := range in.Carry.SeenEventIDs {
-			at := now
-			if i < len(in.Carry.SeenEventTimes) {
-				at = in.Carry.SeenEventTimes[i]
-			}
-			r.remember(id, at)
-		}
+		r.seen.restore(in.Carry.Seen)
 	}
 	r.events = workflow.GetSignalChannel(r.ctx, signals.SignalName)
 	r.settled = workflow.NewBufferedChannel(r.ctx, 1)
@@ -402,7 +393,7 @@ func (r *journey) handOver() error {
 	r.log.Info("Continuing as new", "Events", r.received, "HistoryLength", length)
 	return workflow.NewContinueAsNewError(r.ctx, WorkflowType, Input{
 		CustomerID: r.st.CustomerID,
-		Carry:      &Carry{State: r.st, SeenEventIDs: r.seenOrder, SeenEventTimes: r.seenAt},
+		Carry:      &Carry{State: r.st, Seen: r.seen.carry()},
 	})
 }
 
