@@ -82,12 +82,11 @@ func runCluster(ctx context.Context, args []string, stdout io.Writer) (err error
 	if err != nil {
 		return err
 	}
-	if cfg.Dir == "" {
-		if cfg.Dir, err = os.MkdirTemp("", "journeys-bench-cluster-"); err != nil {
-			return fmt.Errorf("temp dir: %w", err)
-		}
-		defer os.RemoveAll(cfg.Dir)
+	var remove func()
+	if cfg.Dir, remove, err = workDir(cfg.Dir, "journeys-bench-cluster-"); err != nil {
+		return err
 	}
+	defer remove()
 	if cfg.Playbook, err = filepath.Abs(cfg.Playbook); err != nil {
 		return err
 	}

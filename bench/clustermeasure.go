@@ -21,16 +21,9 @@ import (
 // clusterResult is one phase at one worker count; latencies are in
 // milliseconds and the costs are per applied event.
 type clusterResult struct {
-	Round        int     `json:"round"`
-	Workers      int     `json:"worker_processes"`
-	Phase        string  `json:"phase"`
-	Events       int     `json:"events"`
-	WallSeconds  float64 `json:"wall_seconds"`
-	EventsPerSec float64 `json:"events_per_second"`
-	CallP50      float64 `json:"call_p50_ms"`
-	CallP99      float64 `json:"call_p99_ms"`
-	AppliedP50   float64 `json:"applied_p50_ms"`
-	AppliedP99   float64 `json:"applied_p99_ms"`
+	Round   int `json:"round"`
+	Workers int `json:"worker_processes"`
+	phaseReport
 	// Retries are calls sent again after a "not now" (503, 429).
 	Retries int  `json:"retries"`
 	Cost    cost `json:"per_event"`
@@ -304,20 +297,17 @@ func newClusterResult(name string, sent []time.Time, calls []time.Duration, hc *
 	if hc.applied != len(sent) {
 		return clusterResult{}, fmt.Errorf("%d of %d events show as applied in the histories", hc.applied, len(sent))
 	}
+	s := sample{events: len(sent), call: calls, applied: make([]time.Duration, len(sent))}
 	first, last := sent[0], hc.appliedAt[0]
-	applied := make([]time.Duration, len(sent))
 	for j := range sent {
 		first = minTime(first, sent[j])
 		last = maxTime(last, hc.appliedAt[j])
-		applied[j] = hc.appliedAt[j].Sub(sent[j])
+		s.applied[j] = hc.appliedAt[j].Sub(sent[j])
 	}
-	wall := last.Sub(first)
+	s.wall = last.Sub(first)
 	n := float64(len(sent))
-	calls, applied = sorted(calls), sorted(applied)
 	r := clusterResult{
-		Phase: name, Events: len(sent), WallSeconds: wall.Seconds(), EventsPerSec: n / wall.Seconds(),
-		CallP50: ms(percentile(calls, 50)), CallP99: ms(percentile(calls, 99)),
-		AppliedP50: ms(percentile(applied, 50)), AppliedP99: ms(percentile(applied, 99)),
+		phaseReport: summarize(name, s),
 		Cost: cost{WorkflowTasks: float64(hc.tasks) / n, HistoryBytes: float64(hc.bytes) / n,
 			ByType: map[string]float64{}, CPUms: map[string]float64{}},
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -61,9 +62,8 @@ func startNoopProcess(addr string) (*exec.Cmd, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start no-op worker: %w", err)
 	}
-	buf := make([]byte, len("ready\n"))
-	if _, err := out.Read(buf); err != nil || string(buf) != "ready\n" {
-		return nil, errors.Join(fmt.Errorf("no-op worker did not start: %q %v", buf, err), stopProcess(cmd))
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "ready\n" {
+		return nil, errors.Join(fmt.Errorf("no-op worker did not start: %q %v", line, err), stopProcess(cmd))
 	}
 	return cmd, nil
 }

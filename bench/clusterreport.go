@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"runtime"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -31,7 +30,7 @@ type workerRatio struct {
 
 func newClusterReport(cfg clusterConfig) *clusterReport {
 	return &clusterReport{
-		Machine: fmt.Sprintf("%d CPUs, %s/%s, %s, %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, cpuModel(), runtime.Version()),
+		Machine: machine(),
 		Date:    time.Now().UTC().Format(time.DateOnly), Params: cfg, Target: targetRatio,
 	}
 }

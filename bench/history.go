@@ -94,14 +94,11 @@ func runHistory(ctx context.Context, args []string, stdout io.Writer) (err error
 	if err != nil {
 		return err
 	}
-	if cfg.cluster.Dir == "" {
-		if cfg.cluster.Dir, err = os.MkdirTemp("", "journeys-bench-history-"); err != nil {
-			return fmt.Errorf("temp dir: %w", err)
-		}
-		defer os.RemoveAll(cfg.cluster.Dir)
-	} else if err := os.MkdirAll(cfg.cluster.Dir, 0o755); err != nil {
+	var remove func()
+	if cfg.cluster.Dir, remove, err = workDir(cfg.cluster.Dir, "journeys-bench-history-"); err != nil {
 		return err
 	}
+	defer remove()
 	pb := playbook.Default()
 	pb.DayLength = playbook.Duration(cfg.DayLength)
 	if cfg.cluster.Playbook, err = writePlaybook(cfg.cluster.Dir, pb); err != nil {
@@ -122,7 +119,7 @@ func runHistory(ctx context.Context, args []string, stdout io.Writer) (err error
 	if err != nil {
 		return err
 	}
-	rep := historyReport{Machine: newClusterReport(cfg.cluster).Machine, Date: time.Now().UTC().Format(time.DateOnly), Params: cfg}
+	rep := historyReport{Machine: machine(), Date: time.Now().UTC().Format(time.DateOnly), Params: cfg}
 	if err := cl.countHistories(ctx, ids, &rep); err != nil {
 		return err
 	}

@@ -90,6 +90,18 @@ func parseFlags(args []string) (config, error) {
 	return cfg, nil
 }
 
+// workDir is dir, made if need be, or with dir empty a new temporary
+// directory named after pattern; remove takes a temporary one away.
+func workDir(dir, pattern string) (path string, remove func(), err error) {
+	if dir != "" {
+		return dir, func() {}, os.MkdirAll(dir, 0o755)
+	}
+	if dir, err = os.MkdirTemp("", pattern); err != nil {
+		return "", nil, fmt.Errorf("temp dir: %w", err)
+	}
+	return dir, func() { _ = os.RemoveAll(dir) }, nil
+}
+
 // run parses args, runs the benchmark and writes the report to stdout.
 func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	// The memory benchmark and its worker process take their own flags.

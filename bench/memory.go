@@ -122,11 +122,11 @@ func runMemory(ctx context.Context, args []string, stdout io.Writer) (err error)
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "journeys-bench-memory-")
+	dir, remove, err := workDir("", "journeys-bench-memory-")
 	if err != nil {
-		return fmt.Errorf("temp dir: %w", err)
+		return err
 	}
-	defer os.RemoveAll(dir)
+	defer remove()
 	var st stopper.Stack
 	defer func() { err = errors.Join(err, st.StopAll()) }()
 	addr := cfg.Addr

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"runtime"
 	"text/tabwriter"
 	"time"
 )
@@ -60,7 +59,7 @@ type memReport struct {
 
 func newMemReport(cfg memConfig, steps []memStep, resumes []resumeResult, fill time.Duration) memReport {
 	return memReport{
-		Machine: fmt.Sprintf("%d CPUs, %s/%s, %s, %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, cpuModel(), runtime.Version()),
+		Machine: machine(),
 		Params:  cfg, FillSeconds: fill.Seconds(), Steps: steps, Resumes: resumes,
 	}
 }

@@ -44,7 +44,7 @@ type phaseReport struct {
 // the first phase is the baseline of the ratio.
 func newReport(cfg config, phases []phase, totals []sample) report {
 	r := report{
-		Machine: fmt.Sprintf("%d CPUs, %s/%s, %s, %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, cpuModel(), runtime.Version()),
+		Machine: machine(),
 		Params:  cfg,
 		Target:  targetRatio,
 	}
@@ -90,6 +90,11 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // ms is d in milliseconds rounded to one decimal, as the report shows it.
 func ms(d time.Duration) float64 {
 	return math.Round(float64(d)/float64(time.Millisecond)*10) / 10
+}
+
+// machine is CPUs, OS/arch, CPU model and Go version, as reports name it.
+func machine() string {
+	return fmt.Sprintf("%d CPUs, %s/%s, %s, %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, cpuModel(), runtime.Version())
 }
 
 // cpuModel is the first "model name" of /proc/cpuinfo, where there is one.
